@@ -1,0 +1,25 @@
+"""gclab: Python's memory management, simulated — reference counting, CPython's generational
+cycle collector, finalizers, weak references and the ``gc`` module, over flat arrays."""
+
+from .collectors.record import CollectionRecord
+from .errors import (
+    ForeignObjectError,
+    GCLabError,
+    HeapError,
+    InvalidObjectError,
+    InvariantViolation,
+    ProfileError,
+    RefcountUnderflowError,
+    UseAfterFreeError,
+)
+from .heap.table import NULL
+from .profiles import PROFILES, Profile, get_profile
+from .simheap import Heap, ShutdownReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "GCLabError", "Heap",
+    "HeapError", "InvalidObjectError", "InvariantViolation", "Profile", "ProfileError",
+    "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError", "get_profile",
+]

@@ -1,0 +1,40 @@
+"""gclab's own exceptions.
+
+Wrong arguments to the ``gc`` facade raise the exceptions the real ``gc`` module raises
+(``ValueError``, ``TypeError``); misuse of the simulated heap raises a subclass of
+:class:`GCLabError` that names the object, and the heap is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+
+class GCLabError(Exception):
+    """Base class of every error gclab raises on its own account."""
+
+
+class HeapError(GCLabError):
+    """The simulated heap was used in a way it cannot honour."""
+
+
+class InvalidObjectError(HeapError, ValueError):
+    """An integer id does not name an object of this heap (out of range or never allocated)."""
+
+
+class UseAfterFreeError(HeapError):
+    """An id or a proxy names an object that has already been deallocated."""
+
+
+class ForeignObjectError(HeapError):
+    """A proxy that belongs to another heap was passed to this one."""
+
+
+class RefcountUnderflowError(HeapError):
+    """A reference that was never taken was dropped: the count would go below zero."""
+
+
+class InvariantViolation(GCLabError):
+    """A debug-level check found the heap's invariants broken (a gclab bug)."""
+
+
+class ProfileError(GCLabError, ValueError):
+    """An unknown profile name or an invalid profile."""

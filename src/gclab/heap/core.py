@@ -1,0 +1,376 @@
+"""HeapCore: what exists. Objects, reference counts, slots, tracking, by integer id.
+
+This is the low-level API (issue part 10) on which proxies, traces and the bulk API are built.
+Every reference is counted: a slot of a live object, or an *external* reference (a proxy, a
+frame held by the simulation, a caller of the low-level API). An object whose count reaches
+zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
+
+>>> from gclab.heap.core import HeapCore
+>>> heap = HeapCore()
+>>> a = heap.alloc("list")             # the caller holds one external reference
+>>> heap.append_slot(a, a)             # a list that contains itself
+>>> int(heap.table.refcnt[a])
+2
+>>> heap.decref(a)                     # drop the external reference: a leaks into a cycle
+>>> heap.is_alive(a), heap.is_tracked(a)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from ..errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from ..profiles import Profile, get_profile
+from .containers import ContainersMixin
+from .dealloc import DeallocMixin
+from .flags import ObjFlag
+from .layout import gc_referents, traverse_codes
+from .table import GEN0, N_HEADS, NULL, AtomTable, ObjectTable
+from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
+from .weakrefs import WeakrefMixin
+
+
+class AllocationObserver(Protocol):
+    """What the heap tells the collector (the collector decides *when* to collect)."""
+
+    def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
+        """A GC-capable object of ``info`` is about to be allocated (CPython's gc_alloc)."""
+
+    def after_gc_free(self, info: TypeInfo, size: int) -> None:
+        """The memory of a GC-capable object was released (PyObject_GC_Del)."""
+
+    def safepoint(self) -> None:
+        """A top-level heap operation returned: a scheduled collection may run now."""
+
+
+class _NoCollector:
+    def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
+        pass
+
+    def after_gc_free(self, info: TypeInfo, size: int) -> None:
+        pass
+
+    def safepoint(self) -> None:
+        pass
+
+
+class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
+    """Objects in flat arrays with CPython's reference-counting semantics."""
+
+    def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
+        self.profile = get_profile(profile)
+        self.table = ObjectTable(capacity)
+        self.types = TypeRegistry()
+        self.atoms = AtomTable()
+        self.observer: AllocationObserver = _NoCollector()
+        # Makes a host-side handle (a proxy) for an id; the handle holds one reference.
+        # Finalizers and weakref callbacks receive these. The proxy layer replaces it.
+        self.wrap: Callable[[int], object] = self._wrap_plain
+        self._op_depth = 0
+        self._defer_depth = 0
+        self._deferred_releases: list[int] = []
+        self._init_dealloc()
+        self._init_weakrefs()
+        self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def check_id(self, oid: object) -> int:
+        """``oid`` as an int if it names a live object, else a typed error; nothing changes."""
+        if isinstance(oid, bool) or not isinstance(oid, int):
+            raise InvalidObjectError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
+        if not N_HEADS <= oid < self.table.top:
+            raise InvalidObjectError(f"no object with id {oid} in this heap")
+        if not self.table.flags[oid] & ObjFlag.ALIVE:
+            raise UseAfterFreeError(f"object {oid} was deallocated (use after free)")
+        return oid
+
+    def check_value(self, code: object) -> int:
+        """A slot value: a live id, :data:`NULL` or an atom code."""
+        if isinstance(code, int) and not isinstance(code, bool) and code < 0:
+            if code == NULL or -2 - code < len(self.atoms._values):
+                return code
+            raise InvalidObjectError(f"{code} is not an atom code of this heap")
+        return self.check_id(code)
+
+    def is_alive(self, oid: int) -> bool:
+        """True when ``oid`` names a live object."""
+        return self.table.is_alive(oid)
+
+    def describe(self, oid: int) -> str:
+        """``<TYPE id>``: how errors and debug output name an object."""
+        if not self.table.is_alive(oid):
+            return f"<freed {oid}>"
+        return f"<{self.type_of(oid).name} {oid}>"
+
+    def type_of(self, oid: int) -> TypeInfo:
+        """The :class:`TypeInfo` of a live object."""
+        return self.types[int(self.table.type_id[oid])]
+
+    def atom(self, value: object) -> int:
+        """The slot code of an atomic value (int, float, str, bytes, bool, None, complex)."""
+        if not AtomTable.is_atom_value(value):
+            raise TypeError(f"{type(value).__name__} is not an atomic value")
+        return self.atoms.code(value)
+
+    # -- top-level operations and safe points ----------------------------------------------------
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Bracket a top-level heap operation; its end is a safe point (spec §2.3, 3.12+)."""
+        self._op_depth += 1
+        try:
+            yield
+        finally:
+            self._op_depth -= 1
+        if self._op_depth == 0:
+            self.observer.safepoint()
+
+    @contextmanager
+    def no_user_code(self) -> Iterator[None]:
+        """Phases that run no user code: proxy releases wait until the phase is over."""
+        self._defer_depth += 1
+        try:
+            yield
+        finally:
+            self._defer_depth -= 1
+        if self._defer_depth == 0 and self._deferred_releases:
+            pending, self._deferred_releases = self._deferred_releases, []
+            for oid in pending:
+                self._drop_external(oid)
+
+    # -- allocation ------------------------------------------------------------------------------
+
+    def resolve_type(self, type_ref: str | int | TypeInfo) -> TypeInfo:
+        """A :class:`TypeInfo` from a name, a type id or an info."""
+        if isinstance(type_ref, TypeInfo):
+            return type_ref
+        if isinstance(type_ref, int) and not isinstance(type_ref, bool):
+            if 0 <= type_ref < len(self.types):
+                return self.types[type_ref]
+            raise InvalidObjectError(f"no type with id {type_ref}")
+        if isinstance(type_ref, str):
+            try:
+                return self.types.by_name(type_ref)
+            except KeyError as exc:
+                raise InvalidObjectError(str(exc.args[0])) from None
+        raise TypeError(f"a type is a name, an id or a TypeInfo, not {type(type_ref).__name__}")
+
+    def alloc(self, type_ref: str | int | TypeInfo, size: int = 0) -> int:
+        """Allocate an object with ``size`` empty slots; the caller holds one reference.
+
+        GC-capable objects count toward ``count[0]`` and may trigger a collection (before the
+        new object exists, on profiles that collect synchronously). A tuple of size 0 is the
+        shared empty tuple, which is never tracked.
+        """
+        info = self.resolve_type(type_ref)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be a non-negative int, got {size!r}")
+        if info.kind is Kind.TUPLE and size == 0:
+            self.incref(self.empty_tuple)
+            return self.empty_tuple
+        if info.kind in (Kind.WEAKREF,):
+            raise TypeError("weak references are made with new_weakref()")
+        with self.operation():
+            oid = self._new_object(info, size, track=info.kind is not Kind.DICT)
+            self.table.extern[oid] = 1
+            self.table.refcnt[oid] = 1
+        return oid
+
+    def _new_object(self, info: TypeInfo, size: int, *, track: bool) -> int:
+        """Count (GC types), make the row, track if asked; refcount 0, no references."""
+        if info.gc_capable:
+            self.observer.before_gc_alloc(info, size)
+        oid = self.table.new_row(info.type_id, size)
+        if track and info.gc_capable:
+            self.track(oid)
+        return oid
+
+    # -- tracking --------------------------------------------------------------------------------
+
+    def track(self, oid: int) -> None:
+        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK)."""
+        t = self.table
+        if t.flags[oid] & ObjFlag.TRACKED:
+            return
+        t.list_append(oid, GEN0)
+        t.flags[oid] |= ObjFlag.TRACKED
+
+    def untrack(self, oid: int) -> None:
+        """Unlink from whatever list holds it; FINALIZED is kept, collection marks cleared."""
+        t = self.table
+        if not t.flags[oid] & ObjFlag.TRACKED:
+            return
+        t.list_remove(oid)
+        t.flags[oid] &= ~(ObjFlag.TRACKED | ObjFlag.COLLECTING | ObjFlag.UNREACHABLE) & 0xFF
+
+    def is_tracked(self, oid: int) -> bool:
+        """True when the object is linked into a collector list."""
+        return bool(self.table.flags[oid] & ObjFlag.TRACKED)
+
+    def may_be_tracked(self, code: int) -> bool:
+        """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""
+        if code < 0:
+            return False
+        info = self.type_of(code)
+        if not info.gc_capable:
+            return False
+        return info.kind is not Kind.TUPLE or self.is_tracked(code)
+
+    def maintain_tracking(self, oid: int, *codes: int) -> None:
+        """A dict starts tracking when it stores a key or value that may be tracked."""
+        if not self.is_tracked(oid) and any(self.may_be_tracked(c) for c in codes):
+            self.track(oid)
+
+    # -- reference counting ----------------------------------------------------------------------
+
+    def incref(self, oid: int) -> None:
+        """Take an external reference to ``oid``."""
+        self.check_id(oid)
+        self.table.refcnt[oid] += 1
+        self.table.extern[oid] += 1
+
+    def decref(self, oid: int) -> None:
+        """Drop an external reference; at zero the object is deallocated at once."""
+        self.check_id(oid)
+        if self.table.extern[oid] <= 0:
+            raise RefcountUnderflowError(
+                f"{self.describe(oid)} has no external reference to drop"
+            )
+        with self.operation():
+            self._drop_external(oid)
+
+    def release_external(self, oid: int) -> None:
+        """Drop an external reference on behalf of a dying proxy (deferred during phases)."""
+        if self._defer_depth:
+            self._deferred_releases.append(oid)
+        else:
+            self._drop_external(oid)
+
+    def _drop_external(self, oid: int) -> None:
+        self.table.extern[oid] -= 1
+        self.release(oid)
+
+    def hold(self, code: int) -> None:
+        """Count one more reference from inside the heap (a slot) to ``code``."""
+        if code >= 0:
+            self.table.refcnt[code] += 1
+
+    def getrefcount(self, oid: int) -> int:
+        """The simulated reference count (slots + external references, proxies included)."""
+        self.check_id(oid)
+        return int(self.table.refcnt[oid])
+
+    # -- slots -----------------------------------------------------------------------------------
+
+    def slots(self, oid: int) -> list[int]:
+        """The slot values of ``oid`` (ids, atom codes, NULL)."""
+        self.check_id(oid)
+        return self.table.slot_list(oid)
+
+    def _check_index(self, oid: int, index: object, *, end_ok: bool = False) -> int:
+        length = int(self.table.ref_len[oid])
+        limit = length + 1 if end_ok else length
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < limit:
+            raise IndexError(f"slot {index!r} out of range for {self.describe(oid)} "
+                             f"with {length} slots")
+        return index
+
+    def _check_slotted(self, oid: int) -> TypeInfo:
+        info = self.type_of(oid)
+        if info.kind is Kind.WEAKREF:
+            raise TypeError(f"{self.describe(oid)} has no reference slots")
+        return info
+
+    def set_slot(self, oid: int, index: int, value: int) -> None:
+        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped."""
+        self.check_id(oid)
+        self._check_slotted(oid)
+        self._check_index(oid, index)
+        self.check_value(value)
+        with self.operation():
+            self.store(oid, index, value)
+
+    def store(self, oid: int, index: int, value: int) -> None:
+        """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one."""
+        self.hold(value)
+        old = self.table.get(oid, index)
+        self.table.put(oid, index, value)
+        if int(self.table.type_id[oid]) == DICT:
+            self.maintain_tracking(oid, value)
+        self.release(old)
+
+    def clear_slot(self, oid: int, index: int) -> None:
+        """Empty slot ``index`` (drop its reference)."""
+        self.set_slot(oid, index, NULL)
+
+    def append_slot(self, oid: int, value: int) -> None:
+        """Add ``value`` as a new last slot."""
+        self.check_id(oid)
+        self._check_slotted(oid)
+        self.check_value(value)
+        with self.operation():
+            self.hold(value)
+            self.table.insert(oid, int(self.table.ref_len[oid]), value)
+            if int(self.table.type_id[oid]) == DICT:
+                self.maintain_tracking(oid, value)
+
+    def insert_slot(self, oid: int, index: int, value: int) -> None:
+        """Insert ``value`` before slot ``index``."""
+        self.check_id(oid)
+        self._check_slotted(oid)
+        self._check_index(oid, index, end_ok=True)
+        self.check_value(value)
+        with self.operation():
+            self.hold(value)
+            self.table.insert(oid, index, value)
+            if int(self.table.type_id[oid]) == DICT:
+                self.maintain_tracking(oid, value)
+
+    def delete_slot(self, oid: int, index: int) -> None:
+        """Remove slot ``index`` (the slots after it shift left) and drop its reference."""
+        self.check_id(oid)
+        self._check_slotted(oid)
+        self._check_index(oid, index)
+        with self.operation():
+            old = self.table.get(oid, index)
+            self.table.remove(oid, index)
+            self.release(old)
+
+    # -- traversal -------------------------------------------------------------------------------
+
+    def traverse(self, oid: int) -> list[int]:
+        """The values ``tp_traverse`` visits, in CPython's order (atoms as codes)."""
+        info = self.type_of(oid)
+        if not info.gc_capable:
+            return []
+        return traverse_codes(self.table, self.atoms, info, oid)
+
+    def referents(self, oid: int) -> list[int]:
+        """The object ids traverse visits (what the collector follows), in order."""
+        return gc_referents(self.table, self.type_of(oid), oid)
+
+    def live_ids(self) -> list[int]:
+        """Every live object id, in id order."""
+        return [oid for oid in range(N_HEADS, self.table.top) if self.table.is_alive(oid)]
+
+    def _wrap_plain(self, oid: int) -> object:
+        return _PlainHandle(self, oid)
+
+
+class _PlainHandle:
+    """A minimal handle holding one reference (used when no proxy layer is installed)."""
+
+    __slots__ = ("heap", "id")
+
+    def __init__(self, heap: HeapCore, oid: int) -> None:
+        self.heap = heap
+        self.id = oid
+        heap.table.refcnt[oid] += 1
+        heap.table.extern[oid] += 1
+
+    def __del__(self) -> None:
+        self.heap.release_external(self.id)

@@ -1,0 +1,199 @@
+"""Reference-count deallocation: the cascade, finalizers on the refcount path, the trashcan.
+
+A deallocation is a generator that yields the references it drops; :meth:`_run` drives a stack
+of them, so a million-long chain is freed without Python recursion while the order of events is
+exactly that of CPython's recursive deallocators (spec §7.1) bracketed by the trashcan (§7.2):
+a bracketed dealloc entered at nesting depth ``trashcan_deposit_at`` is deferred onto the
+``delete_later`` stack, which is drained most recent first once the nesting unwinds to
+``trashcan_drain_at``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
+
+from ..errors import InvariantViolation
+from .flags import ObjFlag
+from .layout import release_order
+from .table import NULL
+from .types import Kind, TypeInfo
+
+if TYPE_CHECKING:
+    from .core import HeapCore
+
+DECREF, DEALLOC = 0, 1
+Step = tuple[int, int]
+Dealloc = Generator[Step, None, None]
+
+# Types whose deallocator is bracketed by Py_TRASHCAN_BEGIN/END.
+_TRASHCAN_KINDS = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT, Kind.SET, Kind.INSTANCE})
+
+
+def report_unraisable(where: str, exc: BaseException) -> None:
+    """Print an exception the way CPython's PyErr_WriteUnraisable does."""
+    print(f"Exception ignored in: {where}", file=sys.stderr)
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+def call_user(fn: Callable[..., object], arg: object, where: str) -> None:
+    """Call host code (a ``__del__``, a weakref callback); report and swallow its exception."""
+    try:
+        fn(arg)
+    except Exception as exc:  # noqa: BLE001 - CPython reports and continues
+        report_unraisable(where, exc)
+        exc.__traceback__ = None
+
+
+class DeallocMixin:
+    """Deallocation for :class:`~gclab.heap.core.HeapCore`."""
+
+    def _init_dealloc(self: HeapCore) -> None:
+        self.trash_nesting = 0
+        self.trash_delete_later: list[int] = []
+
+    # -- the driver ------------------------------------------------------------------------------
+
+    def release(self: HeapCore, code: int) -> None:
+        """Drop one reference held inside the heap; at zero, deallocate (cascading)."""
+        if code < 0:
+            return
+        rc = self.table.refcnt
+        rc[code] -= 1
+        if rc[code] == 0:
+            self._run(self._dealloc(code))
+        elif rc[code] < 0:
+            raise InvariantViolation(f"{self.describe(code)}: reference count below zero")
+
+    def _run(self: HeapCore, first: Dealloc) -> None:
+        """Drive nested deallocations with an explicit stack instead of recursion."""
+        rc = self.table.refcnt
+        stack = [first]
+        while stack:
+            try:
+                op, target = next(stack[-1])
+            except StopIteration:
+                stack.pop()
+                continue
+            if op == DEALLOC:
+                stack.append(self._dealloc(target))
+            elif target >= 0:
+                rc[target] -= 1
+                if rc[target] == 0:
+                    stack.append(self._dealloc(target))
+
+    # -- one deallocation ------------------------------------------------------------------------
+
+    def _dealloc(self: HeapCore, oid: int) -> Dealloc:
+        """tp_dealloc of ``oid``: untrack, trashcan, type-specific body, free."""
+        info = self.type_of(oid)
+        self.untrack(oid)
+        bracketed = info.kind in _TRASHCAN_KINDS
+        if bracketed:
+            if self.trash_nesting >= self.profile.trashcan_deposit_at:
+                self.trash_delete_later.append(oid)  # refcount 0, untracked, waits
+                return
+            self.trash_nesting += 1
+        yield from self._dealloc_body(oid, info)
+        if bracketed:
+            yield from self._trashcan_end()
+
+    def _trashcan_end(self: HeapCore) -> Dealloc:
+        """Leave a bracketed dealloc; drain deferred objects, most recent first."""
+        self.trash_nesting -= 1
+        if self.trash_delete_later and self.trash_nesting <= self.profile.trashcan_drain_at:
+            self.trash_nesting += 1
+            while self.trash_delete_later:
+                yield DEALLOC, self.trash_delete_later.pop()
+            self.trash_nesting -= 1
+
+    def _dealloc_body(self: HeapCore, oid: int, info: TypeInfo) -> Dealloc:
+        kind = info.kind
+        if kind is Kind.INSTANCE:
+            if not self._finalize_instance(oid, info):
+                return  # resurrected by its __del__
+        elif kind is Kind.SET and info.weakrefable:
+            self.clear_weakrefs_with_callbacks(oid)
+        elif kind is Kind.WEAKREF:
+            self.clear_weakref(oid)
+        values = self.table.slot_list(oid)
+        for value in release_order(info, values):
+            if value >= 0:
+                yield DECREF, value
+        self._free(oid, info, len(values))
+
+    def _finalize_instance(self: HeapCore, oid: int, info: TypeInfo) -> bool:
+        """subtype_dealloc up to the release of slots; False if ``__del__`` resurrected it."""
+        legacy = self.profile.legacy_finalizers
+        if legacy and info.weakrefable:
+            self.clear_weakrefs_with_callbacks(oid)  # 2.7: weakrefs before __del__
+        if info.finalizer is not None:
+            self.track(oid)
+            resurrected = self._call_finalizer_from_dealloc(oid, info)
+            if resurrected and not legacy:
+                return False  # stays tracked, at the tail of gen0 (e29)
+            self.untrack(oid)
+            if resurrected:
+                return False
+        if not legacy and info.weakrefable:
+            self.clear_weakrefs_with_callbacks(oid)
+            if info.finalizer is not None:
+                self.clear_weakrefs_silently(oid)  # made during __del__: no callbacks
+        return True
+
+    def _call_finalizer_from_dealloc(self: HeapCore, oid: int, info: TypeInfo) -> bool:
+        """PyObject_CallFinalizerFromDealloc: count 1 during the call; True if resurrected."""
+        t = self.table
+        t.refcnt[oid] = 1
+        if self.profile.legacy_finalizers:
+            self.call_finalizer(oid, info)
+        elif not t.flags[oid] & ObjFlag.FINALIZED:
+            self.call_finalizer(oid, info)
+            t.flags[oid] |= ObjFlag.FINALIZED  # refcount path: set after the call
+        t.refcnt[oid] -= 1
+        return bool(t.refcnt[oid] > 0)
+
+    def call_finalizer(self: HeapCore, oid: int, info: TypeInfo) -> None:
+        """Run the type's ``__del__`` on a handle of ``oid``; errors are reported, not raised."""
+        assert info.finalizer is not None
+        call_user(info.finalizer, self.wrap(oid), f"<function {info.name}.__del__>")
+
+    def _free(self: HeapCore, oid: int, info: TypeInfo, size: int) -> None:
+        """Release the memory (PyObject_GC_Del for GC types): the id is poisoned."""
+        if self.table.flags[oid] & ObjFlag.TRACKED:
+            self.untrack(oid)
+        self.forget_object(oid)
+        self.table.free_row(oid)
+        if info.gc_capable:
+            self.observer.after_gc_free(info, size)
+
+    # -- tp_clear (used by the collector's delete_garbage) ---------------------------------------
+
+    def has_clear(self: HeapCore, oid: int) -> bool:
+        """True when the type has a tp_clear (tuples do not)."""
+        return self.type_of(oid).kind is not Kind.TUPLE
+
+    def clear(self: HeapCore, oid: int) -> None:
+        """tp_clear: drop the references ``oid`` holds, breaking the cycles through it.
+
+        list, dict, set: emptied first, then the old references dropped (list last to first);
+        instance: each slot set to NULL and its reference dropped, one at a time (Py_CLEAR);
+        weakref: detached from its referent (its callback will never run).
+        """
+        info = self.type_of(oid)
+        if info.kind is Kind.INSTANCE:
+            for index in range(int(self.table.ref_len[oid])):
+                if index >= int(self.table.ref_len[oid]):
+                    break
+                old = self.table.get(oid, index)
+                if old != NULL:
+                    self.table.put(oid, index, NULL)
+                    self.release(old)
+        elif info.kind is Kind.WEAKREF:
+            self.clear_weakref(oid)
+            self.drop_callback(oid)
+        elif info.kind is not Kind.TUPLE:
+            for value in release_order(info, self.table.truncate(oid)):
+                self.release(value)

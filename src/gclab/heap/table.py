@@ -1,0 +1,296 @@
+"""The object table: one row per object in parallel numpy columns, references in one pool.
+
+Ids are row numbers. Rows ``0 .. N_HEADS-1`` are list heads (sentinels of the doubly linked
+collector lists, like CPython's ``PyGC_Head`` of a generation); objects start at ``N_HEADS``.
+Each object owns a slice ``pool[ref_start : ref_start + ref_len]`` of the reference pool, with
+room for ``ref_cap`` values. A pool value is an object id (``>= 0``), :data:`NULL` (an empty
+slot) or an atom code (``<= -2``, see :class:`AtomTable`): atoms are never heap objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+
+from .flags import ObjFlag
+
+NULL = -1
+# List heads: the three generations, the permanent generation, then scratch lists that a
+# collection borrows (unreachable, finalizers, weakref callbacks, ...).
+GEN0, GEN1, GEN2, PERMANENT = 0, 1, 2, 3
+GENERATIONS = (GEN0, GEN1, GEN2)
+FIRST_SCRATCH = 4
+N_HEADS = 16
+
+I32 = npt.NDArray[np.int32]
+
+
+class AtomTable:
+    """Interned atomic values (int, float, str, bytes, bool, None, complex).
+
+    An atom is stored in a slot as the negative code ``-2 - index``. Atoms are immortal and
+    never tracked, like small ints and interned strings; their reference counts are not
+    simulated. Values are interned by ``(type, value)`` so ``1`` and ``True`` stay distinct.
+
+    >>> atoms = AtomTable()
+    >>> code = atoms.code("b")
+    >>> code <= -2, atoms.value(code)
+    (True, 'b')
+    """
+
+    ATOM_TYPES = (int, float, str, bytes, bool, type(None), complex)
+
+    def __init__(self) -> None:
+        self._values: list[object] = []
+        self._codes: dict[tuple[type, Hashable], int] = {}
+
+    @classmethod
+    def is_atom_value(cls, value: object) -> bool:
+        """True for the host values stored as atoms."""
+        return type(value) in cls.ATOM_TYPES
+
+    def code(self, value: object) -> int:
+        """The code of ``value``, interning it on first use."""
+        key = (type(value), value)  # type: ignore[var-annotated]
+        found = self._codes.get(key)
+        if found is not None:
+            return found
+        code = -2 - len(self._values)
+        self._values.append(value)
+        self._codes[key] = code
+        return code
+
+    def value(self, code: int) -> object:
+        """The host value of an atom code."""
+        return self._values[-2 - code]
+
+
+def _grown(array: npt.NDArray[np.generic], size: int, fill: int) -> npt.NDArray[np.generic]:
+    out = np.full(size, fill, dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+class ObjectTable:
+    """Parallel columns of object state plus the reference pool (struct of arrays)."""
+
+    COLUMNS = ("type_id", "flags", "refcnt", "extern", "gc_next", "gc_prev", "gc_refs",
+               "ref_start", "ref_len", "ref_cap")
+
+    def __init__(self, capacity: int = 1024, pool_capacity: int = 4096) -> None:
+        n = max(capacity, N_HEADS + 1)
+        self.type_id = np.zeros(n, np.int32)
+        self.flags = np.zeros(n, np.uint8)
+        self.refcnt = np.zeros(n, np.int32)
+        self.extern = np.zeros(n, np.int32)  # references held from outside the heap
+        self.gc_next = np.full(n, NULL, np.int32)
+        self.gc_prev = np.full(n, NULL, np.int32)
+        self.gc_refs = np.zeros(n, np.int64)  # scratch, valid only during a collection
+        self.ref_start = np.zeros(n, np.int64)
+        self.ref_len = np.zeros(n, np.int32)
+        self.ref_cap = np.zeros(n, np.int32)
+        self.pool = np.full(max(pool_capacity, 16), NULL, np.int32)
+        self.pool_top = 0  # first never-used pool index
+        self.pool_holes = 0  # pool entries owned by no live object
+        self.top = N_HEADS  # first never-used id
+        self.free_ids: list[int] = []
+        self.live = 0
+        for head in range(N_HEADS):
+            self.gc_next[head] = head
+            self.gc_prev[head] = head
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        """Number of rows allocated (used or not)."""
+        return len(self.type_id)
+
+    def _grow_rows(self, needed: int) -> None:
+        size = max(needed, 2 * self.capacity)
+        for name in self.COLUMNS:
+            fill = NULL if name in ("gc_next", "gc_prev") else 0
+            setattr(self, name, _grown(getattr(self, name), size, fill))
+
+    def new_row(self, type_id: int, nslots: int) -> int:
+        """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked."""
+        if self.free_ids:
+            oid = self.free_ids.pop()
+        else:
+            if self.top >= self.capacity:
+                self._grow_rows(self.top + 1)
+            oid = self.top
+            self.top += 1
+        self.type_id[oid] = type_id
+        self.flags[oid] = ObjFlag.ALIVE
+        self.refcnt[oid] = 0
+        self.extern[oid] = 0
+        self.gc_next[oid] = NULL
+        self.gc_prev[oid] = NULL
+        self.gc_refs[oid] = 0
+        self._give_slice(oid, nslots, max(nslots, 0))
+        self.ref_len[oid] = nslots
+        self.live += 1
+        return oid
+
+    def free_row(self, oid: int) -> None:
+        """Poison ``oid`` (no ALIVE flag) and give its id and pool slice back."""
+        self.pool_holes += int(self.ref_cap[oid])
+        self.ref_len[oid] = 0
+        self.ref_cap[oid] = 0
+        self.flags[oid] = 0
+        self.free_ids.append(oid)
+        self.live -= 1
+
+    def is_alive(self, oid: int) -> bool:
+        """True when ``oid`` names a live object."""
+        return N_HEADS <= oid < self.top and bool(self.flags[oid] & ObjFlag.ALIVE)
+
+    # -- the reference pool ---------------------------------------------------------------------
+
+    def _give_slice(self, oid: int, length: int, capacity: int) -> None:
+        if self.pool_top + capacity > len(self.pool):
+            self._make_pool_room(capacity)
+        start = self.pool_top
+        self.pool[start : start + capacity] = NULL
+        self.ref_start[oid] = start
+        self.ref_cap[oid] = capacity
+        self.pool_top += capacity
+
+    def _make_pool_room(self, capacity: int) -> None:
+        if self.pool_holes > len(self.pool) // 2:
+            self.compact_pool()
+        if self.pool_top + capacity > len(self.pool):
+            self.pool = _grown(self.pool, max(2 * len(self.pool), self.pool_top + capacity), NULL)
+
+    def compact_pool(self) -> None:
+        """Rewrite the live slices contiguously in id order; afterwards there are no holes."""
+        alive = np.flatnonzero(self.flags[: self.top] & ObjFlag.ALIVE)
+        new_pool = np.full(len(self.pool), NULL, np.int32)
+        top = 0
+        for oid in alive.tolist():
+            start, length, cap = int(self.ref_start[oid]), int(self.ref_len[oid]), int(self.ref_cap[oid])
+            new_pool[top : top + length] = self.pool[start : start + length]
+            self.ref_start[oid] = top
+            top += cap
+        self.pool = new_pool
+        self.pool_top = top
+        self.pool_holes = 0
+
+    def reserve(self, oid: int, capacity: int) -> None:
+        """Make room for ``capacity`` values in ``oid``'s slice (moving it to the pool top)."""
+        if capacity <= self.ref_cap[oid]:
+            return
+        new_cap = max(capacity, 2 * int(self.ref_cap[oid]), 4)
+        length = int(self.ref_len[oid])
+        old = self.slots(oid).copy()
+        self.pool_holes += int(self.ref_cap[oid])
+        self._give_slice(oid, length, new_cap)
+        start = int(self.ref_start[oid])
+        self.pool[start : start + length] = old
+
+    def slots(self, oid: int) -> I32:
+        """A view of ``oid``'s slot values."""
+        start = int(self.ref_start[oid])
+        return self.pool[start : start + int(self.ref_len[oid])]
+
+    def slot_list(self, oid: int) -> list[int]:
+        """``oid``'s slot values as a Python list."""
+        return self.slots(oid).tolist()  # type: ignore[no-any-return]
+
+    def get(self, oid: int, index: int) -> int:
+        """The value in slot ``index`` of ``oid``."""
+        return int(self.pool[int(self.ref_start[oid]) + index])
+
+    def put(self, oid: int, index: int, value: int) -> None:
+        """Store ``value`` in slot ``index`` (no reference counting)."""
+        self.pool[int(self.ref_start[oid]) + index] = value
+
+    def insert(self, oid: int, index: int, value: int) -> None:
+        """Insert ``value`` before slot ``index``, shifting the rest right."""
+        length = int(self.ref_len[oid])
+        self.reserve(oid, length + 1)
+        start = int(self.ref_start[oid])
+        self.pool[start + index + 1 : start + length + 1] = self.pool[start + index : start + length]
+        self.pool[start + index] = value
+        self.ref_len[oid] = length + 1
+
+    def remove(self, oid: int, index: int, count: int = 1) -> None:
+        """Remove ``count`` slots starting at ``index``, shifting the rest left."""
+        length = int(self.ref_len[oid])
+        start = int(self.ref_start[oid])
+        tail = self.pool[start + index + count : start + length].copy()
+        self.pool[start + index : start + length - count] = tail
+        self.pool[start + length - count : start + length] = NULL
+        self.ref_len[oid] = length - count
+
+    def truncate(self, oid: int) -> list[int]:
+        """Empty ``oid``'s slots and return the values they held (in slot order)."""
+        values = self.slot_list(oid)
+        self.slots(oid)[:] = NULL
+        self.ref_len[oid] = 0
+        return values
+
+    # -- ordered collector lists (CPython's gc_list_* on the next/prev columns) ----------------
+
+    def list_init(self, head: int) -> None:
+        """Make ``head`` an empty list."""
+        self.gc_next[head] = head
+        self.gc_prev[head] = head
+
+    def list_is_empty(self, head: int) -> bool:
+        """True when the list has no members."""
+        return int(self.gc_next[head]) == head
+
+    def list_append(self, node: int, head: int) -> None:
+        """Link ``node`` (in no list) at the tail of ``head``."""
+        last = int(self.gc_prev[head])
+        self.gc_next[last] = node
+        self.gc_prev[node] = last
+        self.gc_next[node] = head
+        self.gc_prev[head] = node
+
+    def list_remove(self, node: int) -> None:
+        """Unlink ``node`` from whatever list holds it."""
+        prev, nxt = int(self.gc_prev[node]), int(self.gc_next[node])
+        self.gc_next[prev] = nxt
+        self.gc_prev[nxt] = prev
+        self.gc_next[node] = NULL
+        self.gc_prev[node] = NULL
+
+    def list_move(self, node: int, head: int) -> None:
+        """Move ``node`` to the tail of ``head``."""
+        self.list_remove(node)
+        self.list_append(node, head)
+
+    def list_merge(self, source: int, target: int) -> None:
+        """Append all of ``source``, in order, to the tail of ``target``; ``source`` empties."""
+        if source == target or self.list_is_empty(source):
+            return
+        first, last = int(self.gc_next[source]), int(self.gc_prev[source])
+        tail = int(self.gc_prev[target])
+        self.gc_next[tail] = first
+        self.gc_prev[first] = tail
+        self.gc_next[last] = target
+        self.gc_prev[target] = last
+        self.list_init(source)
+
+    def list_members(self, head: int) -> list[int]:
+        """The members of a list, head to tail."""
+        out: list[int] = []
+        nxt = self.gc_next
+        node = int(nxt[head])
+        while node != head:
+            out.append(node)
+            node = int(nxt[node])
+        return out
+
+    def list_size(self, head: int) -> int:
+        """Number of members (walks the list, like CPython's gc_list_size)."""
+        return len(self.list_members(head))
+
+    def iter_list(self, head: int) -> Iterator[int]:
+        """Walk a list that is not changed during the walk."""
+        return iter(self.list_members(head))

@@ -1,0 +1,120 @@
+"""The type registry: what kinds of object exist and how each one behaves.
+
+Every object row stores a type id; everything the engine needs to know about a type (is it
+GC-capable, does it support weak references, does it have a finalizer, in which order does it
+visit and release its references) is found here, not in the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(Enum):
+    """The layout family of a type: it fixes traverse and release order (spec §7.1)."""
+
+    LIST = "list"  # slots = items; traverse and release last to first
+    TUPLE = "tuple"  # slots = items; traverse and release last to first; no tp_clear
+    DICT = "dict"  # slots = key0, value0, key1, value1 ...; release key then value, in order
+    SET = "set"  # slots = elements in insertion order
+    INSTANCE = "instance"  # slots = __slots__ (sorted), then inline name/value pairs or a dict
+    WEAKREF = "weakref"  # no slots: the referent is not a strong reference
+    FRAME = "frame"  # a running frame: slots = name/value pairs; a root, never tracked
+    MODULE = "module"  # a module namespace (heap.globals); a root, never tracked
+
+
+@dataclass(eq=False)
+class TypeInfo:
+    """One simulated type."""
+
+    type_id: int
+    name: str
+    kind: Kind
+    gc_capable: bool = True
+    weakrefable: bool = False
+    # A Python-level ``__del__``: tp_finalize (PEP 442) or tp_del (legacy profiles).
+    finalizer: Callable[..., object] | None = None
+    # Instances: names of __slots__ in layout order, and whether arbitrary attributes exist.
+    slot_names: tuple[str, ...] = ()
+    has_dict: bool = False
+    # Instances: the host-side proxy class whose instances stand for objects of this type.
+    proxy_class: type | None = field(default=None, repr=False)
+    # Nominal size in bytes of one object (CPython 3.11, 64-bit) for memory reports.
+    basic_size: int = 56
+    # Instances: the class-wide attribute order (CPython's shared keys): inline values and
+    # split-table dict values are laid out, visited and released in this order.
+    shared_keys: list[str] = field(default_factory=list)
+
+    def key_index(self, name: str) -> int:
+        """The shared-keys index of attribute ``name``, adding it on first use."""
+        try:
+            return self.shared_keys.index(name)
+        except ValueError:
+            self.shared_keys.append(name)
+            return len(self.shared_keys) - 1
+
+    @property
+    def has_finalizer(self) -> bool:
+        """True when the type defines ``__del__``."""
+        return self.finalizer is not None
+
+
+# Fixed ids of the built-in types (the registry always starts with these, in this order).
+LIST, TUPLE, DICT, SET, WEAKREF, FRAME, MODULE = range(7)
+
+_BUILTINS: tuple[tuple[str, Kind, bool, bool, int], ...] = (
+    # name, kind, gc_capable, weakrefable, basic size
+    ("list", Kind.LIST, True, False, 56),
+    ("tuple", Kind.TUPLE, True, False, 40),
+    ("dict", Kind.DICT, True, False, 64),
+    ("set", Kind.SET, True, True, 216),
+    ("weakref.ReferenceType", Kind.WEAKREF, True, False, 64),
+    ("frame", Kind.FRAME, False, False, 64),
+    ("module", Kind.MODULE, False, False, 72),
+)
+
+
+class TypeRegistry:
+    """Maps type ids to :class:`TypeInfo`; the built-in types are always registered first."""
+
+    def __init__(self) -> None:
+        self.types: list[TypeInfo] = []
+        self._by_name: dict[str, TypeInfo] = {}
+        for name, kind, gc_capable, weakrefable, size in _BUILTINS:
+            self._add(TypeInfo(len(self.types), name, kind, gc_capable, weakrefable,
+                               basic_size=size))
+
+    def _add(self, info: TypeInfo) -> TypeInfo:
+        self.types.append(info)
+        self._by_name.setdefault(info.name, info)
+        return info
+
+    def add_class(
+        self,
+        name: str,
+        *,
+        slot_names: tuple[str, ...],
+        has_dict: bool,
+        weakrefable: bool,
+        finalizer: Callable[..., object] | None,
+    ) -> TypeInfo:
+        """Register a managed class (an instance type) and return its info."""
+        size = 16 + 8 * len(slot_names) + (8 if has_dict else 0) + (8 if weakrefable else 0)
+        info = TypeInfo(len(self.types), name, Kind.INSTANCE, True, weakrefable, finalizer,
+                        slot_names, has_dict, basic_size=max(size, 16))
+        return self._add(info)
+
+    def __getitem__(self, type_id: int) -> TypeInfo:
+        return self.types[type_id]
+
+    def by_name(self, name: str) -> TypeInfo:
+        """The type registered under ``name`` (the first one, for classes sharing a name)."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no type named {name!r} in this heap") from None
+
+    def __len__(self) -> int:
+        return len(self.types)

@@ -1,0 +1,135 @@
+"""Weak references: the side tables, their order on the referent, clearing and callbacks.
+
+A weakref object is a GC-capable heap object with no slots (its referent is not a strong
+reference; its callback is host code). Each referent keeps its weakrefs in CPython's list order
+(spec §3.2 step 10): the callback-less basic ref first, then refs with callbacks newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .dealloc import call_user
+from .table import NULL
+from .types import WEAKREF
+
+if TYPE_CHECKING:
+    from .core import HeapCore
+
+Callback = Callable[[object], object]
+
+
+class WeakrefMixin:
+    """Weak references for :class:`~gclab.heap.core.HeapCore`."""
+
+    def _init_weakrefs(self: HeapCore) -> None:
+        self.wr_referent: dict[int, int] = {}  # weakref id -> referent id or NULL once cleared
+        self.wr_callback: dict[int, Callback | None] = {}
+        self.weaklists: dict[int, list[int]] = {}  # referent id -> its weakrefs, in list order
+
+    def new_weakref(self: HeapCore, target: int, callback: Callback | None = None) -> int:
+        """A weak reference to ``target`` (the caller holds one reference to the weakref).
+
+        Without a callback the existing basic ref is shared, as ``weakref.ref(x)`` does.
+        """
+        self.check_id(target)
+        info = self.type_of(target)
+        if not info.weakrefable:
+            raise TypeError(f"cannot create weak reference to '{info.name}' object")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        refs = self.weaklists.setdefault(target, [])
+        if callback is None and refs and self.wr_callback[refs[0]] is None:
+            self.incref(refs[0])
+            return refs[0]
+        with self.operation():
+            wr = self._new_object(self.types[WEAKREF], 0, track=True)
+            self.table.refcnt[wr] = 1
+            self.table.extern[wr] = 1
+            self.wr_referent[wr] = target
+            self.wr_callback[wr] = callback
+            refs = self.weaklists.setdefault(target, [])  # the allocation may have collected
+            if callback is None or not refs or self.wr_callback[refs[0]] is not None:
+                refs.insert(0, wr)
+            else:
+                refs.insert(1, wr)  # right after the basic ref: newest callback ref first
+        return wr
+
+    def weakref_target(self: HeapCore, wr: int) -> int:
+        """The referent id of weakref ``wr``, or NULL once it is cleared."""
+        return self.wr_referent.get(wr, NULL)
+
+    def weakrefs_of(self: HeapCore, oid: int) -> list[int]:
+        """The weakrefs to ``oid``, in list order (a copy)."""
+        return list(self.weaklists.get(oid, ()))
+
+    def clear_weakref(self: HeapCore, wr: int) -> None:
+        """Detach ``wr`` from its referent; calling it now gives None."""
+        target = self.wr_referent.get(wr, NULL)
+        if target == NULL:
+            return
+        self.wr_referent[wr] = NULL
+        refs = self.weaklists.get(target)
+        if refs is not None:
+            refs.remove(wr)
+            if not refs:
+                del self.weaklists[target]
+
+    def drop_callback(self: HeapCore, wr: int) -> Callback | None:
+        """Take the callback away from ``wr`` (it will never be called) and return it."""
+        callback = self.wr_callback.get(wr)
+        if wr in self.wr_callback:
+            self.wr_callback[wr] = None
+        return callback
+
+    def call_weakref_callback(self: HeapCore, wr: int, callback: Callback) -> None:
+        """handle_callback: ``callback(wr)``; an exception is reported, not raised."""
+        call_user(callback, self.wrap(wr), repr(callback))
+
+    def clear_weakrefs_with_callbacks(self: HeapCore, oid: int) -> None:
+        """PyObject_ClearWeakRefs: the refcount death of a weakly referenced object.
+
+        Callback-less refs at the head are cleared first. A single remaining ref is cleared and
+        its callback called; several are all cleared first, then called in list order.
+        """
+        refs = self.weaklists.get(oid)
+        for _ in range(2):
+            if refs and self.wr_callback[refs[0]] is None:
+                self.clear_weakref(refs[0])
+        refs = self.weaklists.get(oid)
+        if not refs:
+            return
+        if len(refs) == 1:
+            wr = refs[0]
+            callback = self.drop_callback(wr)
+            self.clear_weakref(wr)
+            if callback is not None:
+                self.call_weakref_callback(wr, callback)
+            return
+        pending: list[tuple[int, Callback | None]] = []
+        for wr in list(refs):
+            self.hold(wr)  # the tuple PyObject_ClearWeakRefs builds holds each weakref
+            pending.append((wr, self.drop_callback(wr)))
+            self.clear_weakref(wr)
+        for wr, callback in pending:
+            if callback is not None:
+                self.call_weakref_callback(wr, callback)
+        for wr, _ in reversed(pending):  # the tuple dies: items released last to first
+            self.release(wr)
+
+    def clear_weakrefs_silently(self: HeapCore, oid: int) -> None:
+        """Clear every weakref to ``oid`` without calling callbacks."""
+        for wr in self.weakrefs_of(oid):
+            self.clear_weakref(wr)
+
+    def forget_object(self: HeapCore, oid: int) -> None:
+        """Drop side-table entries of an object whose memory is being released."""
+        if oid in self.wr_referent:
+            self.clear_weakref(oid)
+            del self.wr_referent[oid]
+            self.wr_callback.pop(oid, None)
+        refs = self.weaklists.pop(oid, None)
+        if refs:  # a referent dies with weakrefs left (should have been cleared): detach them
+            for wr in refs:
+                self.wr_referent[wr] = NULL

@@ -1,0 +1,175 @@
+"""``gclab.Heap``: a simulated Python heap with CPython's collector and the ``gc`` interface.
+
+>>> import gclab
+>>> heap = gclab.Heap()
+>>> a = heap.dict(); b = heap.dict()
+>>> a["b"] = b; b["a"] = a
+>>> del a, b
+>>> heap.gc.collect()
+2
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .collectors.generational import GenerationalCollector
+from .collectors.record import CollectionRecord
+from .errors import ForeignObjectError
+from .gcmodule import GcModule
+from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
+from .heap.core import HeapCore
+from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
+from .heap.types import DICT, FRAME, LIST, MODULE, SET, TUPLE
+from .profiles import Profile
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """What ``heap.shutdown()`` found: uncollectable objects left in ``gc.garbage``."""
+
+    uncollectable: int
+    warning: str | None
+
+
+class Heap(ProxyHeap, HeapCore):
+    """A simulated heap: objects, reference counts, CPython's collector, ``heap.gc``.
+
+    ``free_lists=True`` models CPython's list/dict/tuple free lists in ``count[0]`` (they
+    start empty, as right after a full collection).
+    """
+
+    def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024,
+                 free_lists: bool = False) -> None:
+        HeapCore.__init__(self, profile, capacity=capacity)
+        self._init_proxies()
+        self.collector = GenerationalCollector(self, free_lists=free_lists)
+        self.gc = GcModule(self, self.collector)
+        self._globals = self._adopt(self._new_object(self.types[MODULE], 0, track=False))
+        self.table.refcnt[self._globals._id] = 1
+        self.table.extern[self._globals._id] = 1
+
+    # -- building objects ------------------------------------------------------------------------
+
+    def _codes(self, values: Iterable[object]) -> list[int]:
+        return [self.to_code(v) for v in values]
+
+    def list(self, iterable: Iterable[object] = ()) -> ListProxy:
+        """A new list holding the items of ``iterable``."""
+        codes = self._codes(iterable)
+        with self.operation():
+            oid = self.alloc(self.types[LIST])
+            for code in codes:
+                self.hold(code)
+                self.table.insert(oid, int(self.table.ref_len[oid]), code)
+        return self._adopt(oid)  # type: ignore[return-value]
+
+    def tuple(self, iterable: Iterable[object] = ()) -> TupleProxy:
+        """A new tuple (tracked at creation; the empty tuple is a shared singleton)."""
+        codes = self._codes(iterable)
+        with self.operation():
+            oid = self.alloc(self.types[TUPLE], len(codes))
+            for index, code in enumerate(codes):
+                self.hold(code)
+                self.table.put(oid, index, code)
+        return self._adopt(oid)  # type: ignore[return-value]
+
+    def dict(self, mapping: Mapping[object, object] | Iterable[Any] = (),
+             **kwargs: object) -> DictProxy:
+        """A new dict (untracked until it stores something that may be tracked)."""
+        pairs = list(mapping.items() if isinstance(mapping, (Mapping, DictProxy)) else mapping)
+        codes = [(self.to_code(k), self.to_code(v)) for k, v in pairs + list(kwargs.items())]
+        with self.operation():
+            oid = self.alloc(self.types[DICT])
+            for key, value in codes:
+                self.dict_set(oid, key, value)
+        return self._adopt(oid)  # type: ignore[return-value]
+
+    def set(self, iterable: Iterable[object] = ()) -> SetProxy:
+        """A new set."""
+        proxy: SetProxy = self._adopt(self.alloc(self.types[SET]))  # type: ignore[assignment]
+        for value in list(iterable):
+            proxy.add(value)
+        return proxy
+
+    def cls(self, user_class: type) -> type:
+        """Class decorator: instances of the class live on this heap."""
+        return make_managed_class(self, user_class)
+
+    def weakref(self, obj: object, callback: Callable[[Any], object] | None = None) -> Any:
+        """``weakref.ref(obj, callback)`` on the simulated heap."""
+        if not isinstance(obj, Proxy):
+            raise TypeError(f"cannot create weak reference to '{type(obj).__name__}' object")
+        oid = self.to_code(obj)
+        return self._adopt(self.new_weakref(oid, callback))
+
+    def frame(self) -> FrameProxy:
+        """A running frame: ``with heap.frame() as f: f.x = ...``; leaving it returns."""
+        with self.operation():
+            oid = self._new_object(self.types[FRAME], 0, track=False)
+            self.table.refcnt[oid] = 1
+            self.table.extern[oid] = 1
+        return self._adopt(oid)  # type: ignore[return-value]
+
+    @property
+    def globals(self) -> NamespaceProxy:
+        """The module namespace: lives until :meth:`shutdown`."""
+        return self._globals  # type: ignore[return-value]
+
+    # -- inspecting ------------------------------------------------------------------------------
+
+    def id_of(self, obj: object) -> int:
+        """The integer id of a proxy of this heap (for the low-level API)."""
+        if not isinstance(obj, Proxy):
+            raise TypeError(f"{type(obj).__name__} is not a heap object")
+        if obj._heap is not self:
+            raise ForeignObjectError(f"{obj!r} belongs to another heap")
+        return obj._id
+
+    def getrefcount(self, obj: object) -> int:  # type: ignore[override]
+        """The simulated reference count; like ``sys.getrefcount`` it counts the argument's
+        own proxy (each live proxy holds one reference)."""
+        if isinstance(obj, int) and not isinstance(obj, bool):
+            return HeapCore.getrefcount(self, obj)
+        return HeapCore.getrefcount(self, self.id_of(obj))
+
+    @property
+    def history(self) -> list[CollectionRecord]:
+        """One :class:`CollectionRecord` per collection, oldest first."""
+        return self.collector.history
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def shutdown(self) -> ShutdownReport:
+        """CPython's shutdown sequence (spec §4.4): a collection with callbacks (if enabled),
+        module globals cleared, a collection without callbacks, then the uncollectable report
+        (a ResourceWarning from module ``gc``, line 0)."""
+        state = self.collector.state
+        if state.enabled:
+            self.gc.collect()
+        with self.operation():
+            self._clear_module(self._globals._id)
+            self.collector.collect_with_callbacks(2, "shutdown", callbacks=False)
+        message = None
+        if state.garbage and not state.debug & 32:
+            message = f"gc: {len(state.garbage)} uncollectable objects at shutdown"
+            if state.debug & 4:
+                (self.gc.stream or __import__("sys").stderr).write(
+                    f"      {state.garbage!r}\n")
+            else:
+                message += "; use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them"
+            warnings.warn_explicit(message, ResourceWarning, "gc", 0, module="gc")
+        return ShutdownReport(len(state.garbage), message)
+
+    def _clear_module(self, oid: int) -> None:
+        """_PyModule_ClearDict: names with one leading underscore first, then the others,
+        each set to None."""
+        none = self.atoms.code(None)
+        names = [self.atoms.value(k) for k in self.table.slot_list(oid)[0::2]]
+        first = [n for n in names if n.startswith("_") and not n.startswith("__")]
+        rest = [n for n in names if n not in first and n != "__builtins__"]
+        for name in first + rest:
+            self.dict_set(oid, self.atoms.code(name), none)
