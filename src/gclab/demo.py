@@ -135,7 +135,7 @@ def weak_reference(heap: Heap, n: Narrator) -> None:
 
     @heap.cls
     class Node:
-        pass
+        me: Any
 
     n.code("node = Node(); node.me = node; r = heap.weakref(node, callback)")
     node = Node()
@@ -157,7 +157,7 @@ def thresholds(heap: Heap, n: Narrator) -> None:
 
     @heap.cls
     class Node:
-        pass
+        me: Any
 
     for _ in range(10000):
         x = Node()

@@ -58,6 +58,8 @@ class Profile:
     # §7.2 trashcan: defer a dealloc when nesting >= deposit_at; drain when nesting <= drain_at.
     trashcan_deposit_at: int = 50
     trashcan_drain_at: int = 0
+    # 2.7: subtype_dealloc adds 1 to the nesting around its trashcan check and its drain.
+    trashcan_instance_shift: int = 0
     free_lists: FreeListLimits = field(default_factory=FreeListLimits)
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
@@ -70,6 +72,8 @@ class Profile:
     )
     # "modern" (3.x) or "2.7" format of the DEBUG_STATS lines (§4.3).
     debug_text: Literal["modern", "2.7"] = "modern"
+    # §4.4: 3.x warns (ResourceWarning) about uncollectable garbage at shutdown; 2.7 does not.
+    shutdown_warning: bool = True
 
     @property
     def legacy_finalizers(self) -> bool:
@@ -99,6 +103,7 @@ PROFILES: dict[str, Profile] = {
         finalizers="legacy",
         instance_dict="separate",
         tuple_untracking="in_move_unreachable",
+        trashcan_instance_shift=1,
         clear_garbage_weakrefs=False,
         gc_functions=_GC_COMMON,
         debug_flags=(
@@ -111,6 +116,7 @@ PROFILES: dict[str, Profile] = {
             ("DEBUG_LEAK", 62),
         ),
         debug_text="2.7",
+        shutdown_warning=False,
     ),
     "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", gc_functions=_GC_3X),
     "3.11": Profile(name="3.11", version=(3, 11), gc_functions=_GC_3X),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import builtins
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -81,7 +82,8 @@ class Heap(ProxyHeap, HeapCore):
              **kwargs: object) -> DictProxy:
         """A new dict (untracked until it stores something that may be tracked)."""
         pairs = list(mapping.items() if isinstance(mapping, (Mapping, DictProxy)) else mapping)
-        codes = [(self.to_code(k), self.to_code(v)) for k, v in pairs + list(kwargs.items())]
+        codes = [(self.hashable_code(k), self.to_code(v))
+                 for k, v in pairs + list(kwargs.items())]
         with self.operation():
             oid = self.alloc(self.types[DICT])
             for key, value in codes:
@@ -90,8 +92,11 @@ class Heap(ProxyHeap, HeapCore):
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
         """A new set."""
+        values = list(iterable)
+        for value in values:  # every element is checked before the set exists
+            self.hashable_code(value)
         proxy: SetProxy = self._adopt(self.alloc(self.types[SET]))  # type: ignore[assignment]
-        for value in list(iterable):
+        for value in values:
             proxy.add(value)
         return proxy
 
@@ -124,9 +129,9 @@ class Heap(ProxyHeap, HeapCore):
     def id_of(self, obj: object) -> int:
         """The integer id of a proxy of this heap (for the low-level API)."""
         if not isinstance(obj, Proxy):
-            raise TypeError(f"{type(obj).__name__} is not a heap object")
+            raise TypeError(f"{obj!r} ({type(obj).__name__}) is not a heap object")
         if obj._heap is not self:
-            raise ForeignObjectError(f"{obj!r} belongs to another heap")
+            raise ForeignObjectError(f"{obj._heap.describe(obj._id)} belongs to another heap")
         return obj._id
 
     def getrefcount(self, obj: object) -> int:  # type: ignore[override]
@@ -137,7 +142,7 @@ class Heap(ProxyHeap, HeapCore):
         return HeapCore.getrefcount(self, self.id_of(obj))
 
     @property
-    def history(self) -> list[CollectionRecord]:
+    def history(self) -> builtins.list[CollectionRecord]:
         """One :class:`CollectionRecord` per collection, oldest first."""
         return self.collector.history
 
@@ -154,7 +159,7 @@ class Heap(ProxyHeap, HeapCore):
             self._clear_module(self._globals._id)
             self.collector.collect_with_callbacks(2, "shutdown", callbacks=False)
         message = None
-        if state.garbage and not state.debug & 32:
+        if self.profile.shutdown_warning and state.garbage and not state.debug & 32:
             message = f"gc: {len(state.garbage)} uncollectable objects at shutdown"
             if state.debug & 4:
                 (self.gc.stream or __import__("sys").stderr).write(
@@ -168,7 +173,7 @@ class Heap(ProxyHeap, HeapCore):
         """_PyModule_ClearDict: names with one leading underscore first, then the others,
         each set to None."""
         none = self.atoms.code(None)
-        names = [self.atoms.value(k) for k in self.table.slot_list(oid)[0::2]]
+        names = [str(self.atoms.value(k)) for k in self.table.slot_list(oid)[0::2]]
         first = [n for n in names if n.startswith("_") and not n.startswith("__")]
         rest = [n for n in names if n not in first and n != "__builtins__"]
         for name in first + rest:

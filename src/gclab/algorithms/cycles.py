@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..heap.flags import ObjFlag
+from ..heap.flags import COLLECTING, UNREACHABLE
 from ..heap.types import Kind
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
 
-COLLECTING = ObjFlag.COLLECTING
-UNREACHABLE = ObjFlag.UNREACHABLE
 
 
 def update_refs(heap: HeapCore, young: int) -> int:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..heap.flags import ObjFlag
+from ..heap.flags import FINALIZED
 from ..heap.types import Kind
-from .cycles import COLLECTING, UNREACHABLE, clear_collecting, deduce_unreachable
+from ..kernels.phases import clear_collecting, deduce_unreachable  # compiled unless GCLAB_JIT=0
+from .cycles import COLLECTING, UNREACHABLE
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -92,8 +93,8 @@ def finalize_garbage(heap: HeapCore, collectable: int, seen: int) -> None:
         oid = int(t.gc_next[collectable])
         t.list_move(oid, seen)
         info = heap.type_of(oid)
-        if info.finalizer is not None and not t.flags[oid] & ObjFlag.FINALIZED:
-            t.flags[oid] |= ObjFlag.FINALIZED
+        if info.finalizer is not None and not t.flags[oid] & FINALIZED:
+            t.flags[oid] |= FINALIZED
             heap.call_finalizer(oid, info)
     t.list_merge(seen, collectable)
 

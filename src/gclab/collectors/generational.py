@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ..algorithms.cycles import deduce_unreachable, untrack_dicts, untrack_tuples
 from ..algorithms.finalizers import (
     delete_garbage,
     finalize_garbage,
@@ -22,8 +21,10 @@ from ..algorithms.finalizers import (
     move_legacy_finalizers,
 )
 from ..heap.dealloc import report_unraisable
+from ..heap.invariants import debug_check
 from ..heap.table import GEN0, GENERATIONS, PERMANENT
 from ..heap.types import Kind, TypeInfo
+from ..kernels.phases import deduce_unreachable, untrack_dicts, untrack_tuples
 from .record import CollectionRecord
 
 if TYPE_CHECKING:
@@ -124,6 +125,19 @@ class GenerationalCollector:
             else:
                 state.scheduled = True
 
+    def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
+        """Count up to ``count`` allocations at once while none of them could trigger a
+        collection or use a free list; returns how many were counted (the bulk API allocates
+        those rows itself and sends the next one through ``before_gc_alloc``)."""
+        state = self.state
+        if self.free_lists is not None or state.scheduled:
+            return 0
+        quiet = count
+        if state.enabled and state.thresholds[0] and not state.collecting:
+            quiet = max(0, min(count, state.thresholds[0] - state.count[0]))
+        state.count[0] += quiet
+        return quiet
+
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """count[0] -= 1, clamped at 0 (unless the shell goes to a free list)."""
         if self.free_lists is not None:
@@ -192,7 +206,7 @@ class GenerationalCollector:
             callback = callbacks[index]
             try:
                 callback(phase, info)
-            except Exception as exc:  # noqa: BLE001 - reported as unraisable
+            except Exception as exc:
                 report_unraisable(repr(callback), exc)
             index += 1
 
@@ -205,10 +219,10 @@ class GenerationalCollector:
         started = time.perf_counter()
         young = GENERATIONS[generation]
         old = GENERATIONS[generation + 1] if generation < 2 else young
-        record.generation_sizes = tuple(t.list_size(g) for g in (*GENERATIONS, PERMANENT))
         record.heap_objects_before = t.live
         record.count_before = (state.count[0], state.count[1], state.count[2])
-        if state.debug & 1:
+        if state.debug & 1:  # the sizes walk every list: only for DEBUG_STATS, as in CPython
+            record.generation_sizes = tuple(t.list_size(g) for g in (*GENERATIONS, PERMANENT))
             self.debug_sink.header(generation, record.generation_sizes)
         self.reset_counts(generation)
         self.merge_younger_generations(generation)
@@ -223,6 +237,7 @@ class GenerationalCollector:
         else:
             collected = self.collect_unreachable(old)
         self.finish(generation, old, collected, record, started)
+        debug_check(heap, 1, after_collection=True)
         return record
 
     def reset_counts(self, generation: int) -> None:

@@ -26,7 +26,8 @@ class CollectionRecord:
     heap_objects_after: int = 0
     heap_bytes_before: int = 0
     heap_bytes_after: int = 0
-    generation_sizes: tuple[int, ...] = ()  # gen0, gen1, gen2, permanent sizes at the start
+    # gen0, gen1, gen2, permanent sizes at the start (filled only under DEBUG_STATS)
+    generation_sizes: tuple[int, ...] = ()
     count_before: tuple[int, int, int] = (0, 0, 0)
     count_after: tuple[int, int, int] = (0, 0, 0)
     freed_ids: list[int] = field(default_factory=list, repr=False)

@@ -6,6 +6,7 @@ Formats from ``Modules/gcmodule.c`` (spec §4.3); an address prints as ``0x`` + 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -18,7 +19,8 @@ DEBUG_OBJECTS = 16
 class DebugPrinter:
     """Writes the debug lines of one heap's collector to a stream (``sys.stderr`` if None)."""
 
-    def __init__(self, heap: HeapCore, flags: callable, stream: TextIO | None = None) -> None:  # type: ignore[valid-type]
+    def __init__(self, heap: HeapCore, flags: Callable[[], int],
+                 stream: TextIO | None = None) -> None:
         self.heap = heap
         self._flags = flags
         self.stream = stream

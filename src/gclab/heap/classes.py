@@ -30,6 +30,7 @@ class InstanceProxy(Proxy):
 
     __slots__ = ()
     _info: TypeInfo
+    _gclab_heap: Any
 
     def __new__(cls, *args: object, **kwargs: object) -> InstanceProxy:
         heap: Any = cls._gclab_heap
@@ -100,7 +101,10 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
         own_slots = own_slots + list(base_info.slot_names)
     info = heap.types.add_class(user_class.__name__, slot_names=tuple(own_slots),
                                 has_dict=has_dict, weakrefable=weakrefable, finalizer=finalizer)
-    namespace = {k: v for k, v in user_class.__dict__.items() if k not in _SKIP}
+    # The user class's own member descriptors for __slots__ must not reach the proxy class:
+    # the heap stores slot values (a host descriptor would reject the proxy).
+    namespace = {k: v for k, v in user_class.__dict__.items()
+                 if k not in _SKIP and k not in names}
     namespace.update(__slots__=(), _info=info, _gclab_heap=heap,
                      __module__=user_class.__module__, __qualname__=user_class.__qualname__,
                      __doc__=user_class.__doc__)

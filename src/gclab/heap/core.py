@@ -22,11 +22,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from .. import config
 from ..errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
 from ..profiles import Profile, get_profile
+from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
-from .flags import ObjFlag
+from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
 from .table import GEN0, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
@@ -57,7 +60,7 @@ class _NoCollector:
         pass
 
 
-class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
+class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -74,7 +77,11 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
         self._deferred_releases: list[int] = []
         self._init_dealloc()
         self._init_weakrefs()
+        # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
+        self.debug_level = config.DEBUG_LEVEL
         self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
+        self.table.refcnt[self.empty_tuple] = 1  # the static reference: it is never freed
+        self.table.extern[self.empty_tuple] = 1
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -84,7 +91,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
             raise InvalidObjectError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
         if not N_HEADS <= oid < self.table.top:
             raise InvalidObjectError(f"no object with id {oid} in this heap")
-        if not self.table.flags[oid] & ObjFlag.ALIVE:
+        if not self.table.flags[oid] & ALIVE:
             raise UseAfterFreeError(f"object {oid} was deallocated (use after free)")
         return oid
 
@@ -128,6 +135,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
             self._op_depth -= 1
         if self._op_depth == 0:
             self.observer.safepoint()
+            debug_check(self, 2)
 
     @contextmanager
     def no_user_code(self) -> Iterator[None]:
@@ -194,22 +202,22 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin):
     def track(self, oid: int) -> None:
         """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK)."""
         t = self.table
-        if t.flags[oid] & ObjFlag.TRACKED:
+        if t.flags[oid] & TRACKED:
             return
         t.list_append(oid, GEN0)
-        t.flags[oid] |= ObjFlag.TRACKED
+        t.flags[oid] |= TRACKED
 
     def untrack(self, oid: int) -> None:
         """Unlink from whatever list holds it; FINALIZED is kept, collection marks cleared."""
         t = self.table
-        if not t.flags[oid] & ObjFlag.TRACKED:
+        if not t.flags[oid] & TRACKED:
             return
         t.list_remove(oid)
-        t.flags[oid] &= ~(ObjFlag.TRACKED | ObjFlag.COLLECTING | ObjFlag.UNREACHABLE) & 0xFF
+        t.flags[oid] &= ~(TRACKED | COLLECTING | UNREACHABLE) & 0xFF
 
     def is_tracked(self, oid: int) -> bool:
         """True when the object is linked into a collector list."""
-        return bool(self.table.flags[oid] & ObjFlag.TRACKED)
+        return bool(self.table.flags[oid] & TRACKED)
 
     def may_be_tracked(self, code: int) -> bool:
         """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from ..errors import InvariantViolation
-from .flags import ObjFlag
+from .flags import FINALIZED, TRACKED
 from .layout import release_order
 from .table import NULL
 from .types import Kind, TypeInfo
@@ -42,7 +42,7 @@ def call_user(fn: Callable[..., object], arg: object, where: str) -> None:
     """Call host code (a ``__del__``, a weakref callback); report and swallow its exception."""
     try:
         fn(arg)
-    except Exception as exc:  # noqa: BLE001 - CPython reports and continues
+    except Exception as exc:
         report_unraisable(where, exc)
         exc.__traceback__ = None
 
@@ -91,19 +91,23 @@ class DeallocMixin:
         info = self.type_of(oid)
         self.untrack(oid)
         bracketed = info.kind in _TRASHCAN_KINDS
+        # 2.7's subtype_dealloc wraps Py_TRASHCAN_SAFE_BEGIN/END in ++/-- of the nesting:
+        # an instance is deferred one level earlier and never drains the chain itself.
+        shift = self.profile.trashcan_instance_shift if info.kind is Kind.INSTANCE else 0
         if bracketed:
-            if self.trash_nesting >= self.profile.trashcan_deposit_at:
+            if self.trash_nesting + shift >= self.profile.trashcan_deposit_at:
                 self.trash_delete_later.append(oid)  # refcount 0, untracked, waits
                 return
             self.trash_nesting += 1
         yield from self._dealloc_body(oid, info)
         if bracketed:
-            yield from self._trashcan_end()
+            yield from self._trashcan_end(shift)
 
-    def _trashcan_end(self: HeapCore) -> Dealloc:
+    def _trashcan_end(self: HeapCore, shift: int = 0) -> Dealloc:
         """Leave a bracketed dealloc; drain deferred objects, most recent first."""
         self.trash_nesting -= 1
-        if self.trash_delete_later and self.trash_nesting <= self.profile.trashcan_drain_at:
+        if (self.trash_delete_later
+                and self.trash_nesting + shift <= self.profile.trashcan_drain_at):
             self.trash_nesting += 1
             while self.trash_delete_later:
                 yield DEALLOC, self.trash_delete_later.pop()
@@ -132,11 +136,11 @@ class DeallocMixin:
         if info.finalizer is not None:
             self.track(oid)
             resurrected = self._call_finalizer_from_dealloc(oid, info)
-            if resurrected and not legacy:
-                return False  # stays tracked, at the tail of gen0 (e29)
-            self.untrack(oid)
             if resurrected:
+                # stays tracked, at the tail of gen0 (e29); 2.7 too: ``goto endlabel``
+                # comes before _PyObject_GC_UNTRACK in its subtype_dealloc
                 return False
+            self.untrack(oid)
         if not legacy and info.weakrefable:
             self.clear_weakrefs_with_callbacks(oid)
             if info.finalizer is not None:
@@ -149,9 +153,9 @@ class DeallocMixin:
         t.refcnt[oid] = 1
         if self.profile.legacy_finalizers:
             self.call_finalizer(oid, info)
-        elif not t.flags[oid] & ObjFlag.FINALIZED:
+        elif not t.flags[oid] & FINALIZED:
             self.call_finalizer(oid, info)
-            t.flags[oid] |= ObjFlag.FINALIZED  # refcount path: set after the call
+            t.flags[oid] |= FINALIZED  # refcount path: set after the call
         t.refcnt[oid] -= 1
         return bool(t.refcnt[oid] > 0)
 
@@ -162,7 +166,7 @@ class DeallocMixin:
 
     def _free(self: HeapCore, oid: int, info: TypeInfo, size: int) -> None:
         """Release the memory (PyObject_GC_Del for GC types): the id is poisoned."""
-        if self.table.flags[oid] & ObjFlag.TRACKED:
+        if self.table.flags[oid] & TRACKED:
             self.untrack(oid)
         self.forget_object(oid)
         self.table.free_row(oid)

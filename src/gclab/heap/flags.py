@@ -23,3 +23,11 @@ class ObjFlag(IntFlag):
     COLLECTING = 8
     # Set while the object sits in the tentative ``unreachable`` list of move_unreachable.
     UNREACHABLE = 16
+
+
+# Plain ints for hot paths (IntFlag member access and arithmetic are slow in CPython).
+ALIVE = int(ObjFlag.ALIVE)
+TRACKED = int(ObjFlag.TRACKED)
+FINALIZED = int(ObjFlag.FINALIZED)
+COLLECTING = int(ObjFlag.COLLECTING)
+UNREACHABLE = int(ObjFlag.UNREACHABLE)

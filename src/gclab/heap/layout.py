@@ -25,7 +25,7 @@ def traverse_codes(table: ObjectTable, atoms: AtomTable, info: TypeInfo, oid: in
         keys, vals = values[0::2], values[1::2]
         unicode_keys = all(k <= -2 and isinstance(atoms.value(k), str) for k in keys)
         out = []
-        for k, v in zip(keys, vals):
+        for k, v in zip(keys, vals, strict=False):
             out.append(v)
             if not unicode_keys:
                 out.append(k)
@@ -44,7 +44,7 @@ def gc_referents(table: ObjectTable, info: TypeInfo, oid: int) -> list[int]:
         values.reverse()
     elif kind is Kind.DICT:
         # value then key per entry; atoms (str keys) drop out below
-        values = [x for pair in zip(values[1::2], values[0::2]) for x in pair]
+        values = [x for pair in zip(values[1::2], values[0::2], strict=False) for x in pair]
     return [v for v in values if v >= 0]
 
 

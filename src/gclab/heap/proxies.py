@@ -11,19 +11,19 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ForeignObjectError, UseAfterFreeError
+from ..errors import ForeignObjectError, RefcountUnderflowError, UseAfterFreeError
 from .table import NULL, AtomTable
 from .types import Kind
 
-if TYPE_CHECKING:
-    from .core import HeapCore
+if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only
+    from ..simheap import Heap
 
 
 class Proxy:
     """Base of every proxy: the heap and the id; one reference held while alive."""
 
-    __slots__ = ("_heap", "_id", "__weakref__")
-    _heap: ProxyHeap
+    __slots__ = ("__weakref__", "_heap", "_id")
+    _heap: Heap
     _id: int
 
     def __del__(self) -> None:
@@ -79,7 +79,8 @@ class ProxyHeap:
         """The slot code of a host value: a proxy of this heap or an atomic value."""
         if isinstance(value, Proxy):
             if value._heap is not self:
-                raise ForeignObjectError(f"{value!r} belongs to another heap")
+                raise ForeignObjectError(
+                    f"{value._heap.describe(value._id)} belongs to another heap")
             if not self.table.is_alive(value._id):
                 raise UseAfterFreeError(f"object {value._id} was deallocated")
             return value._id
@@ -91,6 +92,25 @@ class ProxyHeap:
             f"heap.dict(), ...)"
         )
 
+    def hashable_code(self: Any, value: object) -> int:
+        """``to_code`` for a dict key or set element: lists, dicts and sets are unhashable."""
+        code = int(self.to_code(value))
+        if code >= 0 and self.type_of(code).kind in (Kind.LIST, Kind.DICT, Kind.SET):
+            raise TypeError(f"unhashable type: '{self.type_of(code).name}'")
+        return code
+
+    def decref(self: Any, oid: int) -> None:
+        """HeapCore.decref, refusing to drop the reference a live proxy holds."""
+        self.check_id(oid)
+        ref = self._proxies.get(oid)
+        owned = (1 if ref is not None and ref() is not None else 0)
+        owned += self._deferred_releases.count(oid)
+        if int(self.table.extern[oid]) - owned <= 0:
+            raise RefcountUnderflowError(
+                f"{self.describe(oid)} has no external reference to drop"
+                + (" (its proxy owns the remaining one)" if owned else ""))
+        super().decref(oid)  # type: ignore[misc]  # cooperative mixin: HeapCore.decref
+
     def from_code(self: Any, code: int) -> object:
         """The host value of a slot code: a proxy, an atom's value, or None for NULL."""
         if code >= 0:
@@ -100,8 +120,8 @@ class ProxyHeap:
         return self.atoms.value(code)
 
 
-def _heap(p: Proxy) -> HeapCore:
-    return p._heap  # type: ignore[return-value]
+def _heap(p: Proxy) -> Heap:
+    return p._heap
 
 
 class ListProxy(Proxy):
@@ -113,25 +133,29 @@ class ListProxy(Proxy):
     def __len__(self) -> int:
         return int(_heap(self).table.ref_len[self._id])
 
-    def _index(self, index: int) -> int:
+    def _index(self, index: int, what: str = "list index") -> int:
         n = len(self)
         if not isinstance(index, int):
             raise TypeError(f"list indices must be integers or slices, not {type(index).__name__}")
         if index < 0:
             index += n
         if not 0 <= index < n:
-            raise IndexError("list index out of range")
+            raise IndexError(f"{what} out of range")
         return index
 
-    def __getitem__(self, index: int) -> object:
-        return _heap(self).from_code(_heap(self).table.get(self._id, self._index(index)))
+    def __getitem__(self, index: int | slice) -> object:
+        heap = _heap(self)
+        if isinstance(index, slice):  # a new list, like list slicing
+            return heap.list(heap.from_code(c) for c in heap.table.slot_list(self._id)[index])
+        return heap.from_code(heap.table.get(self._id, self._index(index)))
 
     def __setitem__(self, index: int, value: object) -> None:
         heap = _heap(self)
-        heap.set_slot(self._id, self._index(index), heap.to_code(value))
+        index = self._index(index, "list assignment index")
+        heap.set_slot(self._id, index, heap.to_code(value))
 
     def __delitem__(self, index: int) -> None:
-        _heap(self).delete_slot(self._id, self._index(index))
+        _heap(self).delete_slot(self._id, self._index(index, "list assignment index"))
 
     def __iter__(self) -> Iterator[object]:
         index = 0
@@ -164,14 +188,18 @@ class ListProxy(Proxy):
         """Remove and return the item at ``index``."""
         if len(self) == 0:
             raise IndexError("pop from empty list")
-        index = self._index(index)
+        index = self._index(index, "pop index")
         value = self[index]
         del self[index]
         return value
 
     def remove(self, value: object) -> None:
         """Remove the first item identical to ``value``."""
-        del self[self.index(value)]
+        code = _heap(self).to_code(value)
+        values = _heap(self).table.slot_list(self._id)
+        if code not in values:
+            raise ValueError("list.remove(x): x not in list")
+        del self[values.index(code)]
 
     def index(self, value: object) -> int:
         """Position of the first item identical to ``value``."""
@@ -184,6 +212,19 @@ class ListProxy(Proxy):
     def count(self, value: object) -> int:
         """Number of items identical to ``value``."""
         return _heap(self).table.slot_list(self._id).count(_heap(self).to_code(value))
+
+    def copy(self) -> ListProxy:
+        """A shallow copy (a new list)."""
+        return self[:]  # type: ignore[return-value]
+
+    def reverse(self) -> None:
+        """Reverse in place (no reference changes)."""
+        slots = _heap(self).table.slots(self._id)
+        slots[:] = slots[::-1].copy()
+
+    def __iadd__(self, values: Iterable[object]) -> ListProxy:
+        self.extend(values)
+        return self
 
     def clear(self) -> None:
         """Empty the list, then drop the old references last to first (list.clear)."""
@@ -270,7 +311,7 @@ class DictProxy(Proxy):
 
     def items(self) -> list[tuple[object, object]]:
         """(key, value) pairs in insertion order."""
-        return list(zip(self.keys(), self.values()))
+        return list(zip(self.keys(), self.values(), strict=False))
 
     def get(self, key: object, default: object = None) -> object:
         """The value for ``key``, or ``default``."""
@@ -297,6 +338,17 @@ class DictProxy(Proxy):
         pairs = other.items() if hasattr(other, "items") else other
         for key, value in list(pairs) + list(kwargs.items()):
             self[key] = value
+
+    def copy(self) -> DictProxy:
+        """A shallow copy (a new dict)."""
+        return _heap(self).dict(self.items())
+
+    def popitem(self) -> tuple[object, object]:
+        """Remove and return the last inserted (key, value) pair."""
+        if len(self) == 0:
+            raise KeyError("popitem(): dictionary is empty")
+        key = self.keys()[-1]
+        return key, self.pop(key)
 
     def clear(self) -> None:
         """Empty the dict, then drop the old references (PyDict_Clear)."""
@@ -398,7 +450,8 @@ def render(heap: Any, oid: int, seen: set[int] | None = None) -> str:
 
     values = heap.table.slot_list(oid)
     if kind is Kind.DICT:
-        body = ", ".join(f"{one(k)}: {one(v)}" for k, v in zip(values[0::2], values[1::2]))
+        pairs = zip(values[0::2], values[1::2], strict=True)
+        body = ", ".join(f"{one(k)}: {one(v)}" for k, v in pairs)
         out = "{" + body + "}"
     elif kind is Kind.LIST:
         out = "[" + ", ".join(one(v) for v in values) + "]"

@@ -14,7 +14,13 @@ from collections.abc import Hashable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from .flags import ObjFlag
+from ..kernels import ENABLED as _JIT
+from .flags import ALIVE
+
+if _JIT:  # compiled list walks (gclab.kernels.lists) unless GCLAB_JIT=0
+    from ..kernels import lists as _lists
+else:
+    _lists = None  # type: ignore[assignment]
 
 NULL = -1
 # List heads: the three generations, the permanent generation, then scratch lists that a
@@ -124,7 +130,7 @@ class ObjectTable:
             oid = self.top
             self.top += 1
         self.type_id[oid] = type_id
-        self.flags[oid] = ObjFlag.ALIVE
+        self.flags[oid] = ALIVE
         self.refcnt[oid] = 0
         self.extern[oid] = 0
         self.gc_next[oid] = NULL
@@ -146,7 +152,7 @@ class ObjectTable:
 
     def is_alive(self, oid: int) -> bool:
         """True when ``oid`` names a live object."""
-        return N_HEADS <= oid < self.top and bool(self.flags[oid] & ObjFlag.ALIVE)
+        return N_HEADS <= oid < self.top and bool(self.flags[oid] & ALIVE)
 
     # -- the reference pool ---------------------------------------------------------------------
 
@@ -163,15 +169,17 @@ class ObjectTable:
         if self.pool_holes > len(self.pool) // 2:
             self.compact_pool()
         if self.pool_top + capacity > len(self.pool):
-            self.pool = _grown(self.pool, max(2 * len(self.pool), self.pool_top + capacity), NULL)
+            size = max(2 * len(self.pool), self.pool_top + capacity)
+            self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
 
     def compact_pool(self) -> None:
         """Rewrite the live slices contiguously in id order; afterwards there are no holes."""
-        alive = np.flatnonzero(self.flags[: self.top] & ObjFlag.ALIVE)
+        alive = np.flatnonzero(self.flags[: self.top] & ALIVE)
         new_pool = np.full(len(self.pool), NULL, np.int32)
         top = 0
         for oid in alive.tolist():
-            start, length, cap = int(self.ref_start[oid]), int(self.ref_len[oid]), int(self.ref_cap[oid])
+            start, length = int(self.ref_start[oid]), int(self.ref_len[oid])
+            cap = int(self.ref_cap[oid])
             new_pool[top : top + length] = self.pool[start : start + length]
             self.ref_start[oid] = top
             top += cap
@@ -213,7 +221,8 @@ class ObjectTable:
         length = int(self.ref_len[oid])
         self.reserve(oid, length + 1)
         start = int(self.ref_start[oid])
-        self.pool[start + index + 1 : start + length + 1] = self.pool[start + index : start + length]
+        pool = self.pool
+        pool[start + index + 1 : start + length + 1] = pool[start + index : start + length]
         self.pool[start + index] = value
         self.ref_len[oid] = length + 1
 
@@ -278,7 +287,13 @@ class ObjectTable:
         self.list_init(source)
 
     def list_members(self, head: int) -> list[int]:
-        """The members of a list, head to tail."""
+        """The members of a list, head to tail (compiled walk unless GCLAB_JIT=0)."""
+        if _lists is not None:
+            return _lists.list_members(self, head).tolist()  # type: ignore[no-any-return]
+        return self.walk_members(head)
+
+    def walk_members(self, head: int) -> list[int]:
+        """The members of a list, head to tail: the plain-Python walk (the kernels' oracle)."""
         out: list[int] = []
         nxt = self.gc_next
         node = int(nxt[head])
@@ -289,7 +304,9 @@ class ObjectTable:
 
     def list_size(self, head: int) -> int:
         """Number of members (walks the list, like CPython's gc_list_size)."""
-        return len(self.list_members(head))
+        if _lists is not None:
+            return _lists.list_size(self, head)
+        return len(self.walk_members(head))
 
     def iter_list(self, head: int) -> Iterator[int]:
         """Walk a list that is not changed during the walk."""

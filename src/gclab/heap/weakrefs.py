@@ -39,12 +39,18 @@ class WeakrefMixin:
             raise TypeError(f"cannot create weak reference to '{info.name}' object")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
-        refs = self.weaklists.setdefault(target, [])
+        refs = self.weaklists.get(target)
         if callback is None and refs and self.wr_callback[refs[0]] is None:
             self.incref(refs[0])
             return refs[0]
         with self.operation():
+            # The argument is a reference (as in CPython): a collection run by this
+            # allocation must not free the target. Not release(): it stays alive.
+            self.table.refcnt[target] += 1
+            self.table.extern[target] += 1
             wr = self._new_object(self.types[WEAKREF], 0, track=True)
+            self.table.refcnt[target] -= 1
+            self.table.extern[target] -= 1
             self.table.refcnt[wr] = 1
             self.table.extern[wr] = 1
             self.wr_referent[wr] = target

@@ -1,0 +1,254 @@
+"""The heap's invariants, checked by the debug levels (``GCLAB_DEBUG``) and by the tests.
+
+``check_invariants(heap)`` raises :class:`~gclab.errors.InvariantViolation` naming the first
+object found in a bad state. What it checks (architecture, "Invariants"):
+
+- reference counts: for every live object, ``refcount == references from the slots of live
+  objects + external references`` (``table.extern``: proxies, frames, callers of the low-level
+  API). Between top-level operations no internal hold may be outstanding, so this is exact;
+- collector lists: every list is a well-formed doubly linked list of live, tracked,
+  GC-capable objects; every tracked object is in exactly one list, an untracked one in none;
+  between operations only the generations and the permanent generation (heads 0-3) have
+  members and no object carries the flags of a collection in progress;
+- slots: each value is NULL, a known atom code or the id of a live object (never a freed id
+  or a list head); slices lie inside the pool and do not overlap;
+- weak references: the side tables (``wr_referent``, ``wr_callback``, ``weaklists``) agree
+  with each other and name only live objects.
+
+While user code runs in the middle of a heap operation (a ``__del__`` or a weakref callback
+during a deallocation cascade or a collection) some of these hold only loosely: objects being
+deallocated have count 0 but still own their slots, the collector holds references and uses
+its scratch lists. :func:`is_quiescent` tells the two situations apart; in the loose one the
+reference count check becomes a lower bound (no object may have *fewer* references counted
+than it has holders) and the scratch lists may have members.
+
+>>> from gclab.heap.core import HeapCore
+>>> heap = HeapCore()
+>>> a = heap.alloc("list")
+>>> heap.append_slot(a, a)
+>>> check_invariants(heap)
+>>> heap.table.refcnt[a] += 1          # a reference nobody holds
+>>> check_invariants(heap)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+gclab.errors.InvariantViolation: <list ...>: refcount 3, but 1 slot reference(s) + 1 external = 2
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvariantViolation
+from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .table import FIRST_SCRATCH, N_HEADS, NULL
+from .types import Kind
+
+if TYPE_CHECKING:
+    from .core import HeapCore
+
+_COLLECTION_FLAGS = COLLECTING | UNREACHABLE
+
+
+def is_quiescent(heap: HeapCore, *, ignore_collecting: bool = False) -> bool:
+    """True when no deallocation, deferred release or collection is in progress.
+
+    ``ignore_collecting`` is for the check at the end of a collection, whose own
+    ``collecting`` flag is still set.
+    """
+    state: Any = getattr(heap.observer, "state", None)
+    if state is not None and state.collecting and not ignore_collecting:
+        return False
+    return (heap.trash_nesting == 0 and not heap.trash_delete_later
+            and heap._defer_depth == 0 and not heap._deferred_releases)
+
+
+def check_invariants(heap: HeapCore, *, strict: bool | None = None) -> None:
+    """Raise :class:`InvariantViolation` if the heap is inconsistent (see the module doc).
+
+    ``strict`` (default: :func:`is_quiescent`) demands the between-operations state: exact
+    reference counts and empty scratch lists.
+    """
+    if strict is None:
+        strict = is_quiescent(heap)
+    _check_rows(heap)
+    _check_lists(heap, strict)
+    counted = _check_slots(heap, strict)
+    _check_refcounts(heap, counted, strict)
+    _check_weakrefs(heap, strict)
+
+
+def debug_check(heap: HeapCore, level: int, *, after_collection: bool = False) -> None:
+    """The debug-level hook: check if ``heap.debug_level >= level``."""
+    if getattr(heap, "debug_level", 0) >= level:
+        check_invariants(heap, strict=is_quiescent(heap, ignore_collecting=after_collection))
+
+
+def _fail(message: str) -> None:
+    raise InvariantViolation(message)
+
+
+def _live(heap: HeapCore) -> list[int]:
+    t = heap.table
+    return [oid for oid in range(N_HEADS, t.top) if t.flags[oid] & ALIVE]
+
+
+def _check_rows(heap: HeapCore) -> None:
+    """Freed rows are fully poisoned; the live count and free-id list agree with the flags."""
+    t = heap.table
+    live = 0
+    free = set(t.free_ids)
+    if len(free) != len(t.free_ids):
+        _fail("free_ids lists an id twice")
+    for oid in range(N_HEADS, t.top):
+        if t.flags[oid] & ALIVE:
+            live += 1
+            if oid in free:
+                _fail(f"{heap.describe(oid)} is live but listed in free_ids")
+            if not 0 <= int(t.type_id[oid]) < len(heap.types):
+                _fail(f"object {oid} has unknown type id {int(t.type_id[oid])}")
+        else:
+            if oid not in free:
+                _fail(f"freed id {oid} is not in free_ids (leaked row)")
+            if t.flags[oid] != 0 or t.ref_len[oid] != 0:
+                _fail(f"freed id {oid} keeps flags {int(t.flags[oid])} or slots")
+            if t.gc_next[oid] != NULL or t.gc_prev[oid] != NULL:
+                _fail(f"freed id {oid} is still linked into a collector list")
+    if any(not N_HEADS <= oid < t.top for oid in free):
+        _fail("free_ids holds an id outside the used rows")
+    if live != t.live:
+        _fail(f"table.live is {t.live} but {live} rows are alive")
+
+
+def _check_lists(heap: HeapCore, strict: bool) -> None:
+    """Every list well formed; every tracked object in exactly one, untracked in none."""
+    t = heap.table
+    owner: dict[int, int] = {}
+    for head in range(N_HEADS):
+        prev = head
+        node = int(t.gc_next[head])
+        steps = 0
+        while node != head:
+            steps += 1
+            if steps > t.top:
+                _fail(f"list {head} does not return to its head (a loop)")
+            if not N_HEADS <= node < t.top:
+                _fail(f"list {head} links to {node}, which is not an object row")
+            if not t.flags[node] & ALIVE:
+                _fail(f"list {head} holds freed id {node}")
+            if int(t.gc_prev[node]) != prev:
+                _fail(f"{heap.describe(node)} in list {head}: gc_prev is "
+                      f"{int(t.gc_prev[node])}, expected {prev}")
+            if node in owner:
+                _fail(f"{heap.describe(node)} is in list {owner[node]} and list {head}")
+            owner[node] = head
+            if not t.flags[node] & TRACKED:
+                _fail(f"{heap.describe(node)} is in list {head} but not flagged TRACKED")
+            if not heap.type_of(node).gc_capable:
+                _fail(f"{heap.describe(node)} is tracked but its type is not GC-capable")
+            if strict and head >= FIRST_SCRATCH:
+                _fail(f"{heap.describe(node)} is left in scratch list {head} between "
+                      f"operations")
+            prev, node = node, int(t.gc_next[node])
+        if int(t.gc_prev[head]) != prev:
+            _fail(f"list {head}: head's gc_prev is {int(t.gc_prev[head])}, expected {prev}")
+    for oid in _live(heap):
+        tracked = bool(t.flags[oid] & TRACKED)
+        if tracked and oid not in owner:
+            _fail(f"{heap.describe(oid)} is flagged TRACKED but in no list")
+        if not tracked and (t.gc_next[oid] != NULL or t.gc_prev[oid] != NULL):
+            _fail(f"{heap.describe(oid)} is untracked but still linked")
+        if strict and t.flags[oid] & _COLLECTION_FLAGS:
+            _fail(f"{heap.describe(oid)} keeps collection flags {int(t.flags[oid])} between "
+                  f"operations")
+
+
+def _check_slots(heap: HeapCore, strict: bool) -> Counter[int]:
+    """Slot values are valid; slices are sane. Returns the slot references per target id
+    (from every live object; in the loose mode only from objects whose count is not 0)."""
+    t = heap.table
+    n_atoms = len(heap.atoms._values)
+    counted: Counter[int] = Counter()
+    slices: list[tuple[int, int, int]] = []
+    for oid in _live(heap):
+        start, length, cap = int(t.ref_start[oid]), int(t.ref_len[oid]), int(t.ref_cap[oid])
+        if not 0 <= length <= cap or start < 0 or start + cap > t.pool_top:
+            _fail(f"{heap.describe(oid)}: bad slice start={start} len={length} cap={cap}")
+        if cap:
+            slices.append((start, start + cap, oid))
+        info = heap.type_of(oid)
+        if info.kind is Kind.WEAKREF and length:
+            _fail(f"{heap.describe(oid)}: a weakref has {length} slot(s)")
+        dying = int(t.refcnt[oid]) == 0
+        if not strict and dying:
+            continue  # being deallocated: its slots are released one by one
+        for index, value in enumerate(t.slot_list(oid)):
+            if value == NULL:
+                continue
+            if value < 0:
+                if -2 - value >= n_atoms:
+                    _fail(f"{heap.describe(oid)} slot {index}: unknown atom code {value}")
+                continue
+            if not N_HEADS <= value < t.top:
+                _fail(f"{heap.describe(oid)} slot {index} refers to {value}, not an object")
+            if not t.flags[value] & ALIVE:
+                _fail(f"{heap.describe(oid)} slot {index} refers to freed id {value}")
+            counted[value] += 1
+    slices.sort()
+    for (_, end, a), (start, _, b) in itertools.pairwise(slices):
+        if start < end:
+            _fail(f"the slices of {heap.describe(a)} and {heap.describe(b)} overlap")
+    return counted
+
+
+def _check_refcounts(heap: HeapCore, counted: Counter[int], strict: bool) -> None:
+    """refcount == slot references + external references (strict), or >= (loose)."""
+    t = heap.table
+    for oid in _live(heap):
+        rc, ext, refs = int(t.refcnt[oid]), int(t.extern[oid]), counted.get(oid, 0)
+        if ext < 0:
+            _fail(f"{heap.describe(oid)}: external reference count {ext} is negative")
+        expected = refs + ext
+        bad = rc != expected if strict else rc < expected or rc < 0
+        if bad:
+            _fail(f"{heap.describe(oid)}: refcount {rc}, but {refs} slot reference(s) + "
+                  f"{ext} external = {expected}")
+
+
+def _check_weakrefs(heap: HeapCore, strict: bool) -> None:
+    """The weakref side tables agree with each other and with the object table."""
+    t = heap.table
+    if set(heap.wr_referent) != set(heap.wr_callback):
+        _fail("wr_referent and wr_callback have different weakrefs")
+    for wr, target in heap.wr_referent.items():
+        if not t.is_alive(wr):
+            _fail(f"weakref table keeps freed id {wr}")
+        if heap.type_of(wr).kind is not Kind.WEAKREF:
+            _fail(f"{heap.describe(wr)} is in the weakref table but is not a weakref")
+        if target == NULL:
+            continue
+        if not t.is_alive(target):
+            _fail(f"{heap.describe(wr)} refers to freed id {target}")
+        if wr not in heap.weaklists.get(target, ()):
+            _fail(f"{heap.describe(wr)} refers to {heap.describe(target)} but is not in its "
+                  f"weakref list")
+    for oid in _live(heap):
+        if heap.type_of(oid).kind is Kind.WEAKREF and oid not in heap.wr_referent:
+            _fail(f"{heap.describe(oid)} is missing from the weakref table")
+    for target, refs in heap.weaklists.items():
+        if not t.is_alive(target):
+            _fail(f"freed id {target} still has a weakref list")
+        if not heap.type_of(target).weakrefable:
+            _fail(f"{heap.describe(target)} has weakrefs but its type is not weakrefable")
+        if strict and not refs:
+            _fail(f"{heap.describe(target)} has an empty weakref list")
+        if len(set(refs)) != len(refs):
+            _fail(f"{heap.describe(target)}: a weakref is listed twice")
+        for position, wr in enumerate(refs):
+            if heap.wr_referent.get(wr, NULL) != target:
+                _fail(f"{heap.describe(wr)} is in the weakref list of "
+                      f"{heap.describe(target)} but refers elsewhere")
+            if strict and position > 0 and heap.wr_callback.get(wr) is None:
+                _fail(f"{heap.describe(wr)}: a callback-less weakref of "
+                      f"{heap.describe(target)} is not first in its list")

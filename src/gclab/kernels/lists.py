@@ -1,0 +1,53 @@
+"""Compiled walks of the collector lists: the twins of ``ObjectTable.list_members``/``list_size``.
+
+A list is a ring through ``gc_next`` starting and ending at its head row (spec §3.2); the walk
+visits members head to tail. ``tests/test_kernels.py`` compares these with the Python walks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from . import jit
+
+if TYPE_CHECKING:
+    from ..heap.table import ObjectTable
+
+
+@jit
+def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
+    count = 0
+    node = gc_next[head]
+    while node != head:
+        count += 1
+        node = gc_next[node]
+    return count
+
+
+@jit
+def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
+    count = 0
+    node = gc_next[head]
+    while node != head:
+        out[count] = node
+        count += 1
+        node = gc_next[node]
+    return count
+
+
+def list_size(table: ObjectTable, head: int) -> int:
+    """Number of members of the list ``head`` (walks it, like CPython's gc_list_size)."""
+    return int(_list_size(table.gc_next, np.int64(head)))
+
+
+def list_members(table: ObjectTable, head: int) -> npt.NDArray[np.int32]:
+    """The members of the list ``head``, head to tail, as an int32 array."""
+    out = np.empty(list_size(table, head), np.int32)
+    _list_members(table.gc_next, np.int64(head), out)
+    return out
+
+
+__all__ = ["list_members", "list_size"]
