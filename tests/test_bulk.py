@@ -1,0 +1,282 @@
+"""The bulk API against the one-at-a-time API on twin heaps.
+
+Two heaps are made by the same random program; then one runs a batch (``alloc_many``,
+``set_slots``, ``decref_many``) and the other the equivalent loop of single calls. Their full
+observable state must agree: live ids, types, reference counts, slots, flags, the order of every
+collector list, ``count``, the collections run and the order of ``__del__`` calls. A rejected
+batch must leave the heap exactly as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gclab
+from gclab.errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from gclab.heap.core import HeapCore
+from gclab.heap.table import N_HEADS, NULL
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+PROFILES = ("2.7", "3.10", "3.12", "3.13")
+
+
+def make_heap(profile: str, program: list[tuple[int, int, int]], *, threshold: int,
+              free_lists: bool = False) -> tuple[gclab.Heap, list[int], list[int]]:
+    """A heap with garbage cycles, survivors and finalizers; returns (heap, held ids, del log)."""
+    heap = gclab.Heap(profile, free_lists=free_lists)
+    heap.gc.set_threshold(threshold, 3, 3)
+    log: list[int] = []
+
+    class Fin:
+        __slots__ = ("a", "b")
+
+        def __del__(self) -> None:
+            log.append(self._id)  # type: ignore[attr-defined]
+
+    fin = heap.cls(Fin)._info  # type: ignore[attr-defined]
+    kinds = ["list", "dict", "tuple", fin]
+    held: list[int] = []
+    for kind, a, b in program:
+        oid = heap.alloc(kinds[kind], 2 if kind != 1 else 0)
+        held.append(oid)
+        others = [x for x in held if heap.is_alive(x)]
+        for j, pick in enumerate((a, b)):
+            target = others[pick % len(others)]
+            if kind == 1:
+                heap.dict_set(oid, heap.atom(j) if pick % 3 else target, target)
+            else:
+                heap.set_slot(oid, j, target)
+        if a % 2:
+            heap.decref(oid)  # garbage unless something refers to it
+            held.pop()
+    return heap, [x for x in held if heap.is_alive(x)], log
+
+
+def state(heap: HeapCore, log: list[int]) -> dict[str, Any]:
+    t = heap.table
+    live = [oid for oid in range(N_HEADS, t.top) if t.flags[oid] & 1]
+    out: dict[str, Any] = {
+        "live": live,
+        "rows": [(int(t.type_id[o]), int(t.refcnt[o]), int(t.extern[o]), int(t.flags[o]),
+                  t.slot_list(o)) for o in live],
+        "lists": [t.list_members(h) for h in range(16)],
+        "free_ids": list(t.free_ids),
+        "log": list(log),
+    }
+    collector = getattr(heap, "collector", None)
+    if collector is not None:
+        out["count"] = list(collector.state.count)
+        out["history"] = [(r.generation, r.collected) for r in collector.history]
+    return out
+
+
+programs = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50), st.integers(0, 50)),
+                    max_size=25)
+
+
+@SETTINGS
+@given(program=programs, profile=st.sampled_from(PROFILES), threshold=st.integers(0, 12),
+       kind=st.sampled_from(["list", "dict", "tuple", "set", "frame"]), count=st.integers(0, 40),
+       size=st.integers(0, 3), free_lists=st.booleans(), enabled=st.booleans())
+def test_alloc_many_is_a_loop_of_alloc(program: list[tuple[int, int, int]], profile: str,
+                                       threshold: int, kind: str, count: int, size: int,
+                                       free_lists: bool, enabled: bool) -> None:
+    a, _, log_a = make_heap(profile, program, threshold=threshold, free_lists=free_lists)
+    b, _, log_b = make_heap(profile, program, threshold=threshold, free_lists=free_lists)
+    for heap in (a, b):
+        if not enabled:
+            heap.gc.disable()
+    assert state(a, log_a) == state(b, log_b)
+    ids = a.alloc_many(kind, count, size)
+    loop = [b.alloc(kind, size) for _ in range(count)]
+    assert ids.dtype == np.int32
+    assert ids.tolist() == loop
+    assert state(a, log_a) == state(b, log_b)
+
+
+@SETTINGS
+@given(program=programs, profile=st.sampled_from(PROFILES),
+       stores=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 1), st.integers(-3, 99)),
+                       max_size=30))
+def test_set_slots_stores_then_releases(program: list[tuple[int, int, int]], profile: str,
+                                        stores: list[tuple[int, int, int]]) -> None:
+    """Equal to: hold+store each entry in order, then release the old values in order."""
+    a, held_a, log_a = make_heap(profile, program, threshold=5)
+    b, held_b, log_b = make_heap(profile, program, threshold=5)
+    assert held_a == held_b
+    slotted = [x for x in held_a if int(a.table.ref_len[x]) >= 2]
+    if not slotted:
+        return
+    atoms = [a.atom("x"), b.atom("x")][0], a.atom(3)
+    b.atom(3)
+    ids, indices, values = [], [], []
+    for pick, index, val in stores:
+        ids.append(slotted[pick % len(slotted)])
+        indices.append(index)
+        code = atoms[val % 2] if val < 0 else held_a[val % len(held_a)]
+        values.append(NULL if val == -1 else code)
+    a.set_slots(np.array(ids), np.array(indices), np.array(values))
+    with b.operation():
+        olds = []
+        for oid, index, value in zip(ids, indices, values, strict=True):
+            b.hold(value)
+            olds.append(b.table.get(oid, index))
+            b.table.put(oid, index, value)
+            if int(b.table.type_id[oid]) == 2:  # dict
+                b.maintain_tracking(oid, value)
+        for old in olds:
+            b.release(old)
+    assert state(a, log_a) == state(b, log_b)
+
+
+@SETTINGS
+@given(program=programs, profile=st.sampled_from(PROFILES), picks=st.lists(st.integers(0, 99)))
+def test_decref_many_is_a_loop_of_decref(program: list[tuple[int, int, int]], profile: str,
+                                         picks: list[int]) -> None:
+    a, held, log_a = make_heap(profile, program, threshold=4)
+    b, _, log_b = make_heap(profile, program, threshold=4)
+    if not held:
+        return
+    extern = {oid: int(a.table.extern[oid]) for oid in held}
+    batch = []
+    for pick in picks:
+        oid = held[pick % len(held)]
+        if extern[oid]:
+            extern[oid] -= 1
+            batch.append(oid)
+    a.decref_many(np.array(batch, dtype=np.int64))
+    for oid in batch:
+        b.decref(oid)
+    assert state(a, log_a) == state(b, log_b)
+
+
+def test_set_slots_tracks_dicts_like_set_slot() -> None:
+    heap = HeapCore()
+    d1, d2, d3 = heap.alloc("dict", 2), heap.alloc("dict", 2), heap.alloc("dict", 2)
+    lst = heap.alloc("list")
+    tup = heap.alloc("tuple", 1)
+    heap.set_slot(tup, 0, heap.atom(1))
+    heap.untrack(tup)  # an atom-only tuple, as untrack_tuples leaves it
+    heap.set_slots([d1, d2, d3], [1, 1, 0], [heap.atom(5), tup, lst])
+    assert [heap.is_tracked(d) for d in (d1, d2, d3)] == [False, False, True]
+    assert heap.table.list_members(0)[-1] == d3
+    assert heap.getrefcount(lst) == 2
+
+
+# -- rejection: a bad entry anywhere, nothing changed ----------------------------------------------
+
+
+def _snapshot(heap: HeapCore) -> tuple[Any, ...]:
+    t = heap.table
+    arrays = (*(getattr(t, name).copy() for name in t.COLUMNS), t.pool.copy())
+    return (*arrays, t.top, t.pool_top, list(t.free_ids), t.live,
+            list(heap.collector.state.count) if hasattr(heap, "collector") else None)
+
+
+def _same(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
+               for x, y in zip(before, after, strict=True))
+
+
+@pytest.fixture
+def small() -> tuple[gclab.Heap, list[int], int, int]:
+    heap = gclab.Heap()
+    ids = heap.alloc_many("list", 5, 2).tolist()
+    wr_target = heap.alloc("set")
+    wr = heap.new_weakref(wr_target)
+    dead = heap.alloc("list")
+    heap.decref(dead)  # a poisoned id (the next allocation would reuse it)
+    return heap, ids, dead, wr
+
+
+@pytest.mark.parametrize(("where", "error"), [
+    ("dead id", UseAfterFreeError), ("head id", InvalidObjectError),
+    ("huge id", InvalidObjectError), ("index", IndexError), ("negative index", IndexError),
+    ("bad atom", InvalidObjectError), ("dead value", UseAfterFreeError),
+    ("weakref", TypeError),
+])
+def test_set_slots_rejects_the_whole_batch(small: Any, where: str, error: type) -> None:
+    heap, ids, dead, wr = small
+    oids = [ids[0], ids[1], ids[2], ids[3]]
+    indices = [0, 1, 0, 1]
+    values = [ids[4], ids[4], ids[0], heap.atom(1)]
+    k = 2  # the bad entry comes after good ones that would already have been stored
+    if where == "dead id":
+        oids[k] = dead
+    elif where == "head id":
+        oids[k] = 3
+    elif where == "huge id":
+        oids[k] = 10**6
+    elif where == "index":
+        indices[k] = 2
+    elif where == "negative index":
+        indices[k] = -1
+    elif where == "bad atom":
+        values[k] = -1000
+    elif where == "dead value":
+        values[k] = dead
+    elif where == "weakref":
+        oids[k] = wr
+    before = _snapshot(heap)
+    with pytest.raises(error) as info:
+        heap.set_slots(oids, indices, values)
+    assert any("entry 2" in note for note in getattr(info.value, "__notes__", []))
+    assert _same(before, _snapshot(heap))
+
+
+def test_bulk_rejects_bad_arrays(small: Any) -> None:
+    heap, ids, _, _ = small
+    before = _snapshot(heap)
+    with pytest.raises(TypeError):
+        heap.set_slots([1.5], [0], [NULL])
+    with pytest.raises(TypeError):
+        heap.decref_many(np.array([True]))
+    with pytest.raises(ValueError, match="length"):
+        heap.set_slots(ids[:2], [0], [NULL, NULL])
+    with pytest.raises(ValueError):
+        heap.alloc_many("list", -1)
+    with pytest.raises(TypeError):
+        heap.alloc_many("weakref.ReferenceType", 2)
+    with pytest.raises(InvalidObjectError):
+        heap.alloc_many("no such type", 2)
+    assert _same(before, _snapshot(heap))
+
+
+def test_decref_many_rejects_the_whole_batch(small: Any) -> None:
+    heap, ids, dead, _ = small
+    before = _snapshot(heap)
+    with pytest.raises(UseAfterFreeError):
+        heap.decref_many([ids[0], ids[1], dead])
+    with pytest.raises(InvalidObjectError):
+        heap.decref_many([ids[0], 2])
+    with pytest.raises(RefcountUnderflowError, match="entry 2"):
+        heap.decref_many([ids[0], ids[1], ids[0]])  # one external reference each
+    assert _same(before, _snapshot(heap))
+    heap.decref_many(ids)
+    assert not any(heap.is_alive(x) for x in ids)
+
+
+def test_alloc_many_empty_tuple_is_shared() -> None:
+    heap = HeapCore()
+    rc = heap.getrefcount(heap.empty_tuple)
+    ids = heap.alloc_many("tuple", 3)
+    assert set(ids.tolist()) == {heap.empty_tuple}
+    assert heap.getrefcount(heap.empty_tuple) == rc + 3
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_alloc_many_reuses_freed_ids_like_alloc(profile: str) -> None:
+    heaps = [gclab.Heap(profile), gclab.Heap(profile)]
+    for heap in heaps:
+        heap.gc.set_threshold(4)
+        for oid in heap.alloc_many("list", 7).tolist()[::2]:
+            heap.decref(oid)  # four freed ids, in a scrambled order
+    bulk = heaps[0].alloc_many("tuple", 12, 1)
+    loop = [heaps[1].alloc("tuple", 1) for _ in range(12)]
+    assert bulk.tolist() == loop
+    assert state(heaps[0], []) == state(heaps[1], [])
