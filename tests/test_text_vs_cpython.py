@@ -170,3 +170,22 @@ def test_no_shutdown_warning_on_27() -> None:
         warnings.simplefilter("always")
         heap.shutdown()
     assert caught == []
+
+
+def test_non_callable_weakref_callback_reported_like_cpython(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    real = run_real("3.11", "import weakref\nclass A: pass\n"
+                            "a = A(); r = weakref.ref(a, 5); del a\n")
+    heap = gclab.Heap(profile="3.11")
+
+    @heap.cls
+    class A:
+        pass
+
+    a = A()
+    r = heap.weakref(a, 5)  # type: ignore[arg-type]
+    del a
+    ours = capsys.readouterr().err
+    assert r() is None
+    for line in ("Exception ignored in: 5", "TypeError: 'int' object is not callable"):
+        assert line in real and line in ours

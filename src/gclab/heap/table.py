@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterator
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import HeapError
 from ..kernels import ENABLED as _JIT
 from .flags import ALIVE
 
@@ -29,6 +30,7 @@ GEN0, GEN1, GEN2, PERMANENT = 0, 1, 2, 3
 GENERATIONS = (GEN0, GEN1, GEN2)
 FIRST_SCRATCH = 4
 N_HEADS = 16
+POOL_LIMIT = 2**32 - 1  # ref_start is uint32
 
 I32 = npt.NDArray[np.int32]
 
@@ -93,8 +95,8 @@ class ObjectTable:
         self.extern = np.zeros(n, np.int32)  # references held from outside the heap
         self.gc_next = np.full(n, NULL, np.int32)
         self.gc_prev = np.full(n, NULL, np.int32)
-        self.gc_refs = np.zeros(n, np.int64)  # scratch, valid only during a collection
-        self.ref_start = np.zeros(n, np.int64)
+        self.gc_refs = np.zeros(n, np.int32)  # scratch, valid only during a collection
+        self.ref_start = np.zeros(n, np.uint32)  # pool index: up to 2**32 - 1 references
         self.ref_len = np.zeros(n, np.int32)
         self.ref_cap = np.zeros(n, np.int32)
         self.pool = np.full(max(pool_capacity, 16), NULL, np.int32)
@@ -157,6 +159,10 @@ class ObjectTable:
     # -- the reference pool ---------------------------------------------------------------------
 
     def _give_slice(self, oid: int, length: int, capacity: int) -> None:
+        if self.pool_top + capacity > POOL_LIMIT:
+            self.compact_pool()
+            if self.pool_top + capacity > POOL_LIMIT:
+                raise HeapError(f"the reference pool is full ({POOL_LIMIT} references)")
         if self.pool_top + capacity > len(self.pool):
             self._make_pool_room(capacity)
         start = self.pool_top
@@ -169,7 +175,7 @@ class ObjectTable:
         if self.pool_holes > len(self.pool) // 2:
             self.compact_pool()
         if self.pool_top + capacity > len(self.pool):
-            size = max(2 * len(self.pool), self.pool_top + capacity)
+            size = min(max(2 * len(self.pool), self.pool_top + capacity), POOL_LIMIT)
             self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
 
     def compact_pool(self) -> None:

@@ -37,8 +37,8 @@ class WeakrefMixin:
         info = self.type_of(target)
         if not info.weakrefable:
             raise TypeError(f"cannot create weak reference to '{info.name}' object")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        # Like weakref.ref, a non-callable callback is accepted; calling it fails later and
+        # is reported as unraisable ("Exception ignored in: 5").
         refs = self.weaklists.get(target)
         if callback is None and refs and self.wr_callback[refs[0]] is None:
             self.incref(refs[0])

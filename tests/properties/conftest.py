@@ -1,0 +1,8 @@
+"""The property tests' shared model (``model.py``) is imported by plain name."""
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
