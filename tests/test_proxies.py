@@ -153,3 +153,18 @@ def test_instance_attributes_behave_like_python() -> None:
             pass
         else:
             raise AssertionError("deleted attribute still readable")
+
+
+def test_hashability_follows_python() -> None:
+    heap = gclab.Heap()
+    for real, proxy in (([], heap.list()), ({}, heap.dict()), (set(), heap.set()),
+                        ((1,), heap.tuple([1]))):
+        try:
+            hash(real)
+        except TypeError:
+            try:
+                hash(proxy)
+            except TypeError:
+                continue
+            raise AssertionError(f"{proxy!r} is hashable, {real!r} is not") from None
+        hash(proxy)

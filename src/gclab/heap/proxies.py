@@ -124,14 +124,36 @@ def _heap(p: Proxy) -> Heap:
     return p._heap
 
 
-class ListProxy(Proxy):
-    """A simulated ``list``."""
+class ContainerProxy(Proxy):
+    """Shared behaviour of the container proxies: length, repr."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return int(_heap(self).table.ref_len[self._id])
+
+    def __repr__(self) -> str:
+        return render(_heap(self), self._id)
+
+
+class MutableContainerProxy(ContainerProxy):
+    """Containers with ``clear()``: emptied first, then the old references are dropped
+    (list last to first), as their tp_clear does."""
 
     __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
 
-    def __len__(self) -> int:
-        return int(_heap(self).table.ref_len[self._id])
+    def clear(self) -> None:
+        """Empty the container, then drop the references it held."""
+        heap = _heap(self)
+        with heap.operation():
+            heap.clear(self._id)
+
+
+class ListProxy(MutableContainerProxy):
+    """A simulated ``list``."""
+
+    __slots__ = ()
 
     def _index(self, index: int, what: str = "list index") -> int:
         n = len(self)
@@ -226,23 +248,11 @@ class ListProxy(Proxy):
         self.extend(values)
         return self
 
-    def clear(self) -> None:
-        """Empty the list, then drop the old references last to first (list.clear)."""
-        heap = _heap(self)
-        with heap.operation():
-            heap.clear(self._id)
 
-    def __repr__(self) -> str:
-        return render(_heap(self), self._id)
-
-
-class TupleProxy(Proxy):
+class TupleProxy(ContainerProxy):
     """A simulated ``tuple``."""
 
     __slots__ = ()
-
-    def __len__(self) -> int:
-        return int(_heap(self).table.ref_len[self._id])
 
     def __getitem__(self, index: int) -> object:
         n = len(self)
@@ -256,15 +266,11 @@ class TupleProxy(Proxy):
         for index in range(len(self)):
             yield self[index]
 
-    def __repr__(self) -> str:
-        return render(_heap(self), self._id)
 
-
-class DictProxy(Proxy):
+class DictProxy(MutableContainerProxy):
     """A simulated ``dict`` (keys compare by identity; atoms are interned)."""
 
     __slots__ = ()
-    __hash__ = None  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return _heap(self).dict_len(self._id)
@@ -350,24 +356,11 @@ class DictProxy(Proxy):
         key = self.keys()[-1]
         return key, self.pop(key)
 
-    def clear(self) -> None:
-        """Empty the dict, then drop the old references (PyDict_Clear)."""
-        heap = _heap(self)
-        with heap.operation():
-            heap.clear(self._id)
 
-    def __repr__(self) -> str:
-        return render(_heap(self), self._id)
-
-
-class SetProxy(Proxy):
+class SetProxy(MutableContainerProxy):
     """A simulated ``set`` (elements in insertion order; identity membership)."""
 
     __slots__ = ()
-    __hash__ = None  # type: ignore[assignment]
-
-    def __len__(self) -> int:
-        return int(_heap(self).table.ref_len[self._id])
 
     def __contains__(self, value: object) -> bool:
         return _heap(self).to_code(value) in _heap(self).table.slot_list(self._id)
@@ -398,15 +391,6 @@ class SetProxy(Proxy):
         if value not in self:
             raise KeyError(value)
         self.discard(value)
-
-    def clear(self) -> None:
-        """Empty the set, then drop the old references."""
-        heap = _heap(self)
-        with heap.operation():
-            heap.clear(self._id)
-
-    def __repr__(self) -> str:
-        return render(_heap(self), self._id)
 
 
 class WeakrefProxy(Proxy):
