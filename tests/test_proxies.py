@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -168,3 +169,19 @@ def test_hashability_follows_python() -> None:
                 continue
             raise AssertionError(f"{proxy!r} is hashable, {real!r} is not") from None
         hash(proxy)
+
+
+def test_instance_dict_on_separate_dict_profiles() -> None:
+    # ≤3.10: x.__dict__ is a dict object of its own, holding the attributes (spec e2: counted)
+    heap = gclab.Heap(profile="3.10")
+
+    @heap.cls
+    class A:
+        pass
+
+    a = A()
+    a.x = 1
+    assert a.__dict__.items() == [("x", 1)]
+    assert heap.gc.get_referents(a) == [a.__dict__]
+    with pytest.raises(NotImplementedError):
+        gclab.Heap(profile="3.12").cls(type("B", (), {}))().__dict__  # noqa: B018

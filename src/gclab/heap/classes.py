@@ -41,7 +41,9 @@ class InstanceProxy(Proxy):
         pass
 
     def __getattribute__(self, name: str) -> Any:
-        if name in ("_heap", "_id", "__class__", "_info", "__dict__"):
+        if name == "__dict__":
+            return _instance_dict(self)
+        if name in ("_heap", "_id", "__class__", "_info"):
             return object.__getattribute__(self, name)
         cls = type(self)
         class_attr = getattr(cls, name, _MISSING)
@@ -73,6 +75,25 @@ class InstanceProxy(Proxy):
 
     def __repr__(self) -> str:
         return f"<{type(self).__qualname__} object at 0x{self._id:x}>"
+
+
+def _instance_dict(proxy: InstanceProxy) -> Any:
+    """``obj.__dict__``: the separate dict (≤3.10 profiles), made now if it does not exist yet.
+
+    Materialising a dict from inline values (3.11+, which turns one object into two, spec e2)
+    is not modelled: that raises NotImplementedError rather than answering wrongly.
+    """
+    heap: Any = object.__getattribute__(proxy, "_heap")
+    oid = object.__getattribute__(proxy, "_id")
+    info = type(proxy)._info
+    if not info.has_dict:
+        raise AttributeError(f"'{info.name}' object has no attribute '__dict__'")
+    if heap.profile.instance_dict != "separate":
+        raise NotImplementedError(
+            f"profile {heap.profile.name}: materialising __dict__ from inline values is not "
+            f"simulated; read the attributes directly")
+    with heap.operation():
+        return heap.proxy(heap._ensure_dict(oid, info))
 
 
 def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
