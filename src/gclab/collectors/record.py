@@ -24,6 +24,7 @@ class CollectionRecord:
     wall_time: float = 0.0  # seconds, measured on this machine
     heap_objects_before: int = 0
     heap_objects_after: int = 0
+    # Byte accounting is not implemented yet: these stay 0 (issue #3, memory).
     heap_bytes_before: int = 0
     heap_bytes_after: int = 0
     # gen0, gen1, gen2, permanent sizes at the start (filled only under DEBUG_STATS)
