@@ -76,7 +76,7 @@ def _store_many(pool, ref_start, refcnt, type_id, flags, gc_next, gc_prev,  # ty
         value = values[k]
         if value >= 0:
             refcnt[value] += 1
-        at = ref_start[oid] + indices[k]
+        at = np.int64(ref_start[oid]) + indices[k]
         olds[k] = pool[at]
         pool[at] = value
         if type_id[oid] == dict_type and (flags[oid] & TRACKED) == 0 and value >= 0:

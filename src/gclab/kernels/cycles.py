@@ -71,7 +71,7 @@ def _maybe_untrack_tuple(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capabl
     """_PyTuple_MaybeUntrack on a tuple ``oid``."""
     if (flags[oid] & TRACKED) == 0:
         return
-    start = ref_start[oid]
+    start = np.int64(ref_start[oid])  # uint32 column: widen before arithmetic
     for i in range(start, start + ref_len[oid]):
         item = pool[i]
         if item == NULL or _may_be_tracked(item, type_id, flags, kinds, gc_capable):
@@ -102,7 +102,7 @@ def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-u
     node = gc_next[young]
     while node != young:
         kind = kinds[type_id[node]]
-        start = ref_start[node]
+        start = np.int64(ref_start[node])  # uint32 column: widen before arithmetic
         length = ref_len[node]
         if kind == K_LIST or kind == K_TUPLE:
             for i in range(start + length - 1, start - 1, -1):
@@ -151,7 +151,7 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
     while node != young:
         if gc_refs[node] > 0:
             kind = kinds[type_id[node]]
-            start = ref_start[node]
+            start = np.int64(ref_start[node])  # uint32 column: widen before arithmetic
             length = ref_len[node]
             if kind == K_LIST or kind == K_TUPLE:
                 for i in range(start + length - 1, start - 1, -1):
@@ -202,7 +202,7 @@ def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type:
     while node != head:
         following = gc_next[node]
         if kinds[type_id[node]] == K_DICT and (flags[node] & TRACKED) != 0:
-            start = ref_start[node]
+            start = np.int64(ref_start[node])  # uint32 column: widen before arithmetic
             keep = False
             for i in range(start, start + ref_len[node]):
                 if _may_be_tracked(pool[i], type_id, flags, kinds, gc_capable):
