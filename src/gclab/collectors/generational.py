@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from ..algorithms.finalizers import (
     delete_garbage,
     finalize_garbage,
@@ -92,29 +95,45 @@ class GenerationalCollector:
         self.state = GcState(thresholds=list(self.profile.thresholds))
         self.history: list[CollectionRecord] = []
         self.debug_sink: DebugSink = _Silent()
-        # Free lists (spec §2.2): shells kept per key; None when not modelled.
-        self.free_lists: dict[object, int] | None = {} if free_lists else None
+        # Free lists (spec §2.2): shells kept per slot (0 list, 1 dict, 2 + n tuple of size n),
+        # None when not modelled; an int64 array so that the compiled cascade updates it too.
+        limits = self.profile.free_lists
+        self.free_caps = np.array([limits.list, limits.dict, 0]
+                                  + [limits.tuple_per_size] * limits.tuple_max_size, np.int64)
+        self.free_counts: npt.NDArray[np.int64] | None = (
+            np.zeros(len(self.free_caps), np.int64) if free_lists else None)
         heap.observer = self
 
     # -- counting and triggering (AllocationObserver) ------------------------------------------
 
-    def _free_list_key(self, info: TypeInfo, size: int) -> tuple[object, int] | None:
-        """The free list an object of this type and size uses, with its capacity."""
-        limits = self.profile.free_lists
+    @property
+    def free_lists(self) -> dict[object, int] | None:
+        """The non-empty free lists by key (``"list"``, ``"dict"``, ``("tuple", n)``), or None
+        when they are not modelled."""
+        if self.free_counts is None:
+            return None
+        keys: list[object] = ["list", "dict", None]
+        keys += [("tuple", n) for n in range(1, len(self.free_counts) - 2)]
+        return {key: int(c) for key, c in zip(keys, self.free_counts.tolist(), strict=True)
+                if c}
+
+    def _free_list_slot(self, info: TypeInfo, size: int) -> int:
+        """The free list an object of this type and size uses (an index), or -1."""
         if info.kind is Kind.LIST:
-            return ("list", limits.list)
+            return 0
         if info.kind is Kind.DICT:
-            return ("dict", limits.dict)
-        if info.kind is Kind.TUPLE and 1 <= size <= limits.tuple_max_size:
-            return (("tuple", size), limits.tuple_per_size)
-        return None
+            return 1
+        if info.kind is Kind.TUPLE and 1 <= size <= self.profile.free_lists.tuple_max_size:
+            return 2 + size
+        return -1
 
     def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
         """count[0] += 1 (unless a free list supplies the shell), then maybe trigger."""
-        if self.free_lists is not None:
-            found = self._free_list_key(info, size)
-            if found is not None and self.free_lists.get(found[0], 0) > 0:
-                self.free_lists[found[0]] -= 1
+        counts = self.free_counts
+        if counts is not None:
+            slot = self._free_list_slot(info, size)
+            if slot >= 0 and counts[slot] > 0:
+                counts[slot] -= 1
                 return
         state = self.state
         state.count[0] += 1
@@ -130,7 +149,7 @@ class GenerationalCollector:
         collection or use a free list; returns how many were counted (the bulk API allocates
         those rows itself and sends the next one through ``before_gc_alloc``)."""
         state = self.state
-        if self.free_lists is not None or state.scheduled:
+        if self.free_counts is not None or state.scheduled:
             return 0
         quiet = count
         if state.enabled and state.thresholds[0] and not state.collecting:
@@ -140,10 +159,11 @@ class GenerationalCollector:
 
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """count[0] -= 1, clamped at 0 (unless the shell goes to a free list)."""
-        if self.free_lists is not None:
-            found = self._free_list_key(info, size)
-            if found is not None and self.free_lists.get(found[0], 0) < found[1]:
-                self.free_lists[found[0]] = self.free_lists.get(found[0], 0) + 1
+        counts = self.free_counts
+        if counts is not None:
+            slot = self._free_list_slot(info, size)
+            if slot >= 0 and counts[slot] < self.free_caps[slot]:
+                counts[slot] += 1
                 return
         if self.state.count[0] > 0:
             self.state.count[0] -= 1
@@ -158,10 +178,10 @@ class GenerationalCollector:
 
     def _clear_free_lists(self) -> None:
         """End of a full collection: the free lists' shells are really freed."""
-        if self.free_lists is None:
+        if self.free_counts is None:
             return
-        shells = sum(self.free_lists.values())
-        self.free_lists.clear()
+        shells = int(self.free_counts.sum())
+        self.free_counts[:] = 0
         self.state.count[0] = max(0, self.state.count[0] - shells)
 
     # -- choosing and wrapping a collection ------------------------------------------------------

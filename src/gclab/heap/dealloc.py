@@ -6,6 +6,10 @@ exactly that of CPython's recursive deallocators (spec §7.1) bracketed by the t
 a bracketed dealloc entered at nesting depth ``trashcan_deposit_at`` is deferred onto the
 ``delete_later`` stack, which is drained most recent first once the nesting unwinds to
 ``trashcan_drain_at``.
+
+With the kernels on (``heap.dealloc_kernel`` set), plain objects are deallocated by the compiled
+twin of this driver, :mod:`gclab.kernels.dealloc`; :meth:`_run_mixed` interleaves it with the
+generators of the objects that run user code. The trashcan state (:class:`TrashCan`) is shared.
 """
 
 from __future__ import annotations
@@ -15,8 +19,13 @@ import traceback
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
+
 from ..errors import InvariantViolation
-from .flags import FINALIZED, TRACKED
+from ..kernels import ENABLED as _JIT
+from ..kernels import dealloc as _kernel
+from .flags import COLLECTING, FINALIZED, HAS_WEAKREFS, TRACKED
 from .layout import release_order
 from .table import NULL
 from .types import Kind, TypeInfo
@@ -47,12 +56,65 @@ def call_user(fn: Callable[..., object], arg: object, where: str) -> None:
         exc.__traceback__ = None
 
 
+class TrashCan:
+    """The trashcan's ``delete_later`` LIFO stack; ``state`` is ``[nesting, depth]`` (int64).
+
+    Numpy storage, so that the compiled cascade and the generators share one trashcan."""
+
+    def __init__(self) -> None:
+        self.state = np.zeros(2, np.int64)
+        self.items: npt.NDArray[np.int32] = np.zeros(64, np.int32)
+
+    def append(self, oid: int) -> None:
+        """Push ``oid`` (deferred: refcount 0, untracked)."""
+        depth = int(self.state[1])
+        if depth >= len(self.items):
+            self.grow(depth + 1)
+        self.items[depth] = oid
+        self.state[1] = depth + 1
+
+    def pop(self) -> int:
+        """Remove and return the most recently pushed id."""
+        depth = int(self.state[1]) - 1
+        if depth < 0:
+            raise IndexError("pop from an empty trashcan")
+        self.state[1] = depth
+        return int(self.items[depth])
+
+    def grow(self, size: int) -> None:
+        """Make room for at least ``size`` ids (contents kept)."""
+        items = np.zeros(max(size, 2 * len(self.items)), np.int32)
+        items[: len(self.items)] = self.items
+        self.items = items
+
+    def __len__(self) -> int:
+        return int(self.state[1])
+
+    def __bool__(self) -> bool:
+        return bool(self.state[1])
+
+    def tolist(self) -> list[int]:
+        """The waiting ids, oldest first."""
+        return self.items[: int(self.state[1])].tolist()  # type: ignore[no-any-return]
+
+
 class DeallocMixin:
     """Deallocation for :class:`~gclab.heap.core.HeapCore`."""
 
     def _init_dealloc(self: HeapCore) -> None:
-        self.trash_nesting = 0
-        self.trash_delete_later: list[int] = []
+        self.trash_delete_later = TrashCan()
+        # The compiled cascade (None: the generators alone, as under GCLAB_JIT=0).
+        self.dealloc_kernel: _kernel.DeallocKernel | None = (
+            _kernel.DeallocKernel() if _JIT else None)
+
+    @property
+    def trash_nesting(self) -> int:
+        """The trashcan nesting level (CPython's per-thread ``delete_nesting``)."""
+        return int(self.trash_delete_later.state[0])
+
+    @trash_nesting.setter
+    def trash_nesting(self, value: int) -> None:
+        self.trash_delete_later.state[0] = value
 
     # -- the driver ------------------------------------------------------------------------------
 
@@ -63,13 +125,15 @@ class DeallocMixin:
         rc = self.table.refcnt
         rc[code] -= 1
         if rc[code] == 0:
-            self._run(self._dealloc(code))
+            if self.dealloc_kernel is not None and self._observer_known():
+                self._run_mixed([self._dealloc_step(code)])
+            else:
+                self._run(self._dealloc(code))
         elif rc[code] < 0:
             raise InvariantViolation(f"{self.describe(code)}: reference count below zero")
 
     def _run(self: HeapCore, first: Dealloc) -> None:
         """Drive nested deallocations with an explicit stack instead of recursion."""
-        rc = self.table.refcnt
         stack = [first]
         while stack:
             try:
@@ -80,9 +144,92 @@ class DeallocMixin:
             if op == DEALLOC:
                 stack.append(self._dealloc(target))
             elif target >= 0:
+                rc = self.table.refcnt  # user code may have grown the table
                 rc[target] -= 1
                 if rc[target] == 0:
                     stack.append(self._dealloc(target))
+
+    # -- the driver with the compiled cascade ----------------------------------------------------
+
+    def _observer_known(self: HeapCore) -> bool:
+        """True when the kernel can do the observer's after_gc_free (no collector, or the
+        generational one) and ``table.free_row`` is not hooked: else the generators run."""
+        if "free_row" in vars(self.table):  # a test's hook on every free: keep the oracle
+            return False
+        name = type(self.observer).__name__
+        return name in ("_NoCollector", "GenerationalCollector")
+
+    def _is_plain(self: HeapCore, oid: int) -> bool:
+        """True when ``oid``'s dealloc runs no user code and touches no side table."""
+        _, plain, _ = _kernel.dealloc_type_arrays(self.types)
+        t = self.table
+        return bool(plain[t.type_id[oid]]) and not t.flags[oid] & HAS_WEAKREFS
+
+    def _dealloc_step(self: HeapCore, oid: int) -> Dealloc | int:
+        """What deallocates ``oid``: a kernel segment (its base) if plain, else a generator."""
+        if self._is_plain(oid):
+            assert self.dealloc_kernel is not None
+            return self.dealloc_kernel.start(oid)
+        return self._dealloc(oid)
+
+    def _run_mixed(self: HeapCore, stack: list[Dealloc | int]) -> None:
+        """:meth:`_run` with kernel segments (ints) on the stack next to generators.
+
+        Same order of events as :meth:`_run`: a segment runs until it is done or reaches a
+        non-plain object, whose generator is pushed above it; the segment resumes after it."""
+        kernel = self.dealloc_kernel
+        assert kernel is not None
+        saved = (int(kernel.io[_kernel.IO_TOP]), int(kernel.io[_kernel.IO_VTOP]))
+        try:
+            while stack:
+                top = stack[-1]
+                if type(top) is int:
+                    status, target = kernel.resume(self, top)
+                    if status == _kernel.DONE:
+                        stack.pop()
+                    elif status == _kernel.NEED:
+                        stack.append(self._dealloc(target))
+                    elif status == _kernel.MEMBER:
+                        self._garbage_member(target)
+                    else:  # NEGATIVE
+                        raise InvariantViolation(
+                            f"{self.describe(target)}: reference count below zero")
+                    continue
+                try:
+                    op, target = next(top)  # type: ignore[arg-type]
+                except StopIteration:
+                    stack.pop()
+                    continue
+                if op == DEALLOC:
+                    stack.append(self._dealloc_step(target))
+                elif target >= 0:
+                    rc = self.table.refcnt
+                    rc[target] -= 1
+                    if rc[target] == 0:
+                        stack.append(self._dealloc_step(target))
+        except BaseException:
+            kernel.abandon(*saved)
+            raise
+
+    def _garbage_member(self: HeapCore, oid: int) -> None:
+        """One delete_garbage member the kernel leaves to Python (a weakref): tp_clear it;
+        if it is still the head of the list, it moves to the older generation."""
+        assert self.dealloc_kernel is not None
+        io = self.dealloc_kernel.io
+        collectable, old = int(io[_kernel.IO_COLLECTABLE]), int(io[_kernel.IO_OLD])
+        t = self.table
+        self.hold(oid)
+        self.clear(oid)
+        self.release(oid)
+        if int(t.gc_next[collectable]) == oid:
+            t.flags[oid] &= ~COLLECTING & 0xFF
+            t.list_move(oid, old)
+
+    def delete_garbage_compiled(self: HeapCore, collectable: int, old: int) -> None:
+        """delete_garbage (without DEBUG_SAVEALL) through the kernel; same post-conditions as
+        :func:`gclab.algorithms.finalizers.delete_garbage`: ``collectable`` ends empty."""
+        assert self.dealloc_kernel is not None
+        self._run_mixed([self.dealloc_kernel.start(garbage=(collectable, old))])
 
     # -- one deallocation ------------------------------------------------------------------------
 
@@ -199,5 +346,8 @@ class DeallocMixin:
             self.clear_weakref(oid)
             self.drop_callback(oid)
         elif info.kind is not Kind.TUPLE:
+            if self.dealloc_kernel is not None and self._observer_known():
+                self._run_mixed([self.dealloc_kernel.start(clear=oid)])
+                return
             for value in release_order(info, self.table.truncate(oid)):
                 self.release(value)

@@ -23,6 +23,9 @@ class ObjFlag(IntFlag):
     COLLECTING = 8
     # Set while the object sits in the tentative ``unreachable`` list of move_unreachable.
     UNREACHABLE = 16
+    # Set while the object has weakrefs (``heap.weaklists`` has an entry for it): maintained
+    # by gclab.heap.weakrefs. The compiled cascade hands such objects to Python.
+    HAS_WEAKREFS = 32
 
 
 # Plain ints for hot paths (IntFlag member access and arithmetic are slow in CPython).
@@ -31,3 +34,4 @@ TRACKED = int(ObjFlag.TRACKED)
 FINALIZED = int(ObjFlag.FINALIZED)
 COLLECTING = int(ObjFlag.COLLECTING)
 UNREACHABLE = int(ObjFlag.UNREACHABLE)
+HAS_WEAKREFS = int(ObjFlag.HAS_WEAKREFS)

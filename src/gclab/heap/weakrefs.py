@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .dealloc import call_user
+from .flags import HAS_WEAKREFS
 from .table import NULL
 from .types import WEAKREF
 
@@ -56,6 +57,7 @@ class WeakrefMixin:
             self.wr_referent[wr] = target
             self.wr_callback[wr] = callback
             refs = self.weaklists.setdefault(target, [])  # the allocation may have collected
+            self.table.flags[target] |= HAS_WEAKREFS  # weaklists has an entry: not plain
             if callback is None or not refs or self.wr_callback[refs[0]] is not None:
                 refs.insert(0, wr)
             else:
@@ -81,6 +83,7 @@ class WeakrefMixin:
             refs.remove(wr)
             if not refs:
                 del self.weaklists[target]
+                self.table.flags[target] &= ~HAS_WEAKREFS & 0xFF
 
     def drop_callback(self: HeapCore, wr: int) -> Callback | None:
         """Take the callback away from ``wr`` (it will never be called) and return it."""
@@ -136,6 +139,7 @@ class WeakrefMixin:
             del self.wr_referent[oid]
             self.wr_callback.pop(oid, None)
         refs = self.weaklists.pop(oid, None)
+        self.table.flags[oid] &= ~HAS_WEAKREFS & 0xFF
         if refs:  # a referent dies with weakrefs left (should have been cleared): detach them
             for wr in refs:
                 self.wr_referent[wr] = NULL
