@@ -8,42 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
-from ..heap.flags import FINALIZED, HAS_WEAKREFS
+from ..heap.flags import FINALIZED
 from ..heap.types import Kind
-from ..kernels import ENABLED as _JIT
-from ..kernels.phases import clear_collecting, deduce_unreachable  # compiled unless GCLAB_JIT=0
-from .cycles import COLLECTING, UNREACHABLE
-
-if _JIT:
-    from ..kernels import lists as _lists
-else:
-    _lists = None  # type: ignore[assignment]
+from .cycles import COLLECTING, UNREACHABLE, clear_collecting, deduce_unreachable
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
-
-
-def _members_fast(heap: HeapCore, head: int) -> npt.NDArray[np.int32] | None:
-    """The members of ``head`` as an array when the kernels are on (the vectorised fast paths
-    below are then taken; they are exact, and the differential tests of the dealloc kernel run
-    them against these loops), else None."""
-    if heap.dealloc_kernel is None:
-        return None
-    if _lists is not None:
-        return _lists.list_members(heap.table, head)
-    return np.asarray(heap.table.walk_members(head), np.int32)
-
-
-def _type_flags(heap: HeapCore, members: npt.NDArray[np.int32]) -> tuple[
-        npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per member: its type has a ``__del__``; it is a weakref."""
-    has_del = np.array([info.finalizer is not None for info in heap.types.types], bool)
-    is_weakref = np.array([info.kind is Kind.WEAKREF for info in heap.types.types], bool)
-    tids = heap.table.type_id[members]
-    return has_del[tids], is_weakref[tids]
 
 
 def has_legacy_finalizer(heap: HeapCore, oid: int) -> bool:
@@ -55,16 +25,6 @@ def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) ->
     """Clear UNREACHABLE on all of ``unreachable``; move legacy-finalizer objects to
     ``finalizers`` (COLLECTING cleared). Afterwards ``unreachable`` holds none of them."""
     t = heap.table
-    members = _members_fast(heap, unreachable)
-    if members is not None:
-        t.flags[members] &= ~UNREACHABLE & 0xFF
-        if not heap.profile.legacy_finalizers:
-            return
-        has_del, _ = _type_flags(heap, members)
-        for oid in members[has_del].tolist():  # in list order
-            t.flags[oid] &= ~COLLECTING & 0xFF
-            t.list_move(oid, finalizers)
-        return
     for oid in t.list_members(unreachable):
         t.flags[oid] &= ~UNREACHABLE & 0xFF
         if has_legacy_finalizer(heap, oid):
@@ -96,11 +56,6 @@ def handle_weakrefs(heap: HeapCore, unreachable: int, old: int, wrcb_to_call: in
     dies counts as freed. Returns the number freed.
     """
     t = heap.table
-    members = _members_fast(heap, unreachable)
-    if members is not None:
-        _, is_weakref = _type_flags(heap, members)
-        if not is_weakref.any() and not (t.flags[members] & HAS_WEAKREFS).any():
-            return 0  # no weakref in or to the unreachable set: nothing to clear or call
     for oid in t.list_members(unreachable):
         if heap.type_of(oid).kind is Kind.WEAKREF and heap.profile.clear_garbage_weakrefs:
             heap.clear_weakref(oid)
@@ -133,11 +88,6 @@ def finalize_garbage(heap: HeapCore, collectable: int, seen: int) -> None:
     meanwhile simply vanish. Afterwards ``collectable`` holds the members still alive, in order.
     """
     t = heap.table
-    members = _members_fast(heap, collectable)
-    if members is not None and t.list_is_empty(seen):
-        has_del, _ = _type_flags(heap, members)
-        if not (has_del & ((t.flags[members] & FINALIZED) == 0)).any():
-            return  # no __del__ to call: every member would move to seen and back, in order
     while not t.list_is_empty(collectable):
         oid = int(t.gc_next[collectable])
         t.list_move(oid, seen)
@@ -158,12 +108,8 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
     clear_collecting(heap, unreachable)
     deduce_unreachable(heap, unreachable, still_unreachable)
     t = heap.table
-    members = _members_fast(heap, still_unreachable)
-    if members is not None:
-        t.flags[members] &= ~UNREACHABLE & 0xFF
-    else:
-        for oid in t.list_members(still_unreachable):
-            t.flags[oid] &= ~UNREACHABLE & 0xFF
+    for oid in t.list_members(still_unreachable):
+        t.flags[oid] &= ~UNREACHABLE & 0xFF
     clear_collecting(heap, unreachable)
     t.list_merge(unreachable, old)
 
@@ -173,11 +119,7 @@ def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[obj
     """tp_clear every member (or, with DEBUG_SAVEALL, append it to ``gc.garbage``).
 
     Always takes the head; a member still alive afterwards moves to ``old``. Afterwards
-    ``collectable`` is empty. With the kernels on, the compiled cascade does the same
-    (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
-    if not saveall and heap.dealloc_kernel is not None and heap._observer_known():
-        heap.delete_garbage_compiled(collectable, old)
-        return
+    ``collectable`` is empty."""
     t = heap.table
     while not t.list_is_empty(collectable):
         oid = int(t.gc_next[collectable])

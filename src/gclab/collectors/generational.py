@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..algorithms.finalizers import (
+from ..heap.dealloc import report_unraisable
+from ..heap.invariants import debug_check
+from ..heap.table import GEN0, GENERATIONS, PERMANENT
+from ..heap.types import Kind, TypeInfo
+from ..kernels.phases import (  # compiled unless GCLAB_JIT=0
+    deduce_unreachable,
     delete_garbage,
     finalize_garbage,
     handle_legacy_finalizers,
@@ -22,12 +27,9 @@ from ..algorithms.finalizers import (
     handle_weakrefs,
     move_legacy_finalizer_reachable,
     move_legacy_finalizers,
+    untrack_dicts,
+    untrack_tuples,
 )
-from ..heap.dealloc import report_unraisable
-from ..heap.invariants import debug_check
-from ..heap.table import GEN0, GENERATIONS, PERMANENT
-from ..heap.types import Kind, TypeInfo
-from ..kernels.phases import deduce_unreachable, untrack_dicts, untrack_tuples
 from .record import CollectionRecord
 
 if TYPE_CHECKING:

@@ -1,8 +1,10 @@
 """The phases the collector calls: compiled kernels by default, the oracles under GCLAB_JIT=0.
 
-The names bound here are the functions of :mod:`gclab.kernels.cycles` when
-:data:`gclab.kernels.ENABLED` is true, else those of :mod:`gclab.algorithms.cycles`; both have
-the same signatures and post-conditions (``tests/test_kernels.py`` proves they agree).
+The names bound here are the functions of :mod:`gclab.kernels.cycles` and
+:mod:`gclab.kernels.finalizers` when :data:`gclab.kernels.ENABLED` is true, else those of
+:mod:`gclab.algorithms.cycles` and :mod:`gclab.algorithms.finalizers`; both have the same
+signatures and post-conditions (``tests/test_kernels.py`` and ``tests/test_dealloc_kernel.py``
+prove they agree).
 """
 
 from __future__ import annotations
@@ -11,6 +13,15 @@ from . import ENABLED
 
 if ENABLED:
     from .cycles import clear_collecting, deduce_unreachable, untrack_dicts, untrack_tuples
+    from .finalizers import (
+        delete_garbage,
+        finalize_garbage,
+        handle_legacy_finalizers,
+        handle_resurrected_objects,
+        handle_weakrefs,
+        move_legacy_finalizer_reachable,
+        move_legacy_finalizers,
+    )
 else:
     from ..algorithms.cycles import (
         clear_collecting,
@@ -18,6 +29,17 @@ else:
         untrack_dicts,
         untrack_tuples,
     )
+    from ..algorithms.finalizers import (
+        delete_garbage,
+        finalize_garbage,
+        handle_legacy_finalizers,
+        handle_resurrected_objects,
+        handle_weakrefs,
+        move_legacy_finalizer_reachable,
+        move_legacy_finalizers,
+    )
 
-__all__ = ["ENABLED", "clear_collecting", "deduce_unreachable", "untrack_dicts",
-           "untrack_tuples"]
+__all__ = ["ENABLED", "clear_collecting", "deduce_unreachable", "delete_garbage",
+           "finalize_garbage", "handle_legacy_finalizers", "handle_resurrected_objects",
+           "handle_weakrefs", "move_legacy_finalizer_reachable", "move_legacy_finalizers",
+           "untrack_dicts", "untrack_tuples"]
