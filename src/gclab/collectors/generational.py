@@ -249,8 +249,7 @@ class GenerationalCollector:
         self.reset_counts(generation)
         self.merge_younger_generations(generation)
         with heap.no_user_code():
-            record.candidates = t.list_size(young)
-            self.find_unreachable(young, record)
+            self.find_unreachable(young, record)  # also sets record.candidates
             self.promote_survivors(generation, young, old)
             move_legacy_finalizers(heap, UNREACHABLE_LIST, FINALIZERS_LIST)
             move_legacy_finalizer_reachable(heap, FINALIZERS_LIST)
@@ -281,6 +280,7 @@ class GenerationalCollector:
         Afterwards ``young`` holds the survivors, UNREACHABLE_LIST the unreachable."""
         inline = self.profile.tuple_untracking == "in_move_unreachable"
         objects, references = deduce_unreachable(self.heap, young, UNREACHABLE_LIST, inline)
+        record.candidates = objects  # update_refs visits each member once: gc_list_size(young)
         record.objects_visited += objects
         record.references_visited += 2 * references
         if not inline:
@@ -324,7 +324,8 @@ class GenerationalCollector:
                started: float) -> None:
         """Steps 15-20: count the uncollectable, handle legacy finalizers, stats."""
         t, state = self.heap.table, self.state
-        uncollectable_ids = t.list_members(FINALIZERS_LIST)
+        uncollectable_ids = [] if t.list_is_empty(FINALIZERS_LIST) else t.list_members(
+            FINALIZERS_LIST)
         if state.debug & 4:
             for oid in uncollectable_ids:
                 self.debug_sink.uncollectable(oid)

@@ -26,6 +26,7 @@ from ..errors import ForeignObjectError
 from ..heap.flags import FINALIZED
 from ..heap.proxies import Proxy
 from ..heap.table import GENERATIONS
+from ..kernels import phases  # compiled scans unless GCLAB_JIT=0
 from .debug import DebugPrinter
 
 if TYPE_CHECKING:
@@ -217,19 +218,13 @@ class GcModule:
             if generation < -1:
                 raise ValueError("generation parameter cannot be negative")
             heads = GENERATIONS if generation == -1 else (GENERATIONS[generation],)
-        table = self._heap.table
-        ids = [oid for head in heads for oid in table.list_members(head)]
+        ids = phases.get_objects_ids(self._heap, heads)
         return [self._heap.proxy(oid) for oid in ids]
 
     def get_referrers(self, *objs: object) -> list[object]:
         """Tracked objects (gen0, gen1, gen2) that refer to any of ``objs``."""
         targets = {i for i in (self._id_of(o) for o in objs) if i is not None}
-        table = self._heap.table
-        found = []
-        for head in GENERATIONS:
-            for oid in table.list_members(head):
-                if targets.intersection(self._heap.traverse(oid)):
-                    found.append(oid)
+        found = phases.get_referrer_ids(self._heap, targets)
         return [self._heap.proxy(oid) for oid in found]
 
     def get_referents(self, *objs: object) -> list[object]:

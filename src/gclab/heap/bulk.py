@@ -159,8 +159,7 @@ class BulkMixin:
         reused = min(count, len(t.free_ids))
         ids = np.empty(count, np.int32)
         if reused:
-            ids[:reused] = t.free_ids[: -reused - 1 : -1]
-            del t.free_ids[-reused:]
+            ids[:reused] = t.free_ids.pop_many(reused)
         fresh = count - reused
         if fresh:
             if t.top + fresh > t.capacity:

@@ -18,8 +18,8 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from types import TracebackType
 from typing import Protocol
 
 from .. import config
@@ -60,6 +60,47 @@ class _NoCollector:
         pass
 
 
+class _Operation:
+    """The context manager of :meth:`HeapCore.operation` (a class: it is entered often)."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self, heap: HeapCore) -> None:
+        self.heap = heap
+
+    def __enter__(self) -> None:
+        self.heap._op_depth += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        heap = self.heap
+        heap._op_depth -= 1
+        if exc_type is None and heap._op_depth == 0:
+            heap.observer.safepoint()
+            debug_check(heap, 2)
+
+
+class _NoUserCode:
+    """The context manager of :meth:`HeapCore.no_user_code`."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self, heap: HeapCore) -> None:
+        self.heap = heap
+
+    def __enter__(self) -> None:
+        self.heap._defer_depth += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        heap = self.heap
+        heap._defer_depth -= 1
+        if exc_type is None and heap._defer_depth == 0 and heap._deferred_releases:
+            pending, heap._deferred_releases = heap._deferred_releases, []
+            for oid in pending:
+                heap._drop_external(oid)
+
+
 class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
@@ -75,6 +116,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self._op_depth = 0
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
+        self._operation = _Operation(self)
+        self._no_user_code = _NoUserCode(self)
         self._init_dealloc()
         self._init_weakrefs()
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
@@ -125,30 +168,19 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     # -- top-level operations and safe points ----------------------------------------------------
 
-    @contextmanager
-    def operation(self) -> Iterator[None]:
-        """Bracket a top-level heap operation; its end is a safe point (spec §2.3, 3.12+)."""
-        self._op_depth += 1
-        try:
-            yield
-        finally:
-            self._op_depth -= 1
-        if self._op_depth == 0:
-            self.observer.safepoint()
-            debug_check(self, 2)
+    def operation(self) -> _Operation:
+        """Bracket a top-level heap operation; its end is a safe point (spec §2.3, 3.12+).
 
-    @contextmanager
-    def no_user_code(self) -> Iterator[None]:
-        """Phases that run no user code: proxy releases wait until the phase is over."""
-        self._defer_depth += 1
-        try:
-            yield
-        finally:
-            self._defer_depth -= 1
-        if self._defer_depth == 0 and self._deferred_releases:
-            pending, self._deferred_releases = self._deferred_releases, []
-            for oid in pending:
-                self._drop_external(oid)
+        ``with heap.operation():`` counts the nesting; when the outermost one ends without an
+        exception, the observer's safepoint runs (then the level-2 invariant check)."""
+        return self._operation
+
+    def no_user_code(self) -> _NoUserCode:
+        """Phases that run no user code: proxy releases wait until the phase is over.
+
+        ``with heap.no_user_code():`` counts the nesting; when the outermost one ends without
+        an exception, the deferred releases are done in order."""
+        return self._no_user_code
 
     # -- allocation ------------------------------------------------------------------------------
 

@@ -81,6 +81,64 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: int) -> npt.NDArray[
     return out
 
 
+class IdStack:
+    """The free row ids: a LIFO stack of int32 in a numpy array (``items[:size]``, oldest
+    first), so that the compiled deallocation cascade pushes freed ids onto it directly.
+
+    Iterating, ``len`` and ``tolist`` see the ids in push order, as a Python list would.
+    """
+
+    __slots__ = ("items", "size")
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.items: I32 = np.zeros(max(capacity, 1), np.int32)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.tolist())
+
+    def __repr__(self) -> str:
+        return f"IdStack({self.tolist()!r})"
+
+    def tolist(self) -> list[int]:
+        """The ids, oldest first."""
+        return self.items[: self.size].tolist()  # type: ignore[no-any-return]
+
+    def grow(self, needed: int) -> None:
+        """Make room for at least ``needed`` ids (contents kept)."""
+        if needed > len(self.items):
+            items = np.zeros(max(needed, 2 * len(self.items)), np.int32)
+            items[: self.size] = self.items[: self.size]
+            self.items = items
+
+    def append(self, oid: int) -> None:
+        """Push ``oid``."""
+        if self.size >= len(self.items):
+            self.grow(self.size + 1)
+        self.items[self.size] = oid
+        self.size += 1
+
+    def pop(self) -> int:
+        """Remove and return the most recently pushed id."""
+        if not self.size:
+            raise IndexError("pop from an empty IdStack")
+        self.size -= 1
+        return int(self.items[self.size])
+
+    def pop_many(self, count: int) -> I32:
+        """The ids ``count`` calls of :meth:`pop` return, in that order (removed)."""
+        count = min(count, self.size)
+        out = self.items[self.size - count : self.size][::-1].copy()
+        self.size -= count
+        return out
+
+
 class ObjectTable:
     """Parallel columns of object state plus the reference pool (struct of arrays)."""
 
@@ -103,7 +161,7 @@ class ObjectTable:
         self.pool_top = 0  # first never-used pool index
         self.pool_holes = 0  # pool entries owned by no live object
         self.top = N_HEADS  # first never-used id
-        self.free_ids: list[int] = []
+        self.free_ids = IdStack()  # freed ids, reused last freed first
         self.live = 0
         for head in range(N_HEADS):
             self.gc_next[head] = head

@@ -259,13 +259,29 @@ def move_unreachable(heap: HeapCore, young: int, unreachable: int,
                       bool(untrack_tuples_inline))
 
 
+@jit
+def _deduce_unreachable(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignore[no-untyped-def]
+                        type_id, kinds, gc_capable, pool, ref_start, ref_len, young,
+                        unreachable, inline):
+    """The three steps of deduce_unreachable in one call: (objects, references) visited."""
+    objects = _update_refs(gc_next, refcnt, gc_refs, flags, young)
+    references = _subtract_refs(gc_next, flags, gc_refs, type_id, kinds, pool, ref_start,
+                                ref_len, young)
+    _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds, gc_capable, pool,
+                      ref_start, ref_len, young, unreachable, inline)
+    return objects, references
+
+
 def deduce_unreachable(heap: HeapCore, young: int, unreachable: int,
                        untrack_tuples_inline: bool = False) -> tuple[int, int]:
-    """update_refs, subtract_refs, move_unreachable. Returns (objects, references) visited."""
-    objects = update_refs(heap, young)
-    references = subtract_refs(heap, young)
-    move_unreachable(heap, young, unreachable, untrack_tuples_inline)
-    return objects, references
+    """update_refs, subtract_refs, move_unreachable (one compiled call). Returns (objects,
+    references) visited."""
+    t = heap.table
+    kinds, gc_capable = type_arrays(heap.types)
+    objects, references = _deduce_unreachable(
+        t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, kinds, gc_capable,
+        t.pool, t.ref_start, t.ref_len, young, unreachable, bool(untrack_tuples_inline))
+    return int(objects), int(references)
 
 
 def untrack_tuples(heap: HeapCore, head: int) -> None:

@@ -13,8 +13,8 @@ Frames (``f_oid``, ``f_kind``, ``f_k``, ``f_x``):
 
 * ``FK_BODY``: a plain object releasing a snapshot of its ``f_x`` slots, taken on the value
   stack ``vbuf`` (``f_k`` released so far, list and tuple last to first); then it is freed
-  (row poisoned, id queued in ``freed``, the collector's ``count[0]`` or free list updated) and
-  leaves the trashcan, possibly turning into
+  (row poisoned, id pushed onto ``freed``, the table's free-id stack, the collector's
+  ``count[0]`` or free list updated) and leaves the trashcan, possibly turning into
 * ``FK_DRAIN``: popping ``delete_later`` (most recent first) until it is empty.
 * ``FK_CLEAR_FWD``/``FK_CLEAR_REV``: tp_clear of a list, dict, set, frame or module: the old
   values sit on the value stack ``vbuf`` (``f_x`` of them) and are released in order.
@@ -225,7 +225,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                         io[IO_PENDING] = v
                 continue
             if io[IO_NFREED] >= len(freed):
-                return _room(io, ROOM_FREED, 0)
+                return _room(io, ROOM_FREED, io[IO_NFREED] + 1)
             io[IO_VTOP] -= n
             if flags[oid] & TRACKED:
                 _unlink(gc_next, gc_prev, oid)
@@ -356,7 +356,8 @@ def dealloc_type_arrays(types: TypeRegistry) -> tuple[U8, U8, U8]:
 
 
 class DeallocKernel:
-    """One heap's kernel state: frame stack, value stack, freed-id buffer, registers.
+    """One heap's kernel state: frame stack, value stack, registers (freed ids are pushed
+    straight onto the table's ``free_ids`` stack).
 
     Segments of the frame stack nest like the Python calls that start them: a segment is named
     by its base (the stack height when it started) and is done when the stack is back there.
@@ -368,10 +369,11 @@ class DeallocKernel:
         self.f_k = np.zeros(256, np.int64)
         self.f_x = np.zeros(256, np.int64)
         self.vbuf = np.zeros(256, np.int32)
-        self.freed = np.zeros(4096, np.int32)
         self.io = np.zeros(N_IO, np.int64)
         self.io[IO_PENDING] = self.io[IO_START_CLEAR] = -1
         self._no_free_lists = np.zeros(1, np.int64)
+        self._params_key: tuple[int, bool, bool] | None = None
+        self._params = np.zeros(6, np.int64)
 
     def start(self, oid: int = -1, *, clear: int = -1, garbage: tuple[int, int] | None = None
               ) -> int:
@@ -395,7 +397,7 @@ class DeallocKernel:
     def resume(self, heap: HeapCore, base: int) -> tuple[int, int]:
         """Run segment ``base`` until DONE, NEED or MEMBER: ``(status, target)``.
 
-        Afterwards the freed ids are appended to ``table.free_ids`` in order and ``live``,
+        Afterwards the freed ids are pushed onto ``table.free_ids`` in order and ``live``,
         ``pool_holes``, ``count[0]`` and the free lists are up to date."""
         t, io = heap.table, self.io
         observer = heap.observer
@@ -403,26 +405,22 @@ class DeallocKernel:
         counts = getattr(observer, "free_counts", None)
         fl = counts if counts is not None else self._no_free_lists
         caps = getattr(observer, "free_caps", fl)
-        profile = heap.profile
-        params = np.array([profile.trashcan_deposit_at, profile.trashcan_drain_at,
-                           profile.trashcan_instance_shift, state is not None,
-                           counts is not None, profile.free_lists.tuple_max_size], np.int64)
+        params = self._params_for(heap, state is not None, counts is not None)
         kinds, plain, gc_capable = dealloc_type_arrays(heap.types)
         trash = heap.trash_delete_later
+        free = t.free_ids
         while True:
-            io[IO_LIVE], io[IO_HOLES] = t.live, t.pool_holes
+            io[IO_LIVE], io[IO_HOLES], io[IO_NFREED] = t.live, t.pool_holes, free.size
             io[IO_COUNT0] = state.count[0] if state is not None else 0
             status = int(_cascade(t.type_id, t.flags, t.refcnt, t.gc_next, t.gc_prev,
                                   t.ref_start, t.ref_len, t.ref_cap, t.pool, kinds, plain,
                                   gc_capable, trash.state, trash.items, self.f_oid, self.f_kind,
-                                  self.f_k, self.f_x, self.vbuf, self.freed, fl, caps, io,
-                                  params, np.int64(base)))
+                                  self.f_k, self.f_x, self.vbuf, free.items, fl, caps, io,
+                                  params, base))
             t.live, t.pool_holes = int(io[IO_LIVE]), int(io[IO_HOLES])
+            free.size = int(io[IO_NFREED])
             if state is not None:
                 state.count[0] = int(io[IO_COUNT0])
-            if io[IO_NFREED]:
-                t.free_ids.extend(self.freed[: io[IO_NFREED]].tolist())
-                io[IO_NFREED] = 0
             if status != ROOM:
                 return status, int(io[IO_TARGET])
             self._make_room(heap, int(io[IO_TARGET]), int(io[IO_ROOM]))
@@ -438,8 +436,19 @@ class DeallocKernel:
             self.vbuf = _grown(self.vbuf, max(2 * len(self.vbuf), need))  # type: ignore[assignment]
         elif cause == ROOM_TRASH:
             heap.trash_delete_later.grow(need)
-        elif len(self.freed) < 1 << 20:  # ROOM_FREED (flushed by resume): flush less often
-            self.freed = np.zeros(2 * len(self.freed), np.int32)
+        else:  # ROOM_FREED
+            heap.table.free_ids.grow(need)
+
+    def _params_for(self, heap: HeapCore, observer: bool, free_lists: bool) -> I64:
+        """The kernel's read-only ``params`` (built once per profile and observer shape)."""
+        key = (id(heap.profile), observer, free_lists)
+        if key != self._params_key:
+            profile = heap.profile
+            self._params = np.array([profile.trashcan_deposit_at, profile.trashcan_drain_at,
+                                     profile.trashcan_instance_shift, observer, free_lists,
+                                     profile.free_lists.tuple_max_size], np.int64)
+            self._params_key = key
+        return self._params
 
 
 __all__ = ["DONE", "MEMBER", "NEED", "NEGATIVE", "DeallocKernel", "dealloc_type_arrays"]

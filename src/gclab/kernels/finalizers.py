@@ -2,14 +2,17 @@
 
 These phases run user code, so they stay in Python; what is vectorised here is only the
 common case in which a phase has nothing to do for most members (no ``__del__`` to call, no
-weakref in or to the set) — the answer is then read off whole arrays instead of a loop per
-object. Every function has the oracle's name, signature and post-condition, and falls back to
-the oracle whenever the shortcut does not apply. ``tests/test_dealloc_kernel.py`` runs whole
-collections both ways on twin heaps.
+weakref in or to the set) — the answer is then read off one compiled walk of the list instead
+of a Python loop per object. Every function has the oracle's name, signature and
+post-condition, and falls back to the oracle whenever the shortcut does not apply, or when the
+compiled cascade is off for the heap (``heap.dealloc_kernel is None``: then the oracles run, so
+both paths stay observable in tests). ``tests/test_dealloc_kernel.py`` runs whole collections
+both ways on twin heaps.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,55 +21,96 @@ import numpy.typing as npt
 from ..algorithms import finalizers as oracle
 from ..heap.flags import COLLECTING, FINALIZED, HAS_WEAKREFS, UNREACHABLE
 from ..heap.types import Kind
-from . import lists
-from .cycles import clear_collecting, deduce_unreachable
+from . import jit, lists, type_arrays
+from .cycles import _clear_collecting, _deduce_unreachable
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
+    from ..heap.types import TypeRegistry
 
-Members = npt.NDArray[np.int32]
-
-
-def _members(heap: HeapCore, head: int) -> Members | None:
-    """The members of ``head`` as an array, or None when the compiled cascade is off for this
-    heap (then the oracles run, so both paths stay observable in tests)."""
-    if heap.dealloc_kernel is None:
-        return None
-    return lists.list_members(heap.table, head)
+U8 = npt.NDArray[np.uint8]
+NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
 
 
-def _type_flags(heap: HeapCore, members: Members) -> tuple[npt.NDArray[np.bool_],
-                                                             npt.NDArray[np.bool_]]:
-    """Per member: its type has a ``__del__``; it is a weakref."""
-    types = heap.types.types
-    has_del = np.array([info.finalizer is not None for info in types], bool)
-    is_weakref = np.array([info.kind is Kind.WEAKREF for info in types], bool)
-    tids = heap.table.type_id[members]
-    return has_del[tids], is_weakref[tids]
+@jit
+def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
+    """``flags &= keep`` on every member of the list ``head``."""
+    node = gc_next[head]
+    while node != head:
+        flags[node] &= keep
+        node = gc_next[node]
+
+
+@jit
+def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ignore[no-untyped-def]
+                head):
+    """True when a member of ``head`` has a flag of ``any_flag``, or a type marked in
+    ``by_type`` and none of the flags ``unless``."""
+    node = gc_next[head]
+    while node != head:
+        f = flags[node]
+        if (f & any_flag) != 0 or (by_type[type_id[node]] != 0 and (f & unless) == 0):
+            return True
+        node = gc_next[node]
+    return False
+
+
+@jit
+def _resurrection_pass(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignore[no-untyped-def]
+                       type_id, kinds, gc_capable, pool, ref_start, ref_len, unreachable,
+                       still_unreachable):
+    """handle_resurrected_objects up to the final merge, in one call."""
+    _clear_collecting(gc_next, flags, unreachable)
+    _deduce_unreachable(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capable,
+                        pool, ref_start, ref_len, unreachable, still_unreachable, False)
+    _clear_flag(gc_next, flags, still_unreachable, NOT_UNREACHABLE)
+    _clear_collecting(gc_next, flags, unreachable)
+
+
+_flags_cache: weakref.WeakKeyDictionary[TypeRegistry, tuple[int, U8, U8]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _type_flags(heap: HeapCore) -> tuple[U8, U8]:
+    """Per type id: 1 if the type has a ``__del__``; 1 if it is the weakref type.
+
+    Cached per registry and rebuilt when a class was registered since (as
+    :func:`gclab.kernels.type_arrays`: types are only appended, a finalizer never changes)."""
+    types = heap.types
+    cached = _flags_cache.get(types)
+    if cached is not None and cached[0] == len(types):
+        return cached[1], cached[2]
+    has_del = np.array([info.finalizer is not None for info in types.types], np.uint8)
+    is_weakref = np.array([info.kind is Kind.WEAKREF for info in types.types], np.uint8)
+    _flags_cache[types] = (len(types), has_del, is_weakref)
+    return has_del, is_weakref
 
 
 def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) -> None:
     """As the oracle: UNREACHABLE cleared on all; legacy-finalizer objects to ``finalizers``."""
-    members = _members(heap, unreachable)
-    if members is None:
+    if heap.dealloc_kernel is None:
         oracle.move_legacy_finalizers(heap, unreachable, finalizers)
         return
     t = heap.table
-    t.flags[members] &= ~UNREACHABLE & 0xFF
     if not heap.profile.legacy_finalizers:
+        _clear_flag(t.gc_next, t.flags, unreachable, NOT_UNREACHABLE)
         return
-    has_del, _ = _type_flags(heap, members)
-    for oid in members[has_del].tolist():  # in list order
+    members = lists.list_members(t, unreachable)
+    t.flags[members] &= NOT_UNREACHABLE
+    has_del, _ = _type_flags(heap)
+    for oid in members[has_del[t.type_id[members]] != 0].tolist():  # in list order
         t.flags[oid] &= ~COLLECTING & 0xFF
         t.list_move(oid, finalizers)
 
 
 def handle_weakrefs(heap: HeapCore, unreachable: int, old: int, wrcb_to_call: int) -> int:
     """As the oracle; with no weakref in or to the set there is nothing to clear or call."""
-    members = _members(heap, unreachable)
-    if members is not None:
-        _, is_weakref = _type_flags(heap, members)
-        if not is_weakref.any() and not (heap.table.flags[members] & HAS_WEAKREFS).any():
+    if heap.dealloc_kernel is not None:
+        t = heap.table
+        _, is_weakref = _type_flags(heap)
+        if not _any_member(t.gc_next, t.flags, t.type_id, is_weakref, 0, HAS_WEAKREFS,
+                           unreachable):
             return 0
     return oracle.handle_weakrefs(heap, unreachable, old, wrcb_to_call)
 
@@ -74,10 +118,10 @@ def handle_weakrefs(heap: HeapCore, unreachable: int, old: int, wrcb_to_call: in
 def finalize_garbage(heap: HeapCore, collectable: int, seen: int) -> None:
     """As the oracle; with no ``__del__`` left to call every member would move to ``seen`` and
     back in the same order, so nothing is done."""
-    members = _members(heap, collectable)
-    if members is not None and heap.table.list_is_empty(seen):
-        has_del, _ = _type_flags(heap, members)
-        if not (has_del & ((heap.table.flags[members] & FINALIZED) == 0)).any():
+    t = heap.table
+    if heap.dealloc_kernel is not None and t.list_is_empty(seen):
+        has_del, _ = _type_flags(heap)
+        if not _any_member(t.gc_next, t.flags, t.type_id, has_del, FINALIZED, 0, collectable):
             return
     oracle.finalize_garbage(heap, collectable, seen)
 
@@ -86,10 +130,10 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
                                old: int) -> None:
     """As the oracle, with the compiled reachability phases."""
     t = heap.table
-    clear_collecting(heap, unreachable)
-    deduce_unreachable(heap, unreachable, still_unreachable)
-    t.flags[lists.list_members(t, still_unreachable)] &= ~UNREACHABLE & 0xFF
-    clear_collecting(heap, unreachable)
+    kinds, gc_capable = type_arrays(heap.types)
+    _resurrection_pass(t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, kinds,
+                       gc_capable, t.pool, t.ref_start, t.ref_len, unreachable,
+                       still_unreachable)
     t.list_merge(unreachable, old)
 
 
@@ -97,11 +141,19 @@ def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[obj
                    saveall: bool) -> None:
     """As the oracle, the tp_clear loop run by the compiled cascade
     (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
+    if heap.table.list_is_empty(collectable):  # the oracle's loop would not run
+        return
     if not saveall and heap.dealloc_kernel is not None and heap._observer_known():
         heap.delete_garbage_compiled(collectable, old)
         return
     oracle.delete_garbage(heap, collectable, old, garbage, saveall)
 
 
+def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int, garbage: list[object],
+                             saveall: bool) -> None:
+    """As the oracle; an empty ``finalizers`` list (the common case) has nothing to do."""
+    if not heap.table.list_is_empty(finalizers):
+        oracle.handle_legacy_finalizers(heap, finalizers, old, garbage, saveall)
+
+
 move_legacy_finalizer_reachable = oracle.move_legacy_finalizer_reachable
-handle_legacy_finalizers = oracle.handle_legacy_finalizers
