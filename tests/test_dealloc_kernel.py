@@ -217,3 +217,21 @@ def test_kernel_is_used() -> None:
     """With the kernels on, a heap gets the compiled cascade (else the test above is moot)."""
     heap = gclab.Heap()
     assert (heap.dealloc_kernel is not None) == ENABLED
+
+
+def test_free_listeners_see_every_freed_id_in_order() -> None:
+    """Both cascades report each freed id once, in the order they free them (free_ids order)."""
+    heap = gclab.Heap(profile="3.11")
+    heard: list[int] = []
+    heap.table.free_listeners.append(heard.append)
+    head = heap.alloc("list")
+    ids = [head]
+    for _ in range(120):  # deep enough for the trashcan
+        nxt = heap.alloc("list")
+        heap.append_slot(ids[-1], nxt)
+        heap.decref(nxt)
+        ids.append(nxt)
+    heap.decref(head)
+    assert sorted(heard) == sorted(ids)
+    assert not any(heap.is_alive(i) for i in ids)
+    assert heard == list(heap.table.free_ids)[-len(ids):]

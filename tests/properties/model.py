@@ -7,7 +7,8 @@ frames, globals, ``heap.weakref``) — interleaved with ``gc.collect(g)``, ``fre
 and small ``set_threshold`` values so automatic collections happen. Alongside, the test keeps its
 own model: a dict of nodes, each with the list of ids it refers to and the number of references
 the test itself holds. It never reads the heap's refcounts or lists to build the model; the only
-thing it learns from the heap is *which* ids were freed (a hook on ``ObjectTable.free_row``).
+thing it learns from the heap is *which* ids were freed (``ObjectTable.free_listeners``, which the
+Python and the compiled deallocation both call).
 
 After every step:
 
@@ -80,14 +81,7 @@ class HeapModel(RuleBasedStateMachine):
         self.callbacks: list[int] = []  # weakref ids whose callback ran during the step
         self.cb_count: Counter[int] = Counter()  # serial -> callback calls
         self.full_collection = False
-        table = self.heap.table
-        free_row = table.free_row
-
-        def logged_free_row(oid: int) -> None:
-            self.freed.append(oid)
-            free_row(oid)
-
-        table.free_row = logged_free_row  # type: ignore[method-assign]
+        self.heap.table.free_listeners.append(self.freed.append)
         self.add(self.heap.empty_tuple, "static", ext=1)
         self.add(self.heap.globals._id, "static", ext=1)
         finalized = self.finalized

@@ -153,9 +153,7 @@ class DeallocMixin:
 
     def _observer_known(self: HeapCore) -> bool:
         """True when the kernel can do the observer's after_gc_free (no collector, or the
-        generational one) and ``table.free_row`` is not hooked: else the generators run."""
-        if "free_row" in vars(self.table):  # a test's hook on every free: keep the oracle
-            return False
+        generational one): else the generators run."""
         name = type(self.observer).__name__
         return name in ("_NoCollector", "GenerationalCollector")
 

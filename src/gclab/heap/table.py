@@ -9,7 +9,7 @@ slot) or an atom code (``<= -2``, see :class:`AtomTable`): atoms are never heap 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -162,6 +162,9 @@ class ObjectTable:
         self.pool_holes = 0  # pool entries owned by no live object
         self.top = N_HEADS  # first never-used id
         self.free_ids = IdStack()  # freed ids, reused last freed first
+        # Called with every freed id, in order, by the Python and the compiled cascade alike
+        # (tools and tests that watch deaths; empty by default, costing nothing).
+        self.free_listeners: list[Callable[[int], None]] = []
         self.live = 0
         for head in range(N_HEADS):
             self.gc_next[head] = head
@@ -209,6 +212,8 @@ class ObjectTable:
         self.flags[oid] = 0
         self.free_ids.append(oid)
         self.live -= 1
+        for listener in self.free_listeners:
+            listener(oid)
 
     def is_alive(self, oid: int) -> bool:
         """True when ``oid`` names a live object."""

@@ -410,6 +410,7 @@ class DeallocKernel:
         trash = heap.trash_delete_later
         free = t.free_ids
         while True:
+            freed_before = free.size
             io[IO_LIVE], io[IO_HOLES], io[IO_NFREED] = t.live, t.pool_holes, free.size
             io[IO_COUNT0] = state.count[0] if state is not None else 0
             status = int(_cascade(t.type_id, t.flags, t.refcnt, t.gc_next, t.gc_prev,
@@ -419,6 +420,9 @@ class DeallocKernel:
                                   params, base))
             t.live, t.pool_holes = int(io[IO_LIVE]), int(io[IO_HOLES])
             free.size = int(io[IO_NFREED])
+            for listener in t.free_listeners:  # the kernel only pushes: new ids, in order
+                for oid in free.items[freed_before:free.size].tolist():
+                    listener(oid)
             if state is not None:
                 state.count[0] = int(io[IO_COUNT0])
             if status != ROOM:
