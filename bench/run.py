@@ -85,7 +85,8 @@ def _cp_garbage(n: int, shape: str) -> Callable[[], float]:
     return run
 
 
-def _cp_churn(n: int) -> Callable[[], float]:
+def _pause_timer() -> tuple[Callable[[str, dict[str, object]], None], list[float]]:
+    """A ``gc.callbacks`` callback and the seconds it has summed between "start" and "stop"."""
     spent = [0.0]
     started = [0.0]
 
@@ -94,6 +95,11 @@ def _cp_churn(n: int) -> Callable[[], float]:
             started[0] = time.perf_counter()
         else:
             spent[0] += time.perf_counter() - started[0]
+    return callback, spent
+
+
+def _cp_churn(n: int) -> Callable[[], float]:
+    callback, spent = _pause_timer()
     gc.callbacks.append(callback)
     gc.enable()
 
@@ -224,14 +230,7 @@ def _gl_garbage(n: int, shape: str) -> Callable[[], float]:
 
 def _gl_churn(n: int) -> Callable[[], float]:
     heap = _heap(capacity=4096)
-    spent = [0.0]
-    started = [0.0]
-
-    def callback(phase: str, info: dict[str, object]) -> None:
-        if phase == "start":
-            started[0] = time.perf_counter()
-        else:
-            spent[0] += time.perf_counter() - started[0]
+    callback, spent = _pause_timer()
     heap.gc.callbacks.append(callback)
     zeros = np.zeros(2 * CHURN_BATCH, np.int32)
 

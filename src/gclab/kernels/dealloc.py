@@ -36,6 +36,7 @@ import numpy.typing as npt
 from ..heap.flags import HAS_WEAKREFS, ObjFlag
 from ..heap.types import Kind
 from . import jit
+from .cycles import _list_remove as _unlink
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -66,16 +67,6 @@ P_DEPOSIT, P_DRAIN, P_ISHIFT, P_OBSERVER, P_FREE_LISTS, P_TUPLE_MAX = range(6)
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
-
-
-@jit
-def _unlink(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
-    prev = gc_prev[node]
-    nxt = gc_next[node]
-    gc_next[prev] = nxt
-    gc_prev[nxt] = prev
-    gc_next[node] = NULL
-    gc_prev[node] = NULL
 
 
 @jit

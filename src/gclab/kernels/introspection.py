@@ -19,6 +19,7 @@ import numpy as np
 
 from ..heap.table import GENERATIONS
 from . import K_DICT, jit, type_arrays
+from .lists import _list_size
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -28,11 +29,7 @@ if TYPE_CHECKING:
 def _count_members(gc_next, heads):  # type: ignore[no-untyped-def]
     count = 0
     for h in range(len(heads)):
-        head = heads[h]
-        node = gc_next[head]
-        while node != head:
-            count += 1
-            node = gc_next[node]
+        count += _list_size(gc_next, heads[h])
     return count
 
 
