@@ -90,6 +90,10 @@ class GenerationalCollector:
     """Counts allocations, triggers collections and runs them, as CPython does."""
 
     name = "cpython"
+    # The compiled deallocation cascade repeats after_gc_free's count[0] and free-list
+    # bookkeeping on this class's state (kernels/dealloc.py); an observer without this flag
+    # gets every free through after_gc_free.
+    kernel_accounting = True
 
     def __init__(self, heap: HeapCore, *, free_lists: bool = False) -> None:
         self.heap = heap

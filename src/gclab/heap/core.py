@@ -50,6 +50,7 @@ class AllocationObserver(Protocol):
 
 
 class _NoCollector:
+    kernel_accounting = True  # after_gc_free does nothing the compiled cascade must repeat
     def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
         pass
 

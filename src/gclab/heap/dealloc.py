@@ -152,10 +152,9 @@ class DeallocMixin:
     # -- the driver with the compiled cascade ----------------------------------------------------
 
     def _observer_known(self: HeapCore) -> bool:
-        """True when the kernel can do the observer's after_gc_free (no collector, or the
-        generational one): else the generators run."""
-        name = type(self.observer).__name__
-        return name in ("_NoCollector", "GenerationalCollector")
+        """True when the observer declares ``kernel_accounting``: the compiled cascade can do
+        its after_gc_free bookkeeping (count[0], free lists); else the generators run."""
+        return bool(getattr(self.observer, "kernel_accounting", False))
 
     def _is_plain(self: HeapCore, oid: int) -> bool:
         """True when ``oid``'s dealloc runs no user code and touches no side table."""
