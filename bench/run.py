@@ -316,13 +316,22 @@ def kernel_start_time() -> float:
     return float(done.stdout.strip())
 
 
+
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default=",".join(CASES),
                         help=f"comma-separated, from: {', '.join(CASES)}")
-    parser.add_argument("--n", type=int, default=1_000_000, help="objects per case")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs (median reported)")
-    parser.add_argument("--scale-n", type=int, default=50_000_000)
+    parser.add_argument("--n", type=_positive_int, default=1_000_000, help="objects per case")
+    parser.add_argument("--repeat", type=_positive_int, default=3,
+                        help="timed runs (median reported)")
+    parser.add_argument("--scale-n", type=_positive_int, default=50_000_000)
     parser.add_argument("--cpython", nargs=3, metavar=("CASE", "N", "REPEAT"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)

@@ -98,6 +98,8 @@ def _instance_dict(proxy: InstanceProxy) -> Any:
 
 def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     """Register ``user_class`` with the heap and return its proxy class."""
+    if not isinstance(user_class, type):
+        raise TypeError(f"heap.cls decorates a class, not {type(user_class).__name__}")
     bases = [b for b in user_class.__bases__ if b is not object]
     base_info: TypeInfo | None = None
     base_proxy: type[InstanceProxy] = InstanceProxy

@@ -106,6 +106,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
+        if capacity < 0:
+            raise ValueError(f"capacity must be non-negative, got {capacity}")
         self.profile = get_profile(profile)
         self.table = ObjectTable(capacity)
         self.types = TypeRegistry()

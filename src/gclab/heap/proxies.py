@@ -7,6 +7,7 @@ There is at most one live proxy per object, so ``x.b is y`` works as expected.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ class Proxy:
     _id: int
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # the host is exiting: the simulated heap goes with it
+            return
         heap = self._heap
         cache = heap._proxies
         ref = cache.get(self._id)
