@@ -189,7 +189,7 @@ def test_untracking_scans_agree_on_whole_generations(recipe: Recipe,
 def _collect_with(phases: object, recipe: Recipe, generation: int, profile: str,
                   monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, np.ndarray]]:
     for name in ("deduce_unreachable", "untrack_tuples", "untrack_dicts"):
-        monkeypatch.setattr(generational, name, getattr(phases, name))
+        monkeypatch.setattr(generational.phases, name, getattr(phases, name))
     heap = gclab.Heap(profile)
     heap.gc.disable()
     build(recipe, heap)

@@ -18,18 +18,7 @@ from ..heap.dealloc import report_unraisable
 from ..heap.invariants import debug_check
 from ..heap.table import GEN0, GENERATIONS, PERMANENT
 from ..heap.types import Kind, TypeInfo
-from ..kernels.phases import (  # compiled unless GCLAB_JIT=0
-    deduce_unreachable,
-    delete_garbage,
-    finalize_garbage,
-    handle_legacy_finalizers,
-    handle_resurrected_objects,
-    handle_weakrefs,
-    move_legacy_finalizer_reachable,
-    move_legacy_finalizers,
-    untrack_dicts,
-    untrack_tuples,
-)
+from ..kernels import phases  # compiled unless GCLAB_JIT=0
 from .record import CollectionRecord
 
 if TYPE_CHECKING:
@@ -255,8 +244,8 @@ class GenerationalCollector:
         with heap.no_user_code():
             self.find_unreachable(young, record)  # also sets record.candidates
             self.promote_survivors(generation, young, old)
-            move_legacy_finalizers(heap, UNREACHABLE_LIST, FINALIZERS_LIST)
-            move_legacy_finalizer_reachable(heap, FINALIZERS_LIST)
+            phases.move_legacy_finalizers(heap, UNREACHABLE_LIST, FINALIZERS_LIST)
+            phases.move_legacy_finalizer_reachable(heap, FINALIZERS_LIST)
         if self.profile.legacy_finalizers:
             collected = self.collect_unreachable_legacy(old)
         else:
@@ -283,12 +272,12 @@ class GenerationalCollector:
 
         Afterwards ``young`` holds the survivors, UNREACHABLE_LIST the unreachable."""
         inline = self.profile.tuple_untracking == "in_move_unreachable"
-        objects, references = deduce_unreachable(self.heap, young, UNREACHABLE_LIST, inline)
+        objects, references = phases.deduce_unreachable(self.heap, young, UNREACHABLE_LIST, inline)
         record.candidates = objects  # update_refs visits each member once: gc_list_size(young)
         record.objects_visited += objects
         record.references_visited += 2 * references
         if not inline:
-            untrack_tuples(self.heap, young)
+            phases.untrack_tuples(self.heap, young)
 
     def promote_survivors(self, generation: int, young: int, old: int) -> None:
         """Step 6: survivors move to the next generation; a full collection untracks dicts
@@ -299,7 +288,7 @@ class GenerationalCollector:
                 state.long_lived_pending += t.list_size(young)
             t.list_merge(young, old)
         else:
-            untrack_dicts(self.heap, young)
+            phases.untrack_dicts(self.heap, young)
             state.long_lived_pending = 0
             state.long_lived_total = t.list_size(young)
 
@@ -307,12 +296,12 @@ class GenerationalCollector:
         """Steps 9-14 (PEP 442): weakrefs, __del__, resurrection, tp_clear. Returns m."""
         heap, t = self.heap, self.heap.table
         self._print_collectable()
-        collected = handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)
-        finalize_garbage(heap, UNREACHABLE_LIST, SEEN_LIST)
+        collected = phases.handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)
+        phases.finalize_garbage(heap, UNREACHABLE_LIST, SEEN_LIST)
         with heap.no_user_code():
-            handle_resurrected_objects(heap, UNREACHABLE_LIST, STILL_UNREACHABLE_LIST, old)
+            phases.handle_resurrected_objects(heap, UNREACHABLE_LIST, STILL_UNREACHABLE_LIST, old)
         collected += t.list_size(STILL_UNREACHABLE_LIST)
-        delete_garbage(heap, STILL_UNREACHABLE_LIST, old, self.state.garbage, self._saveall)
+        phases.delete_garbage(heap, STILL_UNREACHABLE_LIST, old, self.state.garbage, self._saveall)
         return collected
 
     def collect_unreachable_legacy(self, old: int) -> int:
@@ -320,8 +309,8 @@ class GenerationalCollector:
         heap, t = self.heap, self.heap.table
         collected = t.list_size(UNREACHABLE_LIST)
         self._print_collectable()
-        collected += handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)
-        delete_garbage(heap, UNREACHABLE_LIST, old, self.state.garbage, self._saveall)
+        collected += phases.handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)
+        phases.delete_garbage(heap, UNREACHABLE_LIST, old, self.state.garbage, self._saveall)
         return collected
 
     def finish(self, generation: int, old: int, collected: int, record: CollectionRecord,
@@ -337,7 +326,8 @@ class GenerationalCollector:
         record.wall_time = time.perf_counter() - started
         if state.debug & 1:
             self.debug_sink.done(collected, len(uncollectable_ids), record.wall_time)
-        handle_legacy_finalizers(self.heap, FINALIZERS_LIST, old, state.garbage, self._saveall)
+        phases.handle_legacy_finalizers(self.heap, FINALIZERS_LIST, old, state.garbage,
+                                        self._saveall)
         if generation == 2:
             self._clear_free_lists()
         stats = state.stats[generation]
