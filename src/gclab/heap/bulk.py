@@ -171,13 +171,9 @@ class BulkMixin:
         starts = t.pool_top + size * np.arange(count, dtype=np.int64)
         t.pool[t.pool_top : t.pool_top + count * size] = NULL
         t.pool_top += count * size
-        t.type_id[ids] = info.type_id
-        t.flags[ids] = ALIVE
+        t.init_rows(ids, info.type_id)
         t.refcnt[ids] = 1
         t.extern[ids] = 1
-        t.gc_next[ids] = NULL
-        t.gc_prev[ids] = NULL
-        t.gc_refs[ids] = 0
         t.ref_start[ids] = starts
         t.ref_len[ids] = size
         t.ref_cap[ids] = size

@@ -192,17 +192,22 @@ class ObjectTable:
                 self._grow_rows(self.top + 1)
             oid = self.top
             self.top += 1
-        self.type_id[oid] = type_id
-        self.flags[oid] = ALIVE
-        self.refcnt[oid] = 0
-        self.extern[oid] = 0
-        self.gc_next[oid] = NULL
-        self.gc_prev[oid] = NULL
-        self.gc_refs[oid] = 0
+        self.init_rows(oid, type_id)
         self._give_slice(oid, nslots, max(nslots, 0))
         self.ref_len[oid] = nslots
         self.live += 1
         return oid
+
+    def init_rows(self, ids: int | npt.NDArray[np.int32], type_id: int) -> None:
+        """Fresh state for one row or an array of rows: ALIVE, no references, in no list
+        (the reference slice is set by the caller)."""
+        self.type_id[ids] = type_id
+        self.flags[ids] = ALIVE
+        self.refcnt[ids] = 0
+        self.extern[ids] = 0
+        self.gc_next[ids] = NULL
+        self.gc_prev[ids] = NULL
+        self.gc_refs[ids] = 0
 
     def free_row(self, oid: int) -> None:
         """Poison ``oid`` (no ALIVE flag) and give its id and pool slice back."""

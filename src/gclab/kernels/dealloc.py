@@ -36,6 +36,7 @@ import numpy.typing as npt
 from ..heap.flags import HAS_WEAKREFS, ObjFlag
 from ..heap.types import Kind
 from . import jit
+from .cycles import _list_append
 from .cycles import _list_remove as _unlink
 
 if TYPE_CHECKING:
@@ -306,12 +307,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                 if gc_next[coll] == oid:
                     flags[oid] &= NOT_COLLECTING
                     _unlink(gc_next, gc_prev, oid)
-                    old = io[IO_OLD]
-                    last = gc_prev[old]
-                    gc_next[last] = oid
-                    gc_prev[oid] = last
-                    gc_next[oid] = old
-                    gc_prev[old] = oid
+                    _list_append(gc_next, gc_prev, oid, io[IO_OLD])
 
 
 # -- the Python side ----------------------------------------------------------------------------
