@@ -398,10 +398,6 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         """The object ids traverse visits (what the collector follows), in order."""
         return gc_referents(self.table, self.type_of(oid), oid)
 
-    def live_ids(self) -> list[int]:
-        """Every live object id, in id order."""
-        return [oid for oid in range(N_HEADS, self.table.top) if self.table.is_alive(oid)]
-
     def _wrap_plain(self, oid: int) -> object:
         return _PlainHandle(self, oid)
 

@@ -381,7 +381,3 @@ class ObjectTable:
         if _lists is not None:
             return _lists.list_size(self, head)
         return len(self.walk_members(head))
-
-    def iter_list(self, head: int) -> Iterator[int]:
-        """Walk a list that is not changed during the walk."""
-        return iter(self.list_members(head))
