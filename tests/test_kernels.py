@@ -59,6 +59,10 @@ def recipes(draw: st.DrawFn, max_objects: int = 30) -> Recipe:
     drops = draw(st.lists(st.sampled_from([True, True, True, False]), min_size=n, max_size=n))
     gens = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     order = draw(st.permutations(range(n)))
+    if draw(st.booleans()):  # ids a step of 1 or -1 apart in list order: the kernels' runs
+        order = sorted(order, reverse=draw(st.booleans()))
+        if draw(st.booleans()):
+            gens = [gens[0]] * n
     root = draw(st.lists(st.integers(0, n - 1), max_size=4))
     return Recipe(kinds, sizes, edges, drops, gens, order, root)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Kind(Enum):
@@ -82,6 +85,7 @@ class TypeRegistry:
     def __init__(self) -> None:
         self.types: list[TypeInfo] = []
         self._by_name: dict[str, TypeInfo] = {}
+        self._derived: dict[str, tuple[int, Any]] = {}
         for name, kind, gc_capable, weakrefable, size in _BUILTINS:
             self._add(TypeInfo(len(self.types), name, kind, gc_capable, weakrefable,
                                basic_size=size))
@@ -118,3 +122,19 @@ class TypeRegistry:
 
     def __len__(self) -> int:
         return len(self.types)
+
+    def derived(self, key: str, build: Callable[[TypeRegistry], T]) -> T:
+        """``build(self)``, computed once per registry state and cached under ``key``.
+
+        Types are only ever appended and a registered type never changes, so the number of
+        types is the registry's version: the cached value is rebuilt after a registration.
+
+        >>> types = TypeRegistry()
+        >>> types.derived("names", lambda r: [i.name for i in r.types])[:2]
+        ['list', 'tuple']
+        """
+        cached = self._derived.get(key)
+        if cached is None or cached[0] != len(self.types):
+            cached = (len(self.types), build(self))
+            self._derived[key] = cached
+        return cached[1]  # type: ignore[no-any-return]

@@ -13,7 +13,6 @@ kernels (see :mod:`gclab.kernels.phases`).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,28 +50,24 @@ K_OTHER, K_LIST, K_TUPLE, K_DICT = 0, 1, 2, 3
 _KIND_CODE = {Kind.LIST: K_LIST, Kind.TUPLE: K_TUPLE, Kind.DICT: K_DICT}
 
 U8 = npt.NDArray[np.uint8]
-_type_cache: weakref.WeakKeyDictionary[TypeRegistry, tuple[int, U8, U8]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+def _build_type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
+    kinds = np.zeros(len(types), np.uint8)
+    gc_capable = np.zeros(len(types), np.uint8)
+    for info in types.types:
+        kinds[info.type_id] = _KIND_CODE.get(info.kind, K_OTHER)
+        gc_capable[info.type_id] = 1 if info.gc_capable else 0
+    return kinds, gc_capable
 
 
 def type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
     """``(kinds, gc_capable)``: per type id, the kind code and 1 if the type is GC-capable.
 
-    Rebuilt when a class was registered since the last call (types are only ever appended and a
-    registered type's kind never changes), so the arrays always cover every type id.
+    Cached on the registry (:meth:`~gclab.heap.types.TypeRegistry.derived`), so the arrays
+    always cover every type id.
     """
-    cached = _type_cache.get(types)
-    if cached is not None and cached[0] == len(types):
-        return cached[1], cached[2]
-    n = len(types)
-    kinds = np.zeros(n, np.uint8)
-    gc_capable = np.zeros(n, np.uint8)
-    for info in types.types:
-        kinds[info.type_id] = _KIND_CODE.get(info.kind, K_OTHER)
-        gc_capable[info.type_id] = 1 if info.gc_capable else 0
-    _type_cache[types] = (n, kinds, gc_capable)
-    return kinds, gc_capable
+    return types.derived("kernels.type_arrays", _build_type_arrays)
 
 
 __all__ = ["ENABLED", "K_DICT", "K_LIST", "K_OTHER", "K_TUPLE", "jit", "type_arrays"]

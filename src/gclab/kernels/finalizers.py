@@ -12,7 +12,6 @@ both ways on twin heaps.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,10 +34,17 @@ NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
 @jit
 def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
     """``flags &= keep`` on every member of the list ``head``."""
+    step = 1
     node = gc_next[head]
     while node != head:
-        flags[node] &= keep
-        node = gc_next[node]
+        while True:  # a run (see kernels.cycles)
+            flags[node] &= keep
+            following = gc_next[node]
+            if following != node + step or following == head:
+                break
+            node += step
+        step = following - node
+        node = following
 
 
 @jit
@@ -46,13 +52,21 @@ def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ign
                 head):
     """True when a member of ``head`` has a flag of ``any_flag``, or a type marked in
     ``by_type`` and none of the flags ``unless``."""
+    found = False
+    step = 1
     node = gc_next[head]
-    while node != head:
-        f = flags[node]
-        if (f & any_flag) != 0 or (by_type[type_id[node]] != 0 and (f & unless) == 0):
-            return True
-        node = gc_next[node]
-    return False
+    while node != head and not found:
+        while True:  # a run (see kernels.cycles)
+            f = flags[node]
+            if (f & any_flag) != 0 or (by_type[type_id[node]] != 0 and (f & unless) == 0):
+                found = True
+            following = gc_next[node]
+            if found or following != node + step or following == head:
+                break
+            node += step
+        step = following - node
+        node = following
+    return found
 
 
 @jit
@@ -67,24 +81,16 @@ def _resurrection_pass(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignore
     _clear_collecting(gc_next, flags, unreachable)
 
 
-_flags_cache: weakref.WeakKeyDictionary[TypeRegistry, tuple[int, U8, U8]] = (
-    weakref.WeakKeyDictionary()
-)
+def _build_type_flags(types: TypeRegistry) -> tuple[U8, U8]:
+    has_del = np.array([info.finalizer is not None for info in types.types], np.uint8)
+    is_weakref = np.array([info.kind is Kind.WEAKREF for info in types.types], np.uint8)
+    return has_del, is_weakref
 
 
 def _type_flags(heap: HeapCore) -> tuple[U8, U8]:
-    """Per type id: 1 if the type has a ``__del__``; 1 if it is the weakref type.
-
-    Cached per registry and rebuilt when a class was registered since (as
-    :func:`gclab.kernels.type_arrays`: types are only appended, a finalizer never changes)."""
-    types = heap.types
-    cached = _flags_cache.get(types)
-    if cached is not None and cached[0] == len(types):
-        return cached[1], cached[2]
-    has_del = np.array([info.finalizer is not None for info in types.types], np.uint8)
-    is_weakref = np.array([info.kind is Kind.WEAKREF for info in types.types], np.uint8)
-    _flags_cache[types] = (len(types), has_del, is_weakref)
-    return has_del, is_weakref
+    """Per type id: 1 if the type has a ``__del__``; 1 if it is the weakref type (cached on
+    the registry: types are only appended, a finalizer never changes)."""
+    return heap.types.derived("kernels.finalizers.type_flags", _build_type_flags)
 
 
 def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) -> None:
@@ -156,4 +162,7 @@ def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int, garbage:
         oracle.handle_legacy_finalizers(heap, finalizers, old, garbage, saveall)
 
 
-move_legacy_finalizer_reachable = oracle.move_legacy_finalizer_reachable
+def move_legacy_finalizer_reachable(heap: HeapCore, finalizers: int) -> None:
+    """As the oracle; an empty ``finalizers`` list (every PEP 442 collection) reaches nothing."""
+    if not heap.table.list_is_empty(finalizers):
+        oracle.move_legacy_finalizer_reachable(heap, finalizers)

@@ -20,33 +20,47 @@ if TYPE_CHECKING:
 @jit
 def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
     count = 0
+    step = 1
     node = gc_next[head]
     while node != head:
-        count += 1
-        node = gc_next[node]
+        while True:  # a run (see kernels.cycles)
+            count += 1
+            following = gc_next[node]
+            if following != node + step or following == head:
+                break
+            node += step
+        step = following - node
+        node = following
     return count
 
 
 @jit
 def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
     count = 0
+    step = 1
     node = gc_next[head]
     while node != head:
-        out[count] = node
-        count += 1
-        node = gc_next[node]
+        while True:  # a run (see kernels.cycles)
+            out[count] = node
+            count += 1
+            following = gc_next[node]
+            if following != node + step or following == head:
+                break
+            node += step
+        step = following - node
+        node = following
     return count
 
 
 def list_size(table: ObjectTable, head: int) -> int:
     """Number of members of the list ``head`` (walks it, like CPython's gc_list_size)."""
-    return int(_list_size(table.gc_next, np.int64(head)))
+    return int(_list_size(table.gc_next, int(head)))
 
 
 def list_members(table: ObjectTable, head: int) -> npt.NDArray[np.int32]:
     """The members of the list ``head``, head to tail, as an int32 array."""
     out = np.empty(list_size(table, head), np.int32)
-    _list_members(table.gc_next, np.int64(head), out)
+    _list_members(table.gc_next, int(head), out)
     return out
 
 
