@@ -19,13 +19,16 @@ from hypothesis import strategies as st
 
 import gclab
 from gclab.algorithms import cycles as oracle
+from gclab.algorithms import finalizers as finalizer_oracle
 from gclab.collectors import generational
+from gclab.heap import flags as heap_flags
 from gclab.heap.core import HeapCore
 from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS
 from gclab.kernels import K_DICT, K_LIST, K_OTHER, K_TUPLE, lists, type_arrays
 from gclab.kernels import cycles as kernel
 
 UNREACHABLE_LIST = 4
+STILL_UNREACHABLE_LIST = 8
 SCRATCH = ("flags", "gc_refs", "gc_next", "gc_prev")
 KINDS = ("list", "tuple", "dict", "set", "inst", "frame")
 
@@ -59,8 +62,11 @@ def recipes(draw: st.DrawFn, max_objects: int = 30) -> Recipe:
     drops = draw(st.lists(st.sampled_from([True, True, True, False]), min_size=n, max_size=n))
     gens = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     order = draw(st.permutations(range(n)))
-    if draw(st.booleans()):  # ids a step of 1 or -1 apart in list order: the kernels' runs
-        order = sorted(order, reverse=draw(st.booleans()))
+    layout = draw(st.sampled_from(["random", "ascending", "descending", "pairs"]))
+    if layout != "random":  # ids a guessable step apart in list order: the kernels' runs
+        order = sorted(order, reverse=layout == "descending")
+        if layout == "pairs":  # pairs taken from a LIFO stack: steps 1, -3, 1, -3 ...
+            order = [i for start in range(0, n, 2)[::-1] for i in order[start:start + 2]]
         if draw(st.booleans()):
             gens = [gens[0]] * n
     root = draw(st.lists(st.integers(0, n - 1), max_size=4))
@@ -213,6 +219,28 @@ def test_whole_collection_agrees(recipe: Recipe, generation: int, profile: str,
     assert got == want
     for name, array in expected.items():
         np.testing.assert_array_equal(columns[name], array, err_msg=name)
+
+
+@SETTINGS
+@given(recipe=recipes(), generation=st.integers(0, 2))
+def test_recheck_without_user_code_finds_everything_still_unreachable(recipe: Recipe,
+                                                                      generation: int) -> None:
+    """What lets the collector skip handle_resurrected_objects when no finalizer or weakref
+    callback ran: recomputing reachability inside the unreachable set then moves every member
+    to still_unreachable, in order, with flags and gc_refs as they were."""
+    heap = build(recipe)
+    young = prepare(heap, generation)
+    oracle.deduce_unreachable(heap, young, UNREACHABLE_LIST)
+    t = heap.table
+    for oid in t.list_members(UNREACHABLE_LIST):  # move_legacy_finalizers (PEP 442 profiles)
+        t.flags[oid] &= ~heap_flags.UNREACHABLE & 0xFF
+    before = snapshot(heap)
+    t.list_merge(UNREACHABLE_LIST, STILL_UNREACHABLE_LIST)
+    shortcut = snapshot(heap)
+    restore(heap, before)
+    finalizer_oracle.handle_resurrected_objects(heap, UNREACHABLE_LIST, STILL_UNREACHABLE_LIST,
+                                                GEN2)
+    assert_same(heap, shortcut, "handle_resurrected_objects")
 
 
 # -- fixed cases: known CPython behaviour, so a shared mistake cannot hide ------------------------

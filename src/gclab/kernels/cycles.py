@@ -35,13 +35,14 @@ UNTRACK_MASK = 0xFF & ~(TRACKED | COLLECTING | UNREACHABLE)
 # -- helpers shared by the kernels (inlined by numba) ----------------------------------------------
 #
 # Runs: every walk below follows ``gc_next`` through an inner loop over a *run*: members whose
-# ids are a constant step apart (``gc_next[node] == node + step``), the common layout of
-# objects allocated one after another (step 1) or from a LIFO free list (step -1). Inside a run
-# the next id is ``node + step``, known before ``gc_next[node]`` is loaded, so the CPU need not
-# wait for each load in turn: a plain ``node = gc_next[node]`` chain runs about four times
-# slower on such lists (a list in random id order walks about a third slower this way). When a
-# run ends (or reaches the head), the step to the next member is the guess for the next run.
-# The members visited and their order are exactly the list's.
+# ids follow a guessed step (``gc_next[node] == node + step``). Inside a run the next id is
+# known before ``gc_next[node]`` is loaded, so the CPU need not wait for each load in turn: a
+# plain ``node = gc_next[node]`` chain runs about four times slower on such lists. The guess is
+# the step taken two moves before (``alt`` holds it), which covers a constant step (objects
+# allocated one after another: 1; taken back from the LIFO free-id stack: -1) and two
+# alternating ones (pairs allocated from the free-id stack: 1, -3, 1, -3 ...). A list in random
+# id order walks as fast as a plain chain. The members visited and their order are exactly the
+# list's; a run never continues into the head.
 
 
 @jit
@@ -116,7 +117,7 @@ def _maybe_untrack_tuple(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capabl
 @jit
 def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-untyped-def]
     count = 0
-    step = 1
+    step, alt = 1, 1
     node = gc_next[young]
     while node != young:
         while True:  # a run
@@ -127,7 +128,8 @@ def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-unt
             if following != node + step or following == young:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
     return count
 
@@ -136,7 +138,7 @@ def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-unt
 def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-untyped-def]
                    pool, ref_start, ref_len, young):
     visited = 0
-    step = 1
+    step, alt = 1, 1
     node = gc_next[young]
     while node != young:
         while True:  # a run
@@ -153,7 +155,8 @@ def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-u
             if following != node + step or following == young:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
     return visited
 
@@ -165,7 +168,7 @@ def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable): 
     one at a time. Returns the last one moved, whose ``gc_next`` still names the member after
     it (the caller reads it, then sets it to ``unreachable``)."""
     last = first
-    step = 1
+    step, alt = 1, 1
     while True:
         while True:  # a run
             flags[last] |= UNREACHABLE
@@ -173,9 +176,10 @@ def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable): 
             if following != last + step or following == young or gc_refs[following] != 0:
                 break
             last += step
+            step, alt = alt, step
         if following == young or gc_refs[following] != 0:
             break
-        step = following - last
+        step, alt = alt, following - last
         last = following
     prev = gc_prev[first]  # unlink first..last from young
     gc_next[prev] = following
@@ -190,7 +194,7 @@ def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable): 
 @jit
 def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type: ignore[no-untyped-def]
                       gc_capable, pool, ref_start, ref_len, young, unreachable, inline):
-    step = 1
+    step, alt = 1, 1
     node = gc_next[young]
     while node != young:
         while True:  # a run (the list may change under it: ``following``
@@ -227,14 +231,15 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
             if following != node + step or following == young:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
 
 
 @jit
 def _untrack_tuples(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
                     pool, ref_start, ref_len, head):
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run
@@ -245,7 +250,8 @@ def _untrack_tuples(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
 
 
@@ -266,7 +272,7 @@ def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable
 @jit
 def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
                    pool, ref_start, ref_len, head):
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run
@@ -277,13 +283,14 @@ def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type:
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
 
 
 @jit
 def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run
@@ -292,7 +299,8 @@ def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
 
 

@@ -34,7 +34,7 @@ NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
 @jit
 def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
     """``flags &= keep`` on every member of the list ``head``."""
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run (see kernels.cycles)
@@ -43,7 +43,8 @@ def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
 
 
@@ -53,7 +54,7 @@ def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ign
     """True when a member of ``head`` has a flag of ``any_flag``, or a type marked in
     ``by_type`` and none of the flags ``unless``."""
     found = False
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head and not found:
         while True:  # a run (see kernels.cycles)
@@ -64,7 +65,8 @@ def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ign
             if found or following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
     return found
 

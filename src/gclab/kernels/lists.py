@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @jit
 def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
     count = 0
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run (see kernels.cycles)
@@ -29,7 +29,8 @@ def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
     return count
 
@@ -37,7 +38,7 @@ def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
 @jit
 def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
     count = 0
-    step = 1
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run (see kernels.cycles)
@@ -47,7 +48,8 @@ def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
             if following != node + step or following == head:
                 break
             node += step
-        step = following - node
+            step, alt = alt, step
+        step, alt = alt, following - node
         node = following
     return count
 
