@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +23,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gclab
+from gclab.errors import InvariantViolation
 from gclab.heap.flags import HAS_WEAKREFS
-from gclab.kernels import ENABLED
-from gclab.kernels.dealloc import DeallocKernel
+from gclab.kernels import ENABLED, phases
+from gclab.kernels.dealloc import FRAME, IO_TOP, IO_VTOP, DeallocKernel
 
 PROFILES = ("2.7", "3.11", "3.12", "3.13")
 KINDS = ("list", "tuple", "dict", "set", "inst", "fin", "winst")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _delete_garbage_through_the_kernel() -> Iterator[None]:
+    """Under GCLAB_JIT=0 the collector runs the oracle phases, whose delete_garbage never starts
+    the kernel's delete_garbage frames; the phase that does (it falls back to the oracle for a
+    heap without the kernel) is put in, so that those frames run as plain Python too."""
+    if ENABLED:
+        yield
+        return
+    from gclab.kernels import finalizers
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(phases, "delete_garbage", finalizers.delete_garbage)
+        yield
 
 
 @dataclass
@@ -40,6 +57,7 @@ class Recipe:
     weakrefs: list[tuple[int, bool]]  # (target index, with a callback)
     steps: list[tuple[str, int]]  # ("drop", object index), ("bulk", count), ("collect", g)
     thresholds: tuple[int, int, int]
+    slots: int = 3  # slots of every list and tuple made (the kernel has a path for 0 and 1)
 
 
 @st.composite
@@ -57,18 +75,24 @@ def recipes(draw: st.DrawFn) -> Recipe:
     steps = draw(st.lists(step, max_size=12))
     thresholds = draw(st.sampled_from([(0, 10, 10), (3, 2, 2), (700, 10, 10)]))
     return Recipe(draw(st.sampled_from(PROFILES)), draw(st.booleans()), kinds, edges, chains,
-                  weakrefs, steps, thresholds)
+                  weakrefs, steps, thresholds, draw(st.integers(1, 3)))
 
 
 class Twin:
-    """One heap of a twin pair and its logs."""
+    """One heap of a twin pair and its logs (``tiny``: the kernel's stacks and the trashcan
+    start with room for one entry, so that every path that grows them runs)."""
 
-    def __init__(self, recipe: Recipe, kernel: bool) -> None:
+    def __init__(self, recipe: Recipe, kernel: bool, tiny: bool = False) -> None:
         self.heap = heap = gclab.Heap(recipe.profile, free_lists=recipe.free_lists)
-        if kernel and heap.dealloc_kernel is None:
+        if kernel and (heap.dealloc_kernel is None or tiny):
             heap.dealloc_kernel = DeallocKernel()  # GCLAB_JIT=0: the kernel's plain Python
         if not kernel:
             heap.dealloc_kernel = None
+        if tiny:
+            heap.trash_delete_later.items = np.zeros(1, np.int32)
+            if heap.dealloc_kernel is not None:
+                heap.dealloc_kernel.frames = np.zeros(FRAME, np.uint32)
+                heap.dealloc_kernel.vbuf = np.zeros(1, np.int32)
         heap.gc.set_threshold(*recipe.thresholds)
         heap.wrap = heap._wrap_plain  # finalizers and callbacks get plain handles (``.id``)
         self.log: list[tuple[str, int]] = []
@@ -78,19 +102,20 @@ class Twin:
             "winst": self._class("W", None, weakrefable=True),
         }
         self.held: list[int] = []  # ids we hold one external reference to, in order
+        self.slots = recipe.slots
         self.build(recipe)
 
     def _class(self, name: str, finalizer: Any, weakrefable: bool) -> Any:
         return self.heap.types.add_class(name, slot_names=("a", "b", "c"), has_dict=False,
                                          weakrefable=weakrefable, finalizer=finalizer)
 
-    def new(self, kind: str, size: int = 3) -> int:
+    def new(self, kind: str) -> int:
         heap = self.heap
         if kind in self.classes:
             return heap.new_instance(self.classes[kind])
         if kind == "dict":
             return heap.alloc("dict")
-        return heap.alloc(kind, size if kind != "set" else 0)
+        return heap.alloc(kind, self.slots if kind != "set" else 0)
 
     def put(self, oid: int, value: int) -> None:
         """Store ``value`` in ``oid`` the way its kind allows."""
@@ -118,7 +143,7 @@ class Twin:
             if heap.is_alive(ids[src]):
                 self.put(ids[src], value)
         for chain in recipe.chains:
-            nodes = [self.new(kind, 2) for kind in chain]
+            nodes = [self.new(kind) for kind in chain]
             for a, b in itertools.pairwise(nodes):
                 self.put(a, b)
             heap.decref_many(np.array(nodes[1:], np.int32))
@@ -168,8 +193,8 @@ def state(twin: Twin) -> dict[str, Any]:
     return out
 
 
-def assert_twins_agree(recipe: Recipe) -> None:
-    fast, slow = Twin(recipe, kernel=True), Twin(recipe, kernel=False)
+def assert_twins_agree(recipe: Recipe, tiny: bool = False) -> None:
+    fast, slow = Twin(recipe, kernel=True, tiny=tiny), Twin(recipe, kernel=False, tiny=tiny)
     assert state(fast) == state(slow), "after building"
     fast.run(recipe)
     slow.run(recipe)
@@ -191,14 +216,17 @@ def test_kernel_agrees_with_oracle(recipe: Recipe) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("free_lists", [False, True])
-def test_deep_chain_with_finalizers_hits_the_trashcan(profile: str, free_lists: bool) -> None:
+@pytest.mark.parametrize("slots", [1, 2])
+def test_deep_chain_with_finalizers_hits_the_trashcan(profile: str, free_lists: bool,
+                                                      slots: int) -> None:
     """A chain deeper than every profile's trashcan (3.13: 9950) with a ``__del__`` every 97
-    nodes and weakref callbacks on some: same deferral order, same frees, same counts."""
+    nodes and weakref callbacks on some: same deferral order, same frees, same counts. Lists
+    and tuples of one slot take the kernel's path without a snapshot; of two, the one with."""
     kinds = ["fin" if i % 97 == 5 else "tuple" if i % 7 == 3 else "list"
              for i in range(10_200)]
     recipe = Recipe(profile, free_lists, ["winst", "set"], [(0, 1)], [kinds],
                     [(0, True), (1, True), (1, False)],
-                    [("drop", 2), ("drop", 0), ("collect", 2)], (700, 10, 10))
+                    [("drop", 2), ("drop", 0), ("collect", 2)], (700, 10, 10), slots)
     assert_twins_agree(recipe)
 
 
@@ -211,6 +239,104 @@ def test_garbage_rings_through_delete_garbage(profile: str) -> None:
     recipe = Recipe(profile, True, kinds, edges, [], [(5, True), (13, True), (21, False)],
                     [("bulk", n), ("collect", 0), ("collect", 2)], (700, 10, 10))
     assert_twins_agree(recipe)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("slots", [1, 2])
+def test_garbage_pairs_and_a_ring_of_small_containers(profile: str, slots: int) -> None:
+    """Two-object cycles and a ring, as the benchmarks make them, freed by a collection: a
+    member's tp_clear frees its partner at once (a body whose only release starts nothing), the
+    member follows when its hold is dropped (a body of no slots); the ring frees as a chain.
+    A tuple (no tp_clear), a ``__del__`` and a weakref'd instance sit among them."""
+    kinds = ["list", "list", "tuple", "list", "list", "fin", "winst", "list"] * 6 + ["list"] * 60
+    pairs = [(i, i ^ 1) for i in range(48)]
+    ring = [(48 + i, 48 + (i + 1) % 60) for i in range(60)]
+    recipe = Recipe(profile, True, kinds, pairs + ring, [], [(6, True), (14, False)],
+                    [("bulk", len(kinds)), ("collect", 0), ("collect", 2)], (700, 10, 10), slots)
+    assert_twins_agree(recipe)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_garbage_members_that_outlive_their_tp_clear(profile: str) -> None:
+    """delete_garbage moves a member that is still alive after its tp_clear to the older
+    generation (it dies later): a list still referenced by another member, a tuple (no
+    tp_clear) in a cycle. Both stand at the head of the list when their turn comes."""
+    kinds = ["list", "list", "list", "tuple", "list", "dict"]
+    edges = [(0, 1), (1, 0), (2, 0), (3, 4), (4, 3), (5, 3), (5, 0)]
+    for generation in (0, 2):
+        recipe = Recipe(profile, False, kinds, edges, [], [],
+                        [("bulk", len(kinds)), ("collect", generation)], (700, 10, 10), 1)
+        assert_twins_agree(recipe)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_stacks_grow_on_every_path(profile: str) -> None:
+    """From stacks of one entry (frames, values, trashcan), every start and push grows them."""
+    kinds = ["list", "dict", "inst", "set", "tuple", "winst", "list", "fin"] * 8
+    n = len(kinds)
+    edges = [(i, (i + 1) % n) for i in range(n)] + [(i, (i * 7) % n) for i in range(n)]
+    chain = ["fin" if i % 97 == 5 else "tuple" if i % 7 == 3 else "list" for i in range(400)]
+    recipe = Recipe(profile, True, kinds, edges, [chain], [(5, True)],
+                    [("bulk", n), ("collect", 0), ("drop", 1), ("collect", 2)], (700, 10, 10))
+    assert_twins_agree(recipe, tiny=True)
+    # a chain whose 50th list holds two: both wait in the trashcan at once (nesting 50)
+    fan = [(i, i + 1) for i in range(50)] + [(49, 51)]
+    drops = [("drop", 1)] * 51 + [("drop", 0)]
+    assert_twins_agree(Recipe(profile, False, ["list"] * 52, fan, [], [], drops,
+                              (700, 10, 10)), tiny=True)
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_a_count_going_below_zero_in_tp_clear_raises(kind: str) -> None:
+    """A broken count found by tp_clear raises on both paths; the kernel forgets the frames
+    the error left (it runs again afterwards)."""
+    recipe = Recipe("3.12", False, [kind, "list"], [(0, 1)], [], [], [], (700, 10, 10))
+    for twin in (Twin(recipe, kernel=True), Twin(recipe, kernel=False)):
+        heap = twin.heap
+        holder, held = twin.held
+        heap.table.refcnt[held] = 0  # broken: the holder still refers to it
+        with pytest.raises(InvariantViolation, match="below zero"):
+            heap.clear(holder)
+        kernel = heap.dealloc_kernel
+        if kernel is not None:
+            assert (kernel.io[IO_TOP], kernel.io[IO_VTOP]) == (0, 0)
+        heap.table.refcnt[held] = 1
+        twin.run(recipe)
+        assert not heap.is_alive(holder) and not heap.is_alive(held)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_weakref_in_the_garbage_is_cleared_by_python(profile: str) -> None:
+    """A weakref object that is garbage itself (held by a cycle) reaches the head of the
+    delete_garbage list: the kernel hands it to Python, then goes on with the next member."""
+    recipe = Recipe(profile, False, [], [], [], [], [("collect", 2)], (700, 10, 10))
+    twins = [Twin(recipe, kernel=True), Twin(recipe, kernel=False)]
+    for twin in twins:
+        heap = twin.heap
+        target = twin.new("winst")
+        ref = heap.new_weakref(target, lambda w, log=twin.log: log.append(("cb", w.id)))
+        inst, lst = twin.new("winst"), twin.new("list")
+        for src, dst in ((inst, ref), (inst, lst), (lst, inst), (lst, target)):
+            twin.put(src, dst)
+        heap.decref_many(np.array([target, ref, inst, lst], np.int32))
+        twin.run(recipe)
+    assert state(twins[0]) == state(twins[1])
+    assert twins[0].heap.table.live == twins[1].heap.table.live
+
+
+def test_free_listeners_hear_the_same_in_the_same_order() -> None:
+    """Two listeners: the kernel's driver calls both for one freed id before the next id, as
+    ``ObjectTable.free_row`` does on the oracle's path."""
+    recipe = Recipe("3.12", False, ["list", "list", "fin"], [(0, 1), (1, 0), (1, 2)],
+                    [["list"] * 130], [], [("bulk", 3), ("collect", 2)], (700, 10, 10), 1)
+    twins = [Twin(recipe, kernel=True), Twin(recipe, kernel=False)]  # both alive to the end
+    logs: list[list[tuple[str, int]]] = [[], []]
+    for twin, log in zip(twins, logs, strict=True):
+        twin.heap.table.free_listeners += [lambda oid, log=log: log.append(("a", oid)),
+                                           lambda oid, log=log: log.append(("b", oid))]
+        twin.run(recipe)
+    assert logs[0] == logs[1]
+    assert len(logs[0]) == 2 * 133  # every object made
 
 
 def test_kernel_is_used() -> None:

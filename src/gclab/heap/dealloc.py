@@ -158,9 +158,9 @@ class DeallocMixin:
 
     def _is_plain(self: HeapCore, oid: int) -> bool:
         """True when ``oid``'s dealloc runs no user code and touches no side table."""
-        _, plain, _ = _kernel.dealloc_type_arrays(self.types)
+        tinfo = _kernel.dealloc_type_info(self.types)
         t = self.table
-        return bool(plain[t.type_id[oid]]) and not t.flags[oid] & HAS_WEAKREFS
+        return bool(tinfo[t.type_id[oid]] & _kernel.T_PLAIN) and not t.flags[oid] & HAS_WEAKREFS
 
     def _dealloc_step(self: HeapCore, oid: int) -> Dealloc | int:
         """What deallocates ``oid``: a kernel segment (its base) if plain, else a generator."""
@@ -176,7 +176,7 @@ class DeallocMixin:
         non-plain object, whose generator is pushed above it; the segment resumes after it."""
         kernel = self.dealloc_kernel
         assert kernel is not None
-        saved = (int(kernel.io[_kernel.IO_TOP]), int(kernel.io[_kernel.IO_VTOP]))
+        saved = kernel.io.item(_kernel.IO_TOP), kernel.io.item(_kernel.IO_VTOP)
         try:
             while stack:
                 top = stack[-1]
