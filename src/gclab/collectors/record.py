@@ -6,10 +6,10 @@ these records (``heap.history``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class CollectionRecord:
     """What one collection did."""
 
@@ -31,7 +31,6 @@ class CollectionRecord:
     generation_sizes: tuple[int, ...] = ()
     count_before: tuple[int, int, int] = (0, 0, 0)
     count_after: tuple[int, int, int] = (0, 0, 0)
-    freed_ids: list[int] = field(default_factory=list, repr=False)
 
     @property
     def pause_units(self) -> int:

@@ -118,6 +118,9 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         # Makes a host-side handle (a proxy) for an id; the handle holds one reference.
         # Finalizers and weakref callbacks receive these. The proxy layer replaces it.
         self.wrap: Callable[[int], object] = self._wrap_plain
+        # How many times host code was handed heap objects by the engine (a ``__del__``, a
+        # weakref callback): only such code can resurrect a collection's garbage.
+        self.user_calls = 0
         self._op_depth = 0
         self._defer_depth = 0
         self._deferred_releases: list[int] = []

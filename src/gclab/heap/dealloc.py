@@ -306,6 +306,7 @@ class DeallocMixin:
     def call_finalizer(self: HeapCore, oid: int, info: TypeInfo) -> None:
         """Run the type's ``__del__`` on a handle of ``oid``; errors are reported, not raised."""
         assert info.finalizer is not None
+        self.user_calls += 1
         call_user(info.finalizer, self.wrap(oid), f"<function {info.name}.__del__>")
 
     def _free(self: HeapCore, oid: int, info: TypeInfo, size: int) -> None:

@@ -94,6 +94,7 @@ class WeakrefMixin:
 
     def call_weakref_callback(self: HeapCore, wr: int, callback: Callback) -> None:
         """handle_callback: ``callback(wr)``; an exception is reported, not raised."""
+        self.user_calls += 1
         call_user(callback, self.wrap(wr), repr(callback))
 
     def clear_weakrefs_with_callbacks(self: HeapCore, oid: int) -> None:
