@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..heap.flags import ObjFlag
-from . import K_DICT, K_LIST, K_TUPLE, jit, type_arrays
+from . import K_DICT, K_LIST, K_TUPLE, at, jit, type_arrays
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -121,10 +121,11 @@ def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-unt
     node = gc_next[young]
     while node != young:
         while True:  # a run
-            gc_refs[node] = refcnt[node]
-            flags[node] |= COLLECTING
+            u = at(node)
+            gc_refs[u] = refcnt[u]
+            flags[u] |= COLLECTING
             count += 1
-            following = gc_next[node]
+            following = gc_next[u]
             if following != node + step or following == young:
                 break
             node += step
@@ -142,16 +143,18 @@ def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-u
     node = gc_next[young]
     while node != young:
         while True:  # a run
-            kind = kinds[type_id[node]]
-            start = np.int64(ref_start[node])  # uint32 column: widen before arithmetic
-            length = ref_len[node]
+            u = at(node)
+            kind = kinds[at(type_id[u])]
+            start = np.int64(ref_start[u])  # uint32 column: widen before arithmetic
+            length = ref_len[u]
             for j in range(_traverse_count(kind, length)):
-                ref = pool[_traverse_index(kind, start, length, j)]
+                ref = pool[at(_traverse_index(kind, start, length, j))]
                 if ref >= 0:
                     visited += 1
-                    if flags[ref] & COLLECTING:
-                        gc_refs[ref] -= 1
-            following = gc_next[node]
+                    r = at(ref)
+                    if flags[r] & COLLECTING:
+                        gc_refs[r] -= 1
+            following = gc_next[u]
             if following != node + step or following == young:
                 break
             node += step
@@ -199,16 +202,17 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
     while node != young:
         while True:  # a run (the list may change under it: ``following``
             # is read exactly where the oracle reads it)
-            if gc_refs[node] > 0:
-                kind = kinds[type_id[node]]
-                start = np.int64(ref_start[node])  # uint32 column: widen before arithmetic
-                length = ref_len[node]
+            u = at(node)
+            if gc_refs[u] > 0:
+                kind = kinds[at(type_id[u])]
+                start = np.int64(ref_start[u])  # uint32 column: widen before arithmetic
+                length = ref_len[u]
                 for j in range(_traverse_count(kind, length)):
-                    ref = pool[_traverse_index(kind, start, length, j)]
+                    ref = pool[at(_traverse_index(kind, start, length, j))]
                     if ref < 0:
                         continue
                     # visit_reachable (written out: numba runs a helper here 3x slower)
-                    f = flags[ref]
+                    f = flags[at(ref)]
                     if (f & COLLECTING) == 0:
                         continue
                     if f & UNREACHABLE:  # tentatively unreachable: back to young's tail
@@ -216,10 +220,10 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
                         _list_append(gc_next, gc_prev, ref, young)
                         flags[ref] = f & NOT_UNREACHABLE
                         gc_refs[ref] = 1
-                    elif gc_refs[ref] == 0:
-                        gc_refs[ref] = 1
-                flags[node] &= NOT_COLLECTING
-                following = gc_next[node]
+                    elif gc_refs[at(ref)] == 0:
+                        gc_refs[at(ref)] = 1
+                flags[u] &= NOT_COLLECTING
+                following = gc_next[u]
                 if inline and kind == K_TUPLE:
                     _maybe_untrack_tuple(node, gc_next, gc_prev, flags, type_id, kinds,
                                          gc_capable, pool, ref_start, ref_len)
@@ -243,8 +247,8 @@ def _untrack_tuples(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type
     node = gc_next[head]
     while node != head:
         while True:  # a run
-            following = gc_next[node]
-            if kinds[type_id[node]] == K_TUPLE:
+            following = gc_next[at(node)]
+            if kinds[at(type_id[at(node)])] == K_TUPLE:
                 _maybe_untrack_tuple(node, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
                                      pool, ref_start, ref_len)
             if following != node + step or following == head:
@@ -276,8 +280,8 @@ def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type:
     node = gc_next[head]
     while node != head:
         while True:  # a run
-            following = gc_next[node]
-            if kinds[type_id[node]] == K_DICT:
+            following = gc_next[at(node)]
+            if kinds[at(type_id[at(node)])] == K_DICT:
                 _maybe_untrack_dict(node, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
                                     pool, ref_start, ref_len)
             if following != node + step or following == head:
@@ -294,8 +298,8 @@ def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
     node = gc_next[head]
     while node != head:
         while True:  # a run
-            flags[node] &= NOT_COLLECTING_UNREACHABLE
-            following = gc_next[node]
+            flags[at(node)] &= NOT_COLLECTING_UNREACHABLE
+            following = gc_next[at(node)]
             if following != node + step or following == head:
                 break
             node += step

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from ..heap.flags import HAS_WEAKREFS, ObjFlag
 from ..heap.types import Kind
+from . import at as _at
 from . import jit
 from .cycles import _list_append
 from .cycles import _list_remove as _unlink
@@ -81,13 +82,6 @@ DONE, NEED, ROOM, NEGATIVE, MEMBER = range(5)
 ROOM_FRAMES, ROOM_TRASH, ROOM_FREED, ROOM_VALUES = range(4)
 
 U8 = npt.NDArray[np.uint8]
-
-
-@jit
-def _at(i):  # type: ignore[no-untyped-def]
-    """``i`` (never negative) as an unsigned index: numba adds negative-index wraparound code
-    to every signed index it cannot prove positive, and the kernel indexes a lot."""
-    return np.uint32(i)
 
 
 @jit

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from ..algorithms import finalizers as oracle
 from ..heap.flags import COLLECTING, FINALIZED, HAS_WEAKREFS, UNREACHABLE
 from ..heap.types import Kind
-from . import jit, lists, type_arrays
+from . import at, jit, lists, type_arrays
 from .cycles import _clear_collecting, _deduce_unreachable
 
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
     node = gc_next[head]
     while node != head:
         while True:  # a run (see kernels.cycles)
-            flags[node] &= keep
-            following = gc_next[node]
+            flags[at(node)] &= keep
+            following = gc_next[at(node)]
             if following != node + step or following == head:
                 break
             node += step
@@ -58,10 +58,10 @@ def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ign
     node = gc_next[head]
     while node != head and not found:
         while True:  # a run (see kernels.cycles)
-            f = flags[node]
-            if (f & any_flag) != 0 or (by_type[type_id[node]] != 0 and (f & unless) == 0):
+            f = flags[at(node)]
+            if (f & any_flag) != 0 or (by_type[at(type_id[at(node)])] != 0 and (f & unless) == 0):
                 found = True
-            following = gc_next[node]
+            following = gc_next[at(node)]
             if found or following != node + step or following == head:
                 break
             node += step

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from . import jit
+from . import at, jit
 
 if TYPE_CHECKING:
     from ..heap.table import ObjectTable
@@ -25,7 +25,7 @@ def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
     while node != head:
         while True:  # a run (see kernels.cycles)
             count += 1
-            following = gc_next[node]
+            following = gc_next[at(node)]
             if following != node + step or following == head:
                 break
             node += step
@@ -44,7 +44,7 @@ def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
         while True:  # a run (see kernels.cycles)
             out[count] = node
             count += 1
-            following = gc_next[node]
+            following = gc_next[at(node)]
             if following != node + step or following == head:
                 break
             node += step
