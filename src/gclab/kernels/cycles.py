@@ -241,25 +241,6 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
 
 
 @jit
-def _untrack_tuples(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
-                    pool, ref_start, ref_len, head):
-    step, alt = 1, 1
-    node = gc_next[head]
-    while node != head:
-        while True:  # a run
-            following = gc_next[at(node)]
-            if kinds[at(type_id[at(node)])] == K_TUPLE:
-                _maybe_untrack_tuple(node, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
-                                     pool, ref_start, ref_len)
-            if following != node + step or following == head:
-                break
-            node += step
-            step, alt = alt, step
-        step, alt = alt, following - node
-        node = following
-
-
-@jit
 def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
                         pool, ref_start, ref_len):
     """_PyDict_MaybeUntrack on a dict ``oid``."""
@@ -274,16 +255,39 @@ def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable
 
 
 @jit
-def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
-                   pool, ref_start, ref_len, head):
+def _untrack_scan(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
+                  pool, ref_start, ref_len, head, kind):
+    """_PyTuple_MaybeUntrack (``kind`` K_TUPLE) or _PyDict_MaybeUntrack (K_DICT) on every
+    member of that kind, in list order."""
     step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run
             following = gc_next[at(node)]
-            if kinds[at(type_id[at(node)])] == K_DICT:
-                _maybe_untrack_dict(node, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
-                                    pool, ref_start, ref_len)
+            if kinds[at(type_id[at(node)])] == kind:
+                if kind == K_TUPLE:
+                    _maybe_untrack_tuple(node, gc_next, gc_prev, flags, type_id, kinds,
+                                         gc_capable, pool, ref_start, ref_len)
+                else:
+                    _maybe_untrack_dict(node, gc_next, gc_prev, flags, type_id, kinds,
+                                        gc_capable, pool, ref_start, ref_len)
+            if following != node + step or following == head:
+                break
+            node += step
+            step, alt = alt, step
+        step, alt = alt, following - node
+        node = following
+
+
+@jit
+def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
+    """``flags &= keep`` on every member of the list ``head``."""
+    step, alt = 1, 1
+    node = gc_next[head]
+    while node != head:
+        while True:  # a run
+            flags[at(node)] &= keep
+            following = gc_next[at(node)]
             if following != node + step or following == head:
                 break
             node += step
@@ -294,18 +298,7 @@ def _untrack_dicts(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type:
 
 @jit
 def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
-    step, alt = 1, 1
-    node = gc_next[head]
-    while node != head:
-        while True:  # a run
-            flags[at(node)] &= NOT_COLLECTING_UNREACHABLE
-            following = gc_next[at(node)]
-            if following != node + step or following == head:
-                break
-            node += step
-            step, alt = alt, step
-        step, alt = alt, following - node
-        node = following
+    _clear_flag(gc_next, flags, head, NOT_COLLECTING_UNREACHABLE)
 
 
 # -- public wrappers (the oracles' names and signatures) -------------------------------------------
@@ -376,8 +369,8 @@ def untrack_tuples(heap: HeapCore, head: int) -> None:
     Afterwards no tracked tuple of the list holds only present items that may not be tracked."""
     t = heap.table
     kinds, gc_capable = type_arrays(heap.types)
-    _untrack_tuples(t.gc_next, t.gc_prev, t.flags, t.type_id, kinds, gc_capable,
-                    t.pool, t.ref_start, t.ref_len, int(head))
+    _untrack_scan(t.gc_next, t.gc_prev, t.flags, t.type_id, kinds, gc_capable,
+                  t.pool, t.ref_start, t.ref_len, int(head), K_TUPLE)
 
 
 def untrack_dicts(heap: HeapCore, head: int) -> None:
@@ -386,8 +379,8 @@ def untrack_dicts(heap: HeapCore, head: int) -> None:
     Afterwards no dict of the list whose keys and values may all not be tracked is tracked."""
     t = heap.table
     kinds, gc_capable = type_arrays(heap.types)
-    _untrack_dicts(t.gc_next, t.gc_prev, t.flags, t.type_id, kinds, gc_capable,
-                   t.pool, t.ref_start, t.ref_len, int(head))
+    _untrack_scan(t.gc_next, t.gc_prev, t.flags, t.type_id, kinds, gc_capable,
+                  t.pool, t.ref_start, t.ref_len, int(head), K_DICT)
 
 
 def clear_collecting(heap: HeapCore, head: int) -> None:

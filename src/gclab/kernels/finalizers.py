@@ -21,7 +21,7 @@ from ..algorithms import finalizers as oracle
 from ..heap.flags import COLLECTING, FINALIZED, HAS_WEAKREFS, UNREACHABLE
 from ..heap.types import Kind
 from . import at, jit, lists, type_arrays
-from .cycles import _clear_collecting, _deduce_unreachable
+from .cycles import _clear_collecting, _clear_flag, _deduce_unreachable
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -29,23 +29,6 @@ if TYPE_CHECKING:
 
 U8 = npt.NDArray[np.uint8]
 NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
-
-
-@jit
-def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
-    """``flags &= keep`` on every member of the list ``head``."""
-    step, alt = 1, 1
-    node = gc_next[head]
-    while node != head:
-        while True:  # a run (see kernels.cycles)
-            flags[at(node)] &= keep
-            following = gc_next[at(node)]
-            if following != node + step or following == head:
-                break
-            node += step
-            step, alt = alt, step
-        step, alt = alt, following - node
-        node = following
 
 
 @jit

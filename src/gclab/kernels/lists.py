@@ -19,30 +19,19 @@ if TYPE_CHECKING:
 
 @jit
 def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
-    count = 0
-    step, alt = 1, 1
-    node = gc_next[head]
-    while node != head:
-        while True:  # a run (see kernels.cycles)
-            count += 1
-            following = gc_next[at(node)]
-            if following != node + step or following == head:
-                break
-            node += step
-            step, alt = alt, step
-        step, alt = alt, following - node
-        node = following
-    return count
+    return _list_members(gc_next, head, np.empty(0, np.int32))
 
 
 @jit
 def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
+    """Write the members of ``head`` into ``out`` (as many as fit); returns how many."""
     count = 0
     step, alt = 1, 1
     node = gc_next[head]
     while node != head:
         while True:  # a run (see kernels.cycles)
-            out[count] = node
+            if count < len(out):  # (an empty ``out``: only count)
+                out[count] = node
             count += 1
             following = gc_next[at(node)]
             if following != node + step or following == head:
