@@ -105,6 +105,24 @@ def _drop_run(refcnt, extern, codes, start, external):  # type: ignore[no-untype
     return len(codes)
 
 
+@jit
+def _first_overdraw(extern, ids):  # type: ignore[no-untyped-def]
+    """The first entry of ``ids`` at which dropping the external references in order would take
+    a count below zero, or -1. ``extern`` is counted down and restored: unchanged afterwards."""
+    bad = -1
+    done = 0
+    for k in range(len(ids)):
+        left = extern[ids[k]] - 1
+        if left < 0:
+            bad = k
+            break
+        extern[ids[k]] = left
+        done += 1
+    for k in range(done):
+        extern[ids[k]] += 1
+    return bad
+
+
 class BulkMixin:
     """Bulk operations for :class:`~gclab.heap.core.HeapCore` (see the module docstring)."""
 
@@ -257,15 +275,14 @@ class BulkMixin:
         if not alive.all():
             k = int(np.flatnonzero(~alive)[0])
             _reject(self, k, lambda: self.check_id(int(ids_a[k])))
-        uniq, counts = np.unique(ids_a, return_counts=True)
-        short = counts > t.extern[uniq]
-        if short.any():
-            oid = int(uniq[np.flatnonzero(short)[0]])
-            k = int(np.flatnonzero(ids_a == oid)[int(t.extern[oid])])
+        codes = ids_a.astype(np.int32)
+        k = int(_first_overdraw(t.extern, codes))
+        if k >= 0:
+            oid = int(codes[k])
             raise RefcountUnderflowError(
                 f"{self.describe(oid)} has {int(t.extern[oid])} external references; the batch "
                 f"drops one more at entry {k} (nothing was changed)")
-        self._drop_all(ids_a.astype(np.int32), external=True)
+        self._drop_all(codes, external=True)
         debug_check(self, 2)
 
     def _drop_all(self: HeapCore, codes: IDs, *, external: bool) -> None:
