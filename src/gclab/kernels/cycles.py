@@ -47,8 +47,8 @@ UNTRACK_MASK = 0xFF & ~(TRACKED | COLLECTING | UNREACHABLE)
 
 @jit
 def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
-    prev = gc_prev[node]
-    nxt = gc_next[node]
+    prev = at(gc_prev[node])
+    nxt = at(gc_next[node])
     gc_next[prev] = nxt
     gc_prev[nxt] = prev
     gc_next[node] = NULL
@@ -57,7 +57,7 @@ def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
 
 @jit
 def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
-    last = gc_prev[head]
+    last = at(gc_prev[head])
     gc_next[last] = node
     gc_prev[node] = last
     gc_next[node] = head

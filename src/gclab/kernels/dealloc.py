@@ -108,13 +108,8 @@ def _type_byte(tinfo, type_id, oid):  # type: ignore[no-untyped-def]
 
 @jit
 def _untrack(gc_next, gc_prev, flags, oid):  # type: ignore[no-untyped-def]
-    """Unlink ``oid`` from its list (cycles._list_remove with unsigned indices), untracked."""
-    prev = _at(gc_prev[oid])
-    nxt = _at(gc_next[oid])
-    gc_next[prev] = nxt
-    gc_prev[nxt] = prev
-    gc_next[oid] = NULL
-    gc_prev[oid] = NULL
+    """Unlink ``oid`` from its list; untracked."""
+    _unlink(gc_next, gc_prev, oid)
     flags[oid] &= UNTRACK_MASK
 
 
