@@ -72,6 +72,10 @@ def _build_type_flags(types: TypeRegistry) -> tuple[U8, U8]:
     return has_del, is_weakref
 
 
+def _no_finalizers(types: TypeRegistry) -> bool:
+    return not any(info.finalizer is not None for info in types.types)
+
+
 def _type_flags(heap: HeapCore) -> tuple[U8, U8]:
     """Per type id: 1 if the type has a ``__del__``; 1 if it is the weakref type (cached on
     the registry: types are only appended, a finalizer never changes)."""
@@ -98,6 +102,8 @@ def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) ->
 def handle_weakrefs(heap: HeapCore, unreachable: int, old: int, wrcb_to_call: int) -> int:
     """As the oracle; with no weakref in or to the set there is nothing to clear or call."""
     if heap.dealloc_kernel is not None:
+        if not heap.wr_referent and not heap.weaklists:  # no weakref object, no referent
+            return 0
         t = heap.table
         _, is_weakref = _type_flags(heap)
         if not _any_member(t.gc_next, t.flags, t.type_id, is_weakref, 0, HAS_WEAKREFS,
@@ -111,6 +117,8 @@ def finalize_garbage(heap: HeapCore, collectable: int, seen: int) -> None:
     back in the same order, so nothing is done."""
     t = heap.table
     if heap.dealloc_kernel is not None and t.list_is_empty(seen):
+        if heap.types.derived("kernels.finalizers.no_finalizers", _no_finalizers):
+            return  # no registered type has a __del__
         has_del, _ = _type_flags(heap)
         if not _any_member(t.gc_next, t.flags, t.type_id, has_del, FINALIZED, 0, collectable):
             return
