@@ -67,10 +67,20 @@ def median_times(walks: list[Callable[[np.ndarray, int], object]], gc_next: np.n
     return [statistics.median(spent) for spent in times]
 
 
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``minimum``."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--n", type=_int_at_least(2), default=1_000_000)
+    parser.add_argument("--repeat", type=_int_at_least(1), default=9)
     args = parser.parse_args()
     print(f"{'layout':<12}{'runs ms':>10}{'chain ms':>10}{'ratio':>8}")
     for name, order in layouts(args.n).items():

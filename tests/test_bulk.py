@@ -261,6 +261,17 @@ def test_decref_many_rejects_the_whole_batch(small: Any) -> None:
     assert not any(heap.is_alive(x) for x in ids)
 
 
+def test_decref_many_names_the_entry_a_loop_of_decref_fails_at(small: Any) -> None:
+    """Two objects overdrawn: the batch names the first failing entry in batch order (where
+    ``len(ids)`` calls of decref would stop), not the smaller id."""
+    heap, ids, _, _ = small
+    low, high = sorted(ids[:2])
+    before = _snapshot(heap)
+    with pytest.raises(RefcountUnderflowError, match="entry 1 "):
+        heap.decref_many([high, high, low, low])  # one external reference each
+    assert _same(before, _snapshot(heap))
+
+
 def test_alloc_many_empty_tuple_is_shared() -> None:
     heap = HeapCore()
     rc = heap.getrefcount(heap.empty_tuple)

@@ -123,15 +123,7 @@ def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[obj
     t = heap.table
     while not t.list_is_empty(collectable):
         oid = int(t.gc_next[collectable])
-        if saveall:
-            garbage.append(heap.wrap(oid))
-        elif heap.has_clear(oid):
-            heap.hold(oid)
-            heap.clear(oid)
-            heap.release(oid)
-        if int(t.gc_next[collectable]) == oid:
-            t.flags[oid] &= ~COLLECTING & 0xFF
-            t.list_move(oid, old)
+        heap.delete_garbage_member(oid, collectable, old, garbage if saveall else None)
 
 
 def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int,

@@ -214,10 +214,20 @@ class DeallocMixin:
         assert self.dealloc_kernel is not None
         io = self.dealloc_kernel.io
         collectable, old = int(io[_kernel.IO_COLLECTABLE]), int(io[_kernel.IO_OLD])
+        self.delete_garbage_member(oid, collectable, old)
+
+    def delete_garbage_member(self: HeapCore, oid: int, collectable: int, old: int,
+                              garbage: list[object] | None = None) -> None:
+        """delete_garbage's step on the head ``oid`` of ``collectable``: appended to ``garbage``
+        (DEBUG_SAVEALL) when given, else tp_clear under a held reference (if the type has one).
+        Still the head afterwards means it survived: it moves to ``old``."""
         t = self.table
-        self.hold(oid)
-        self.clear(oid)
-        self.release(oid)
+        if garbage is not None:
+            garbage.append(self.wrap(oid))
+        elif self.has_clear(oid):
+            self.hold(oid)
+            self.clear(oid)
+            self.release(oid)
         if int(t.gc_next[collectable]) == oid:
             t.flags[oid] &= ~COLLECTING & 0xFF
             t.list_move(oid, old)
