@@ -72,6 +72,14 @@ class Profile:
     )
     # "modern" (3.x) or "2.7" format of the DEBUG_STATS lines (§4.3).
     debug_text: Literal["modern", "2.7"] = "modern"
+    # "modern": an exception in a __del__ or callback reaches sys.unraisablehook as
+    # "Exception ignored in: <obj>"; "2.7": PyErr_WriteUnraisable's one line
+    # "Exception T: T(args) in <obj> ignored" (docs/design/user-code.md).
+    unraisable_text: Literal["modern", "2.7"] = "modern"
+    # sys.getrecursionlimit() of the simulated program: nested __del__/callback calls past it
+    # are reported as RecursionError instead of being made (3.13 runs 999 levels of a __del__
+    # chain; older versions' trashcan defers such chains at nesting 50 first).
+    recursion_limit: int = 1000
     # §4.4: 3.x warns (ResourceWarning) about uncollectable garbage at shutdown; 2.7 does not.
     shutdown_warning: bool = True
 
@@ -116,6 +124,7 @@ PROFILES: dict[str, Profile] = {
             ("DEBUG_LEAK", 62),
         ),
         debug_text="2.7",
+        unraisable_text="2.7",
         shutdown_warning=False,
     ),
     "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", gc_functions=_GC_3X),

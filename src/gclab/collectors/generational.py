@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..heap.dealloc import report_unraisable
 from ..heap.invariants import debug_check
 from ..heap.table import GEN0, GENERATIONS, PERMANENT
 from ..heap.types import Kind, TypeInfo
+from ..heap.usercode import user_traceback, write_unraisable
 from ..kernels import phases  # compiled unless GCLAB_JIT=0
 from .record import CollectionRecord
 
@@ -221,8 +221,8 @@ class GenerationalCollector:
             callback = callbacks[index]
             try:
                 callback(phase, info)
-            except Exception as exc:
-                report_unraisable(repr(callback), exc)
+            except BaseException as exc:  # any exception, as CPython: reported, never raised
+                write_unraisable(exc, callback, tb=user_traceback(exc))
             index += 1
 
     # -- one collection --------------------------------------------------------------------------

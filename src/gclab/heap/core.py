@@ -33,6 +33,7 @@ from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
 from .table import GEN0, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
+from .usercode import UserCalls
 from .weakrefs import WeakrefMixin
 
 
@@ -121,6 +122,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         # How many times host code was handed heap objects by the engine (a ``__del__``, a
         # weakref callback): only such code can resurrect a collection's garbage.
         self.user_calls = 0
+        # The nesting of those calls, bounded by the profile's recursion limit (usercode.py).
+        self.user_code = UserCalls(self.profile.recursion_limit)
         self._op_depth = 0
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
@@ -173,6 +176,11 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         if not AtomTable.is_atom_value(value):
             raise TypeError(f"{type(value).__name__} is not an atomic value")
         return self.atoms.code(value)
+
+    @property
+    def sim_frames(self) -> int:
+        """The simulated program's Python frames outside finalizers and callbacks: the module."""
+        return 1
 
     # -- top-level operations and safe points ----------------------------------------------------
 

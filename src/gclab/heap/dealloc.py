@@ -14,9 +14,8 @@ generators of the objects that run user code. The trashcan state (:class:`TrashC
 
 from __future__ import annotations
 
-import sys
-import traceback
-from collections.abc import Callable, Generator
+from collections.abc import Generator
+from types import MethodType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,21 +38,6 @@ Dealloc = Generator[Step, None, None]
 
 # Types whose deallocator is bracketed by Py_TRASHCAN_BEGIN/END.
 _TRASHCAN_KINDS = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT, Kind.SET, Kind.INSTANCE})
-
-
-def report_unraisable(where: str, exc: BaseException) -> None:
-    """Print an exception the way CPython's PyErr_WriteUnraisable does."""
-    print(f"Exception ignored in: {where}", file=sys.stderr)
-    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-
-
-def call_user(fn: Callable[..., object], arg: object, where: str) -> None:
-    """Call host code (a ``__del__``, a weakref callback); report and swallow its exception."""
-    try:
-        fn(arg)
-    except Exception as exc:
-        report_unraisable(where, exc)
-        exc.__traceback__ = None
 
 
 class TrashCan:
@@ -284,7 +268,7 @@ class DeallocMixin:
 
     def _finalize_instance(self: HeapCore, oid: int, info: TypeInfo) -> bool:
         """subtype_dealloc up to the release of slots; False if ``__del__`` resurrected it."""
-        legacy = self.profile.legacy_finalizers
+        legacy = self.profile.unraisable_text == "2.7"
         if legacy and info.weakrefable:
             self.clear_weakrefs_with_callbacks(oid)  # 2.7: weakrefs before __del__
         if info.finalizer is not None:
@@ -314,10 +298,16 @@ class DeallocMixin:
         return bool(t.refcnt[oid] > 0)
 
     def call_finalizer(self: HeapCore, oid: int, info: TypeInfo) -> None:
-        """Run the type's ``__del__`` on a handle of ``oid``; errors are reported, not raised."""
+        """Run the type's ``__del__`` on a handle of ``oid``; any exception is reported through
+        ``sys.unraisablehook`` as raised by the ``__del__`` function (2.7: the bound method),
+        never raised (:mod:`gclab.heap.usercode`)."""
         assert info.finalizer is not None
         self.user_calls += 1
-        call_user(info.finalizer, self.wrap(oid), f"<function {info.name}.__del__>")
+        handle = self.wrap(oid)
+        legacy = self.profile.unraisable_text == "2.7"
+        report_as = MethodType(info.finalizer, handle) if legacy else info.finalizer
+        self.user_code.call(info.finalizer, (handle,), report_as, frames=self.sim_frames,
+                            legacy=legacy)
 
     def _free(self: HeapCore, oid: int, info: TypeInfo, size: int) -> None:
         """Release the memory (PyObject_GC_Del for GC types): the id is poisoned."""

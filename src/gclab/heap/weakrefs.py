@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .dealloc import call_user
 from .flags import HAS_WEAKREFS
 from .table import NULL
 from .types import WEAKREF
@@ -93,9 +92,11 @@ class WeakrefMixin:
         return callback
 
     def call_weakref_callback(self: HeapCore, wr: int, callback: Callback) -> None:
-        """handle_callback: ``callback(wr)``; an exception is reported, not raised."""
+        """handle_callback: ``callback(wr)``; any exception is reported through
+        ``sys.unraisablehook`` as raised by the callback, never raised."""
         self.user_calls += 1
-        call_user(callback, self.wrap(wr), repr(callback))
+        self.user_code.call(callback, (self.wrap(wr),), callback, frames=self.sim_frames,
+                            legacy=self.profile.unraisable_text == "2.7")
 
     def clear_weakrefs_with_callbacks(self: HeapCore, oid: int) -> None:
         """PyObject_ClearWeakRefs: the refcount death of a weakly referenced object.
