@@ -2,14 +2,42 @@
 
 A managed class is turned into a proxy class: calling it allocates a simulated instance
 (tracked at once, before ``__init__``), and attribute stores go to the heap. Its ``__del__``
-becomes the simulated finalizer, run when the *simulated* object dies.
+becomes the simulated finalizer, run when the *simulated* object dies. The class's methods
+are the proxy class's: their ``__class__`` cells are moved to it (as ``dataclass(slots=True)``
+does), so zero-argument ``super()`` works; the decorated class itself is not meant to be used
+afterwards.
+
+Instances copy as CPython copies instances (``copy.copy``, ``copy.deepcopy``, see
+:mod:`gclab.heap.proxies.copying`), compare by identity unless the class defines ``__eq__``,
+and cannot be pickled.
+
+>>> import copy, gclab
+>>> heap = gclab.Heap()
+>>> @heap.cls
+... class Node:
+...     def __init__(self, value):
+...         self.value = value
+>>> @heap.cls
+... class Leaf(Node):
+...     def __init__(self):
+...         super().__init__(0)
+>>> leaf = Leaf()
+>>> other = copy.copy(leaf)
+>>> other.value, other is leaf, other == leaf
+(0, False, False)
+>>> repr(leaf).startswith("<gclab.heap.classes.Leaf object at 0x")
+True
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import types
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .proxies import Proxy, register_proxy_class
+from .proxies.base import cannot_pickle, check_settable
+from .proxies.copying import copy_instance, instance_state
 from .table import NULL
 from .types import Kind, TypeInfo
 
@@ -43,7 +71,7 @@ class InstanceProxy(Proxy):
     def __getattribute__(self, name: str) -> Any:
         if name == "__dict__":
             return _instance_dict(self)
-        if name in ("_heap", "_id", "__class__", "_info"):
+        if name in ("_heap", "_id", "__class__"):
             return object.__getattribute__(self, name)
         cls = type(self)
         class_attr = getattr(cls, name, _MISSING)
@@ -60,6 +88,7 @@ class InstanceProxy(Proxy):
         return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: object) -> None:
+        check_settable(self, name)
         if _is_data_descriptor(getattr(type(self), name, None)):
             object.__setattr__(self, name, value)
             return
@@ -69,12 +98,35 @@ class InstanceProxy(Proxy):
             heap.set_attr(self._id, name, code)
 
     def __delattr__(self, name: str) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         with heap.operation():
             heap.del_attr(self._id, name)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__qualname__} object at 0x{self._id:x}>"
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} object at 0x{self._id:x}>"
+
+    # -- copying and pickling --------------------------------------------------------------------
+
+    def __copy__(self) -> object:
+        return copy_instance(self, None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> object:
+        return copy_instance(self, memo)
+
+    def __getstate__(self) -> object:
+        """``object.__getstate__``: the attributes (None if there are none), paired with the
+        ``__slots__`` values that are set when there are any."""
+        return instance_state(self)
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        if type(self).__reduce__ is not InstanceProxy.__reduce__:  # type: ignore[comparison-overlap]
+            return self.__reduce__()  # the class's own, as object.__reduce_ex__ does
+        raise TypeError(cannot_pickle(self))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(cannot_pickle(self))
 
 
 def _instance_dict(proxy: InstanceProxy) -> Any:
@@ -96,18 +148,37 @@ def _instance_dict(proxy: InstanceProxy) -> Any:
         return heap.proxy(heap._ensure_dict(oid, info))
 
 
+def _is_managed(cls: type) -> bool:
+    """True for a proxy class made by :func:`make_managed_class` (not a plain subclass)."""
+    return issubclass(cls, InstanceProxy) and "_gclab_heap" in cls.__dict__
+
+
+def _managed_base(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
+    """The proxy class ``user_class`` derives from (InstanceProxy for ``object``); TypeError
+    for a class that is already managed, or a base that is not a managed class of ``heap``."""
+    name = user_class.__qualname__
+    if _is_managed(user_class):
+        owner = "this heap" if user_class.__dict__["_gclab_heap"] is heap else "another heap"
+        raise TypeError(f"{name} is already a managed class (of {owner}); decorate the plain "
+                        f"class once, with the heap that should hold its instances")
+    bases = [b for b in user_class.__bases__ if b is not object]
+    if not bases:
+        return InstanceProxy
+    base = bases[0]
+    if len(bases) > 1 or not _is_managed(base):
+        raise TypeError("a managed class may only derive from object or one managed class")
+    if base.__dict__["_gclab_heap"] is not heap:
+        raise TypeError(f"{name} derives from {base.__qualname__}, a managed class of another "
+                        f"heap; a managed class derives from managed classes of its own heap")
+    return base
+
+
 def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     """Register ``user_class`` with the heap and return its proxy class."""
     if not isinstance(user_class, type):
         raise TypeError(f"heap.cls decorates a class, not {type(user_class).__name__}")
-    bases = [b for b in user_class.__bases__ if b is not object]
-    base_info: TypeInfo | None = None
-    base_proxy: type[InstanceProxy] = InstanceProxy
-    if bases:
-        if len(bases) > 1 or not issubclass(bases[0], InstanceProxy):
-            raise TypeError("a managed class may only derive from object or one managed class")
-        base_proxy = bases[0]
-        base_info = base_proxy._info
+    base_proxy = _managed_base(heap, user_class)
+    base_info: TypeInfo | None = (None if base_proxy is InstanceProxy else base_proxy._info)
     declared = user_class.__dict__.get("__slots__", _MISSING)
     if declared is _MISSING:
         names: list[str] = []
@@ -133,7 +204,40 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
                      __doc__=user_class.__doc__)
     proxy_class = type(user_class.__name__, (base_proxy,), namespace)
     info.proxy_class = proxy_class
+    for member in user_class.__dict__.values():  # __del__ too, which the namespace skips
+        for function in _functions(member):
+            _move_class_cell(function, user_class, proxy_class)
     return proxy_class
+
+
+def _functions(member: object) -> Iterator[types.FunctionType]:
+    """The plain functions a class attribute is made of: itself, the ``__func__`` of a
+    classmethod or staticmethod, a property's accessors, and what each one wraps."""
+    if isinstance(member, (classmethod, staticmethod)):
+        member = member.__func__
+    parts = [member.fget, member.fset, member.fdel] if isinstance(member, property) else [member]
+    for part in parts:
+        seen: set[int] = set()
+        while part is not None and id(part) not in seen:
+            seen.add(id(part))
+            if isinstance(part, types.FunctionType):
+                yield part
+            part = getattr(part, "__wrapped__", None)
+
+
+def _move_class_cell(function: types.FunctionType, old: type, new: type) -> None:
+    """Point ``function``'s ``__class__`` cell (zero-argument ``super()``) at ``new``."""
+    try:
+        index = function.__code__.co_freevars.index("__class__")
+    except ValueError:
+        return
+    cell = (function.__closure__ or ())[index]
+    try:
+        current = cell.cell_contents
+    except ValueError:  # an empty cell
+        return
+    if current is old:
+        cell.cell_contents = new
 
 
 class NamespaceProxy(Proxy):
@@ -152,12 +256,14 @@ class NamespaceProxy(Proxy):
             raise AttributeError(f"no variable named {name!r}") from None
 
     def __setattr__(self, name: str, value: object) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         code = heap.to_code(value)
         with heap.operation():
             heap.dict_set(self._id, heap.atoms.code(name), code)
 
     def __delattr__(self, name: str) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         try:
             with heap.operation():
