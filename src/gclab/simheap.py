@@ -64,13 +64,13 @@ class Heap(ProxyHeap, HeapCore):
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
         values = builtins.list(iterable)
-        codes = [self.to_code(v) for v in values]
+        codes = self.to_codes(values)
         return self._adopt(new_container(self, LIST, codes))  # type: ignore[return-value]
 
     def tuple(self, iterable: Iterable[object] = ()) -> TupleProxy:
         """A new tuple (tracked at creation; the empty tuple is a shared singleton)."""
         values = builtins.list(iterable)
-        codes = [self.to_code(v) for v in values]
+        codes = self.to_codes(values)
         return self._adopt(new_container(self, TUPLE, codes))  # type: ignore[return-value]
 
     def dict(self, mapping: Mapping[object, object] | Iterable[Any] = (),
@@ -84,7 +84,7 @@ class Heap(ProxyHeap, HeapCore):
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
         """A new set (its elements in insertion order)."""
         values = builtins.list(iterable)
-        codes = builtins.list(dict.fromkeys(self.hashable_code(v) for v in values))
+        codes = builtins.list(dict.fromkeys(self.hashable_codes(values)))
         return self._adopt(new_container(self, SET, codes))  # type: ignore[return-value]
 
     def cls(self, user_class: type) -> type:

@@ -31,8 +31,10 @@ True
 
 from __future__ import annotations
 
+import functools
+import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .proxies import Proxy, register_proxy_class
@@ -53,6 +55,70 @@ def _is_data_descriptor(value: object) -> bool:
     return hasattr(type(value), "__set__") or hasattr(type(value), "__delete__")
 
 
+# -- __del__: the simulated finalizer, and a method user code may call ----------------------------
+
+_RUNNING = threading.local()  # (id(heap), id) -> how many user __del__ calls are running on it
+
+
+def _running() -> dict[tuple[int, int], int]:
+    return _RUNNING.__dict__.setdefault("calls", {})  # type: ignore[no-any-return]
+
+
+def _key(proxy: object) -> tuple[int, int]:
+    return id(object.__getattribute__(proxy, "_heap")), object.__getattribute__(proxy, "_id")
+
+
+def _finalizer_call(function: Callable[..., object]) -> Callable[..., object]:
+    """``function`` (a class's ``__del__``), marking its object while it runs, so that a
+    ``super().__del__()`` inside finds the base class's ``__del__``."""
+
+    @functools.wraps(function)
+    def call(obj: object, *args: object, **kwargs: object) -> object:
+        key, running = _key(obj), _running()
+        running[key] = running.get(key, 0) + 1
+        try:
+            return function(obj, *args, **kwargs)
+        finally:
+            running[key] -= 1
+            if not running[key]:
+                del running[key]
+
+    return call
+
+
+def _nothing() -> None:
+    return None
+
+
+class UserDel:
+    """A managed class's ``__del__`` in its proxy class.
+
+    The heap calls it as the *simulated* finalizer, when the simulated object dies; user code
+    may call it too (``obj.__del__()``, ``super().__del__()`` in a subclass's ``__del__``), as
+    in CPython, without deleting anything. When the host frees the proxy it finds nothing to
+    do: the proxy's reference goes back through the proxy cache, never through ``__del__``.
+    """
+
+    def __init__(self, function: Callable[..., object]) -> None:
+        self.function = _finalizer_call(function)
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.function
+        if _key(obj) in _running():  # user code of this object asks (super().__del__())
+            return types.MethodType(self.function, obj)
+        return _nothing  # the host finalizing the proxy
+
+
+def _user_del(proxy: object) -> Any:
+    """``proxy.__del__`` as user code reads it: the class's finalizer, bound."""
+    for klass in type(proxy).__mro__:
+        found = klass.__dict__.get("__del__")
+        if isinstance(found, UserDel):
+            return types.MethodType(found.function, proxy)
+    raise AttributeError(f"'{type(proxy).__name__}' object has no attribute '__del__'")
+
+
 class InstanceProxy(Proxy):
     """Base of the proxy classes made by ``@heap.cls``."""
 
@@ -71,6 +137,8 @@ class InstanceProxy(Proxy):
     def __getattribute__(self, name: str) -> Any:
         if name == "__dict__":
             return _instance_dict(self)
+        if name == "__del__":
+            return _user_del(self)
         if name in ("_heap", "_id", "__class__"):
             return object.__getattribute__(self, name)
         cls = type(self)
@@ -187,7 +255,9 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
         names = [declared] if isinstance(declared, str) else list(declared)  # type: ignore[call-overload]
         has_dict, weakrefable = "__dict__" in names, "__weakref__" in names
     own_slots = sorted(n for n in names if n not in ("__dict__", "__weakref__"))
-    finalizer = user_class.__dict__.get("__del__")
+    user_del = user_class.__dict__.get("__del__")
+    own_del = UserDel(user_del) if user_del is not None else None
+    finalizer = own_del.function if own_del is not None else None
     if base_info is not None:
         has_dict = has_dict or base_info.has_dict
         weakrefable = weakrefable or base_info.weakrefable
@@ -202,6 +272,8 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     namespace.update(__slots__=(), _info=info, _gclab_heap=heap,
                      __module__=user_class.__module__, __qualname__=user_class.__qualname__,
                      __doc__=user_class.__doc__)
+    if own_del is not None:
+        namespace["__del__"] = own_del
     proxy_class = type(user_class.__name__, (base_proxy,), namespace)
     info.proxy_class = proxy_class
     for member in user_class.__dict__.values():  # __del__ too, which the namespace skips

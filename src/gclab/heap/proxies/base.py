@@ -21,8 +21,10 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import numpy.ma  # noqa: F401  (see below)
 
 from ...errors import ForeignObjectError, RefcountUnderflowError, UseAfterFreeError
 from ..table import NULL, AtomTable
@@ -30,6 +32,10 @@ from ..types import Kind
 
 if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only
     from ...simheap import Heap
+
+# numpy.ma is imported above, not lazily: numba's typeof asks for ``np.ma`` at the first
+# compiled call with an array, and a proxy released by the host's garbage collector in the
+# middle of that first import would run the compiled cascade, ask again, and recurse without end.
 
 RESERVED = frozenset({"_heap", "_id"})
 _C = TypeVar("_C", bound=type)
@@ -68,6 +74,10 @@ def check_settable(proxy: object, name: str) -> None:
 class Proxy:
     """Base of every proxy: the heap and the id; one reference held while alive.
 
+    The reference is released when the host frees the proxy, by the callback of the weak
+    reference the heap's proxy cache keeps (:class:`ProxyRef`), not by a ``__del__``: no call
+    made by user code (``obj.__del__()``, ``super().__del__()``) can release it twice.
+
     Equality and hashing are by identity (the simulated object's); container proxies override
     them with the semantics of the type they stand for.
     """
@@ -75,18 +85,6 @@ class Proxy:
     __slots__ = ("__weakref__", "_heap", "_id")
     _heap: Heap
     _id: int
-
-    def __del__(self) -> None:
-        if sys.is_finalizing():  # the host is exiting: the simulated heap goes with it
-            return
-        heap = self._heap
-        cache = heap._proxies
-        ref = cache.get(self._id)
-        if ref is not None:
-            found = ref()
-            if found is self or found is None:
-                del cache[self._id]
-        heap.release_external(self._id)
 
     def __setattr__(self, name: str, value: object) -> None:
         check_settable(self, name)
@@ -123,14 +121,32 @@ def cannot_pickle(proxy: Proxy) -> str:
             f"(gclab objects exist only in their Heap)")
 
 
+class ProxyRef(weakref.ref):  # type: ignore[type-arg]
+    """The proxy cache's weak reference to a proxy (``oid``: its object); its callback
+    releases the reference the proxy held when the host frees it."""
+
+    __slots__ = ("oid",)
+    oid: int
+
+
 class ProxyHeap:
     """Mixin for :class:`HeapCore`: converting between host values and slot codes."""
 
-    _proxies: dict[int, weakref.ref[Proxy]]
+    _proxies: dict[int, ProxyRef]
 
     def _init_proxies(self: Any) -> None:
         self._proxies = {}
+        self._proxy_freed = self._release_proxy  # one bound method for every ProxyRef
         self.wrap = self.proxy
+
+    def _release_proxy(self: Any, ref: ProxyRef) -> None:
+        """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
+        object has replaced it) and the reference it held (deferred during collector phases)."""
+        if sys.is_finalizing():  # the host is exiting: the simulated heap goes with it
+            return
+        if self._proxies.get(ref.oid) is ref:
+            del self._proxies[ref.oid]
+        self.release_external(ref.oid)
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError("cannot pickle 'Heap' object: a simulated heap and its objects exist "
@@ -149,32 +165,61 @@ class ProxyHeap:
         return self._adopt(oid)
 
     def _adopt(self: Any, oid: int) -> Proxy:
-        """A proxy that takes over an external reference the caller already holds."""
+        """A proxy that takes over an external reference the caller already holds. If ``oid``
+        has a live proxy already (``heap.weakref(x)`` returns the shared basic weakref), that
+        one is returned and the caller's reference dropped: one live proxy per object, each
+        proxy's ``ProxyRef`` in the cache for as long as the proxy lives."""
+        ref = self._proxies.get(oid)
+        found = ref() if ref is not None else None
+        if found is not None:
+            self.table.extern[oid] -= 1  # the live proxy holds a reference: not the last one
+            self.table.refcnt[oid] -= 1
+            return found
         info = self.type_of(oid)
         cls = info.proxy_class or _PROXY_CLASSES[info.kind]
         proxy = object.__new__(cls)
         object.__setattr__(proxy, "_heap", self)
         object.__setattr__(proxy, "_id", oid)
-        self._proxies[oid] = weakref.ref(proxy)
+        ref = ProxyRef(proxy, self._proxy_freed)
+        ref.oid = oid
+        self._proxies[oid] = ref
         return proxy
 
     def to_code(self: Any, value: object) -> int:
         """The slot code of a host value to store: a proxy of this heap or an atomic value
         (interned on first use)."""
+        self.check_storable(value)
+        if isinstance(value, Proxy):
+            return value._id
+        return int(self.atoms.code(value))
+
+    def check_storable(self: Any, value: object) -> None:
+        """Raise the error storing ``value`` would raise (nothing is interned)."""
         if isinstance(value, Proxy):
             if value._heap is not self:
                 raise ForeignObjectError(
                     f"{value._heap.describe(value._id)} belongs to another heap")
             if not self.table.is_alive(value._id):
                 raise UseAfterFreeError(f"object {value._id} was deallocated")
-            return value._id
-        if AtomTable.is_atom_value(value):
-            return int(self.atoms.code(value))
-        raise TypeError(
-            f"a simulated heap stores atoms (int, float, str, bytes, bool, None) and heap "
-            f"objects; got a host {type(value).__name__} (build it with heap.list(), "
-            f"heap.dict(), ...)"
-        )
+        elif not AtomTable.is_atom_value(value):
+            raise TypeError(
+                f"a simulated heap stores atoms (int, float, str, bytes, bool, None) and heap "
+                f"objects; got a host {type(value).__name__} (build it with heap.list(), "
+                f"heap.dict(), ...)"
+            )
+
+    def to_codes(self: Any, values: Sequence[object]) -> list[int]:
+        """``to_code`` of each value, every one checked before the first atom is interned."""
+        for value in values:
+            self.check_storable(value)
+        code = self.atoms.code
+        return [value._id if isinstance(value, Proxy) else int(code(value)) for value in values]
+
+    def hashable_codes(self: Any, values: Sequence[object]) -> list[int]:
+        """``hashable_code`` of each value, every one checked before any is interned."""
+        for value in values:
+            hash(value)
+        return self.to_codes(values)  # type: ignore[no-any-return]
 
     def find_code(self: Any, value: object) -> int | None:
         """The slot code ``value`` has if some slot of this heap can hold it, else None: an
@@ -246,6 +291,15 @@ def guarded_repr(proxy: Proxy, body: Callable[[], str], recursive: str) -> str:
         return body()
     finally:
         active.discard(key)
+
+
+def live_range(proxy: Any) -> Iterator[int]:
+    """0, 1, ... while below ``len(proxy)``, read again at every step: a repr that runs user
+    code (an element's ``__repr__``) sees the container as it is now, as CPython's do."""
+    index = 0
+    while index < len(proxy):
+        yield index
+        index += 1
 
 
 _PROXY_CLASSES: dict[Kind, type[Proxy]] = {}

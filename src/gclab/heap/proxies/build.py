@@ -1,10 +1,10 @@
 """New containers from slot codes, and whole-slot rewrites of existing ones.
 
 Every builder takes validated codes, *pins* the objects among them (one external reference
-each, counted in ``table.extern`` so the invariants hold) before allocating, and drops the pins
-once the new container holds its references. An allocation may run a collection and with it
-user code (``__del__``, weakref callbacks); a pinned object cannot be freed under the builder,
-whoever else let go of it.
+each, counted in ``table.extern`` so the invariants hold) before allocating; a pin becomes the
+new container's reference to its object (or is dropped, for a dict key stored twice). An
+allocation may run a collection and with it user code (``__del__``, weakref callbacks); a
+pinned object cannot be freed under the builder, whoever else let go of it.
 
 >>> import gclab
 >>> heap = gclab.Heap()
@@ -51,10 +51,11 @@ def new_container(heap: Heap, type_id: int, codes: Sequence[int]) -> int:
         except BaseException:
             unpin(heap, codes)
             raise
-        for code in codes:
-            heap.hold(code)
         write_slots(heap, oid, codes)
-        unpin(heap, codes)
+        extern = heap.table.extern
+        for code in codes:  # each pin is now the reference of the slot holding the code
+            if code >= 0:
+                extern[code] -= 1
     return oid
 
 

@@ -210,7 +210,8 @@ def _state_setter(heap: Heap, cls: type, state: object) -> Callable[[Any], None]
     if isinstance(state, tuple) and len(state) == 2:
         state, slot_state = state
     attributes = list(state.items()) if state else []  # type: ignore[attr-defined]
-    codes = [(name, heap.to_code(value)) for name, value in attributes]
+    codes = list(zip([name for name, _ in attributes],
+                     heap.to_codes([value for _, value in attributes]), strict=True))
 
     def apply(copied: Any) -> None:
         with heap.operation():

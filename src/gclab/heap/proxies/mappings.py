@@ -2,9 +2,10 @@
 
 ``keys()``, ``values()`` and ``items()`` return views like CPython's (``len``, iteration,
 ``in``, set operations on keys and items); ``==`` compares contents with real dicts and other
-proxies; ``|`` and ``|=`` merge. Errors are CPython's (``KeyError``, ``unhashable type``,
-``dictionary update sequence element #0 has length 1; 2 is required``) and leave the heap
-unchanged: every key and value is checked before the first one is stored.
+proxies (keys as the host compares them, so equal tuples match); ``|`` and ``|=`` merge.
+Errors are CPython's (``KeyError``, ``unhashable type``, ``dictionary update sequence element
+#0 has length 1; 2 is required``) and leave the heap unchanged: every key and value is checked
+before the first one is stored.
 
 >>> import gclab
 >>> heap = gclab.Heap()
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import MutableContainerProxy, guarded_repr, heap_of, same_heap, simulates
+from .base import MutableContainerProxy, guarded_repr, heap_of, live_range, same_heap, simulates
 from .build import new_dict
 from .copying import deep_copy
 
@@ -54,7 +55,12 @@ def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
 
 def pair_codes(heap: Heap, pairs: list[tuple[Any, Any]]) -> list[tuple[int, int]]:
     """Key and value codes of ``pairs``, all checked (keys hashed) before any is stored."""
-    return [(heap.hashable_code(key), heap.to_code(value)) for key, value in pairs]
+    for key, _ in pairs:
+        hash(key)
+    for key, value in pairs:  # everything checked before the first atom is interned
+        heap.check_storable(key)
+        heap.check_storable(value)
+    return [(heap.to_code(key), heap.to_code(value)) for key, value in pairs]
 
 
 @simulates("dict")
@@ -100,7 +106,7 @@ class DictProxy(MutableContainerProxy):
 
     def __setitem__(self, key: object, value: object) -> None:
         heap = heap_of(self)
-        key_code, value_code = heap.hashable_code(key), heap.to_code(value)
+        ((key_code, value_code),) = pair_codes(heap, [(key, value)])
         with heap.operation():
             heap.dict_set(self._id, key_code, value_code)
 
@@ -243,10 +249,11 @@ class DictProxy(MutableContainerProxy):
             return NotImplemented
         if len(self) != len(other):
             return False
-        for entry in range(len(self)):
+        items: Any = other.items()
+        lookup: dict[Any, Any] = other if type(other) is dict else dict(items)
+        for entry in range(len(self)):  # keys are looked up as CPython looks them up
             key, mine = self._key(entry), self._item(entry)
-            theirs = (other.get(key, _MISSING) if isinstance(other, DictProxy)
-                      else dict.get(other, key, _MISSING))
+            theirs = dict.get(lookup, key, _MISSING)
             if theirs is _MISSING or not (mine is theirs or mine == theirs):
                 return False
         return True
@@ -258,14 +265,8 @@ class DictProxy(MutableContainerProxy):
     def __repr__(self) -> str:
         def body() -> str:
             return "{" + ", ".join(f"{self._repr_of(2 * e)}: {self._repr_of(2 * e + 1)}"
-                                   for e in _live_entries(self)) + "}"
+                                   for e in live_range(self)) + "}"
 
         return guarded_repr(self, body, "{...}")
 
-
-def _live_entries(proxy: DictProxy) -> Iterator[int]:
-    entry = 0
-    while entry < len(proxy):
-        yield entry
-        entry += 1
 

@@ -38,7 +38,15 @@ from .args import (
     slice_bound,
     ssize_arg,
 )
-from .base import ContainerProxy, MutableContainerProxy, guarded_repr, heap_of, same_heap, simulates
+from .base import (
+    ContainerProxy,
+    MutableContainerProxy,
+    guarded_repr,
+    heap_of,
+    live_range,
+    same_heap,
+    simulates,
+)
 from .build import new_container, write_slots
 from .copying import deep_copy
 
@@ -127,7 +135,7 @@ class SequenceProxy(ContainerProxy):
         if same_heap(self, other):
             return other._codes()  # type: ignore[no-any-return]
         heap = heap_of(self)
-        return [heap.to_code(item) for item in other]
+        return heap.to_codes(list(other))
 
     def _new(self, codes: list[int]) -> Any:
         heap = heap_of(self)
@@ -224,12 +232,12 @@ class ListProxy(MutableContainerProxy, SequenceProxy):
         start, stop, step = where.indices(len(self))
         message = "can only assign an iterable" if step == 1 else (
             "must assign iterable to extended slice")
-        items = [] if value is self else iterate(value, message)  # alive until held
-        codes = self._codes() if value is self else [heap.to_code(item) for item in items]
+        items = self._codes() if value is self else iterate(value, message)  # alive until held
         positions = range(start, max(stop, start)) if step == 1 else range(start, stop, step)
-        if step != 1 and len(codes) != len(positions):
-            raise ValueError(f"attempt to assign sequence of size {len(codes)} to extended "
+        if step != 1 and len(items) != len(positions):
+            raise ValueError(f"attempt to assign sequence of size {len(items)} to extended "
                              f"slice of size {len(positions)}")
+        codes = self._codes() if value is self else heap.to_codes(items)
         with heap.operation():
             for code in codes:
                 heap.hold(code)
@@ -269,7 +277,7 @@ class ListProxy(MutableContainerProxy, SequenceProxy):
 
     def __repr__(self) -> str:
         return guarded_repr(self, lambda: "[" + ", ".join(
-            self._repr_of(i) for i in _live_range(self)) + "]", "[...]")
+            self._repr_of(i) for i in live_range(self)) + "]", "[...]")
 
     # -- methods ---------------------------------------------------------------------------------
 
@@ -282,7 +290,7 @@ class ListProxy(MutableContainerProxy, SequenceProxy):
         """Append every value of ``values`` (all checked before the first is appended)."""
         heap = heap_of(self)
         items = list(values)  # keeps new proxies alive until their references are held
-        codes = [heap.to_code(item) for item in items]
+        codes = heap.to_codes(items)
         with heap.operation():
             for code in codes:
                 heap.hold(code)
@@ -417,10 +425,3 @@ class TupleProxy(SequenceProxy):
     def __copy__(self) -> TupleProxy:
         return self  # copy.copy of a tuple is the tuple
 
-
-def _live_range(proxy: ContainerProxy) -> Iterator[int]:
-    """0, 1, ... while below the length, read again at every step (as list_repr does)."""
-    index = 0
-    while index < len(proxy):
-        yield index
-        index += 1

@@ -1,9 +1,11 @@
 """Simulated ``set``: insertion order, identity membership, CPython's operators and methods.
 
-Elements are slot codes: a value is in the set when it is the same heap object or the same
-interned atom. Against another collection that is not a set of the same heap, membership is
-asked of that collection (``s <= {1, 2}``, ``s - [1]``, ``s & d.keys()``), as CPython asks the
-other operand. Results CPython builds (``s | t``, ``{1} - s``) are new simulated sets.
+Elements are slot codes: ``x in s``, ``add``, ``discard`` and ``remove`` find a value when it is
+the same heap object or the same interned atom. Everything that involves another collection
+(``s <= {1, 2}``, ``s == t``, ``s - [1]``, ``s | t``, ``s & d.keys()``) compares elements as the
+host does, with ``==`` and hashes, as CPython asks the other operand; of the other's elements
+only those that go into the result are stored. Results CPython builds (``s | t``, ``{1} - s``)
+are new simulated sets.
 
 >>> import gclab
 >>> heap = gclab.Heap()
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..types import SET
-from .base import MutableContainerProxy, guarded_repr, heap_of, same_heap, simulates
+from .base import MutableContainerProxy, guarded_repr, heap_of, live_range, simulates
 from .build import new_container, write_slots
 from .copying import deep_copy
 
@@ -50,30 +52,27 @@ class SetProxy(MutableContainerProxy):
         return code is not None and code in self._codes()
 
     def _holds(self, other: object) -> Callable[[int], bool]:
-        """Whether one of this heap's codes is in ``other`` (any iterable; a set of this heap
-        by code, anything else asked with ``in`` after CPython's conversion to a set)."""
-        if isinstance(other, SetProxy) and same_heap(self, other):
-            return set(other._codes()).__contains__
+        """Whether the value of one of this heap's codes is in ``other``, asked as the host asks
+        (``==`` and hash; any iterable is made a set first, as CPython does)."""
         host: Any = other if isinstance(other, _SET_LIKE) else set(other)  # type: ignore[call-overload]
         heap = heap_of(self)
         return lambda code: heap.from_code(code) in host
 
-    def _elements(self, other: object) -> Any:
-        """``other`` itself if it is a set of this heap, else its distinct elements (hashed,
-        with CPython's TypeError for unhashable ones) in a list the caller keeps alive until
-        their codes are held: they may be new proxies."""
-        if isinstance(other, SetProxy) and same_heap(self, other):
-            return other
+    def _values(self) -> set[object]:
+        """The elements as a host set (equal elements once, compared as the host does)."""
+        return set(self)
+
+    def _elements(self, other: object) -> list[object]:
+        """The distinct elements of ``other`` (hashed: CPython's TypeError for unhashable
+        ones), in a list the caller keeps alive until their codes are held."""
         return list(dict.fromkeys(other))  # type: ignore[call-overload]
 
-    def _merged(self, codes: list[int], elements: Any) -> list[int]:
-        """``codes`` and then the :meth:`_elements` not among them: by code for a set of this
-        heap, by the host values' equality otherwise (only those are stored)."""
-        if isinstance(elements, SetProxy):
-            return unique(codes + elements._codes())
+    def _merged(self, codes: list[int], elements: list[object]) -> list[int]:
+        """``codes``, then the codes of the ``elements`` whose values are not among theirs
+        (only those are converted and stored)."""
         heap = heap_of(self)
         present = {heap.from_code(code) for code in codes}
-        fresh = [heap.hashable_code(value) for value in elements if value not in present]
+        fresh = heap.hashable_codes([value for value in elements if value not in present])
         return unique(codes + fresh)
 
     def __iter__(self) -> Iterator[object]:
@@ -165,13 +164,8 @@ class SetProxy(MutableContainerProxy):
             codes = [code for code in codes if not holds(code)]
         return codes
 
-    def _symmetric(self, elements: Any) -> list[int]:
+    def _symmetric(self, elements: list[object]) -> list[int]:
         mine = self._codes()
-        if isinstance(elements, SetProxy):
-            theirs = elements._codes()
-            mine_set, theirs_set = set(mine), set(theirs)
-            return ([c for c in mine if c not in theirs_set]
-                    + [c for c in theirs if c not in mine_set])
         values = [heap_of(self).from_code(code) for code in mine]
         other_values: set[object] = set(elements)
         kept = [code for code, value in zip(mine, values, strict=True)
@@ -222,11 +216,13 @@ class SetProxy(MutableContainerProxy):
 
     def issuperset(self, other: object) -> bool:
         """True when every element of ``other`` is in this set."""
-        return all(value in self for value in list(other))  # type: ignore[call-overload]
+        mine = self._values()
+        return all(value in mine for value in list(other))  # type: ignore[call-overload]
 
     def isdisjoint(self, other: object) -> bool:
         """True when no element of ``other`` is in this set."""
-        return not any(value in self for value in list(other))  # type: ignore[call-overload]
+        mine = self._values()
+        return not any(value in mine for value in list(other))  # type: ignore[call-overload]
 
     # -- operators (the other operand must be a set, as for the real type) -----------------------
 
@@ -246,7 +242,7 @@ class SetProxy(MutableContainerProxy):
         if not _set_like(other):
             return NotImplemented
         elements = self._elements(other)
-        return self._new(self._merged(self._merged([], elements), self))
+        return self._new(self._merged(self._merged([], elements), list(self)))
 
     def __rand__(self, other: object) -> Any:
         return self.__and__(other)
@@ -254,12 +250,8 @@ class SetProxy(MutableContainerProxy):
     def __rsub__(self, other: object) -> Any:
         if not _set_like(other):
             return NotImplemented
-        elements = self._elements(other)
-        if isinstance(elements, SetProxy):
-            mine = set(self._codes())
-            return self._new([code for code in elements._codes() if code not in mine])
-        values = {heap_of(self).from_code(code) for code in self._codes()}
-        return self._new(self._merged([], [value for value in elements if value not in values]))
+        elements, mine = self._elements(other), self._values()
+        return self._new(self._merged([], [value for value in elements if value not in mine]))
 
     def __rxor__(self, other: object) -> Any:
         return self.__xor__(other)
@@ -313,7 +305,7 @@ class SetProxy(MutableContainerProxy):
         if len(self) == 0:
             return "set()"
         return guarded_repr(self, lambda: "{" + ", ".join(
-            self._repr_of(i) for i in range(len(self))) + "}", "set(...)")
+            self._repr_of(i) for i in live_range(self)) + "}", "set(...)")
 
 
 def _set_like(other: object) -> bool:

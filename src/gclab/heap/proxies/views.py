@@ -15,7 +15,7 @@ with sets and ``isdisjoint``. Iteration raises ``RuntimeError`` when the dict ch
 >>> d.values()
 dict_values([1, 2, 3])
 >>> keys - {"a"}, ["z"] | keys
-({'b', 'c'}, {'z', 'a', 'b', 'c'})
+({'b', 'c'}, {'a', 'b', 'c', 'z'})
 """
 
 from __future__ import annotations
@@ -73,49 +73,58 @@ class SetView(DictView):
         elements = self._storable()
         return heap_of(self._mapping).set(elements)
 
-    def _from(self, other: object) -> SetProxy:
-        return heap_of(self._mapping).set(other)  # type: ignore[arg-type]
+    def _others(self, other: object, stored: bool) -> list[object]:
+        """The distinct elements of ``other`` (hashed, any iterable, as CPython takes them);
+        with ``stored``, only those not in the view, each checked to be storable before the
+        result is built (the others are equal to an element the result has already)."""
+        elements = list(dict.fromkeys(other))  # type: ignore[call-overload]
+        if not stored:
+            return elements
+        mine = set(self)
+        extra = [value for value in elements if value not in mine]
+        for value in extra:
+            heap_of(self._mapping).check_storable(value)
+        return extra
 
     def __and__(self, other: object) -> SetProxy:
+        elements = self._others(other, stored=False)
         result = self._as_set()
-        result.intersection_update(other)
+        result.intersection_update(elements)
         return result
 
     __rand__ = __and__
 
     def __or__(self, other: object) -> SetProxy:
+        extra = self._others(other, stored=True)
         result = self._as_set()
-        result.update(other)
+        result.update(extra)
         return result
 
-    def __ror__(self, other: object) -> SetProxy:
-        result = self._from(other)
-        result.update(self._storable())
-        return result
+    __ror__ = __or__
 
     def __sub__(self, other: object) -> SetProxy:
+        elements = self._others(other, stored=False)
         result = self._as_set()
-        result.difference_update(other)
+        result.difference_update(elements)
         return result
 
     def __rsub__(self, other: object) -> SetProxy:
-        result = self._from(other)
-        result.difference_update(self)
-        return result
+        extra = self._others(other, stored=True)
+        return heap_of(self._mapping).set(extra)
 
     def __xor__(self, other: object) -> SetProxy:
+        elements = self._others(other, stored=False)
+        self._others(elements, stored=True)  # the ones the result will hold are checked now
         result = self._as_set()
-        result.symmetric_difference_update(other)
+        result.symmetric_difference_update(elements)
         return result
 
-    def __rxor__(self, other: object) -> SetProxy:
-        result = self._from(other)
-        result.symmetric_difference_update(self._as_set())
-        return result
+    __rxor__ = __xor__
 
     def isdisjoint(self, other: object) -> bool:
         """True when no element of ``other`` is in the view."""
-        return not any(value in self for value in list(other))  # type: ignore[call-overload]
+        mine = set(self)
+        return not any(value in mine for value in list(other))  # type: ignore[call-overload]
 
     # -- comparisons (dictview_richcompare) ------------------------------------------------------
 
@@ -125,6 +134,8 @@ class SetView(DictView):
         if not size_ok:
             return False
         inner, outer = (self, other) if mine_first else (other, self)
+        if not isinstance(outer, (set, frozenset)):
+            outer = set(outer)  # elements compared as the host compares them
         return all(value in outer for value in inner)
 
     def __eq__(self, other: object) -> Any:
