@@ -108,7 +108,7 @@ def test_dict_proxy_matches_dict(ops: list[tuple[Any, ...]]) -> None:
     proxy = heap.dict()
     for op in ops:
         assert _apply_dict(proxy, op) == _apply_dict(real, op), op
-        assert proxy.items() == list(real.items())
+        assert list(proxy.items()) == list(real.items())
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
@@ -181,7 +181,7 @@ def test_instance_dict_on_separate_dict_profiles() -> None:
 
     a = A()
     a.x = 1
-    assert a.__dict__.items() == [("x", 1)]
+    assert list(a.__dict__.items()) == [("x", 1)]
     assert heap.gc.get_referents(a) == [a.__dict__]
     with pytest.raises(NotImplementedError):
         gclab.Heap(profile="3.12").cls(type("B", (), {}))().__dict__  # noqa: B018

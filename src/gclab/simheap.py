@@ -24,7 +24,9 @@ from .gcmodule import GcModule
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
-from .heap.types import DICT, FRAME, LIST, MODULE, SET, TUPLE
+from .heap.proxies.build import new_container, new_dict
+from .heap.proxies.mappings import mapping_pairs, pair_codes
+from .heap.types import FRAME, LIST, MODULE, SET, TUPLE
 from .profiles import Profile
 
 
@@ -55,50 +57,35 @@ class Heap(ProxyHeap, HeapCore):
 
     # -- building objects ------------------------------------------------------------------------
 
-    def _codes(self, values: Iterable[object]) -> list[int]:
-        return [self.to_code(v) for v in values]
+    # Each builder converts every value first (a bad one raises before anything changes) and
+    # keeps the host values alive until the new object holds them: they may be proxies made
+    # on the fly (``heap.list(heap.list() for _ in range(3))``).
 
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
-        codes = self._codes(iterable)
-        with self.operation():
-            oid = self.alloc(self.types[LIST])
-            for code in codes:
-                self.hold(code)
-                self.table.insert(oid, int(self.table.ref_len[oid]), code)
-        return self._adopt(oid)  # type: ignore[return-value]
+        values = builtins.list(iterable)
+        codes = self.to_codes(values)
+        return self._adopt(new_container(self, LIST, codes))  # type: ignore[return-value]
 
     def tuple(self, iterable: Iterable[object] = ()) -> TupleProxy:
         """A new tuple (tracked at creation; the empty tuple is a shared singleton)."""
-        codes = self._codes(iterable)
-        with self.operation():
-            oid = self.alloc(self.types[TUPLE], len(codes))
-            for index, code in enumerate(codes):
-                self.hold(code)
-                self.table.put(oid, index, code)
-        return self._adopt(oid)  # type: ignore[return-value]
+        values = builtins.list(iterable)
+        codes = self.to_codes(values)
+        return self._adopt(new_container(self, TUPLE, codes))  # type: ignore[return-value]
 
     def dict(self, mapping: Mapping[object, object] | Iterable[Any] = (),
              **kwargs: object) -> DictProxy:
-        """A new dict (untracked until it stores something that may be tracked)."""
-        pairs = list(mapping.items() if isinstance(mapping, (Mapping, DictProxy)) else mapping)
-        codes = [(self.hashable_code(k), self.to_code(v))
-                 for k, v in pairs + list(kwargs.items())]
-        with self.operation():
-            oid = self.alloc(self.types[DICT])
-            for key, value in codes:
-                self.dict_set(oid, key, value)
-        return self._adopt(oid)  # type: ignore[return-value]
+        """A new dict (untracked until it stores something that may be tracked): from a
+        mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
+        pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
+        codes = pair_codes(self, pairs)
+        return self._adopt(new_dict(self, codes))  # type: ignore[return-value]
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
-        """A new set."""
-        values = list(iterable)
-        for value in values:  # every element is checked before the set exists
-            self.hashable_code(value)
-        proxy: SetProxy = self._adopt(self.alloc(self.types[SET]))  # type: ignore[assignment]
-        for value in values:
-            proxy.add(value)
-        return proxy
+        """A new set (its elements in insertion order)."""
+        values = builtins.list(iterable)
+        codes = builtins.list(dict.fromkeys(self.hashable_codes(values)))
+        return self._adopt(new_container(self, SET, codes))  # type: ignore[return-value]
 
     def cls(self, user_class: type) -> type:
         """Class decorator: instances of the class live on this heap."""

@@ -33,6 +33,7 @@ from diff_programs import (
 )
 
 import gclab
+from gclab.heap import proxies
 
 
 def make_classes(heap: gclab.Heap, log: list[str], keep: Any) -> dict[str, type]:
@@ -186,14 +187,13 @@ class Runner:
     def name(self, obj: Any) -> str | None:
         """The label of a simulated object (same rules as the harness's ``_name``)."""
         value: Any = None
-        kind = type(obj).__name__
-        if kind in ("ListProxy", "TupleProxy"):
+        if isinstance(obj, (proxies.ListProxy, proxies.TupleProxy)):
             value = obj[0] if len(obj) else None
-        elif kind == "DictProxy":
+        elif isinstance(obj, proxies.DictProxy):
             value = obj.get("dn")
-        elif kind == "SetProxy":
+        elif isinstance(obj, proxies.SetProxy):
             value = next((x for x in obj if isinstance(x, str)), None)
-        elif kind == "WeakrefProxy":
+        elif isinstance(obj, proxies.WeakrefProxy):
             value = self.names.get(obj._id)
         elif type(obj) in self.classes.values():
             try:

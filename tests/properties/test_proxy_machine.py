@@ -35,10 +35,12 @@ class ProxyMachine(HeapModel):
         self.held[proxy._id] = proxy
 
     def value(self, data: Any, *, hashable: bool = False) -> Any:
-        """An atom or a held proxy (hashable: no list, dict or set)."""
+        """An atom or a held proxy (hashable: no list, dict or set, nor a tuple holding one:
+        tuples hash by content, as in CPython)."""
         kinds = ("tuple", "obj", "plain", "bird") if hashable else (
             "list", "tuple", "dict", "set", "obj", "plain", "bird", "weakref")
-        candidates = [i for i in self.ids(*kinds) if i in self.held]
+        candidates = [i for i in self.ids(*kinds)
+                      if i in self.held and (not hashable or _hashes(self.held[i]))]
         if not candidates or not data.draw(st.integers(0, 3), label="atom?"):
             return data.draw(st.sampled_from(ATOMS), label="atom")
         return self.held[candidates[data.draw(st.integers(0, len(candidates) - 1))]]
@@ -231,6 +233,14 @@ class ProxyMachine(HeapModel):
                 node.edges.remove(old)
         node.edges += self.ref(value)
         g.g = value
+
+
+def _hashes(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 globals().update(_cases(ProxyMachine, "Proxies"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ..errors import ForeignObjectError
 from ..heap.flags import FINALIZED
@@ -103,6 +103,10 @@ class GcModule:
         collector.debug_sink = self._printer
         for name, value in heap.profile.debug_flags:
             setattr(self, name, value)
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError("cannot pickle 'module' object (heap.gc: the gc module of a simulated "
+                        "heap)")
 
     def __getattribute__(self, name: str) -> Any:
         if name in _GATED:

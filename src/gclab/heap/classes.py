@@ -2,14 +2,44 @@
 
 A managed class is turned into a proxy class: calling it allocates a simulated instance
 (tracked at once, before ``__init__``), and attribute stores go to the heap. Its ``__del__``
-becomes the simulated finalizer, run when the *simulated* object dies.
+becomes the simulated finalizer, run when the *simulated* object dies. The class's methods
+are the proxy class's: their ``__class__`` cells are moved to it (as ``dataclass(slots=True)``
+does), so zero-argument ``super()`` works; the decorated class itself is not meant to be used
+afterwards.
+
+Instances copy as CPython copies instances (``copy.copy``, ``copy.deepcopy``, see
+:mod:`gclab.heap.proxies.copying`), compare by identity unless the class defines ``__eq__``,
+and cannot be pickled.
+
+>>> import copy, gclab
+>>> heap = gclab.Heap()
+>>> @heap.cls
+... class Node:
+...     def __init__(self, value):
+...         self.value = value
+>>> @heap.cls
+... class Leaf(Node):
+...     def __init__(self):
+...         super().__init__(0)
+>>> leaf = Leaf()
+>>> other = copy.copy(leaf)
+>>> other.value, other is leaf, other == leaf
+(0, False, False)
+>>> repr(leaf).startswith("<gclab.heap.classes.Leaf object at 0x")
+True
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+import threading
+import types
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .proxies import Proxy, register_proxy_class
+from .proxies.base import cannot_pickle, check_settable
+from .proxies.copying import copy_instance, instance_state
 from .table import NULL
 from .types import Kind, TypeInfo
 
@@ -23,6 +53,70 @@ _MISSING = object()
 
 def _is_data_descriptor(value: object) -> bool:
     return hasattr(type(value), "__set__") or hasattr(type(value), "__delete__")
+
+
+# -- __del__: the simulated finalizer, and a method user code may call ----------------------------
+
+_RUNNING = threading.local()  # (id(heap), id) -> how many user __del__ calls are running on it
+
+
+def _running() -> dict[tuple[int, int], int]:
+    return _RUNNING.__dict__.setdefault("calls", {})  # type: ignore[no-any-return]
+
+
+def _key(proxy: object) -> tuple[int, int]:
+    return id(object.__getattribute__(proxy, "_heap")), object.__getattribute__(proxy, "_id")
+
+
+def _finalizer_call(function: Callable[..., object]) -> Callable[..., object]:
+    """``function`` (a class's ``__del__``), marking its object while it runs, so that a
+    ``super().__del__()`` inside finds the base class's ``__del__``."""
+
+    @functools.wraps(function)
+    def call(obj: object, *args: object, **kwargs: object) -> object:
+        key, running = _key(obj), _running()
+        running[key] = running.get(key, 0) + 1
+        try:
+            return function(obj, *args, **kwargs)
+        finally:
+            running[key] -= 1
+            if not running[key]:
+                del running[key]
+
+    return call
+
+
+def _nothing() -> None:
+    return None
+
+
+class UserDel:
+    """A managed class's ``__del__`` in its proxy class.
+
+    The heap calls it as the *simulated* finalizer, when the simulated object dies; user code
+    may call it too (``obj.__del__()``, ``super().__del__()`` in a subclass's ``__del__``), as
+    in CPython, without deleting anything. When the host frees the proxy it finds nothing to
+    do: the proxy's reference goes back through the proxy cache, never through ``__del__``.
+    """
+
+    def __init__(self, function: Callable[..., object]) -> None:
+        self.function = _finalizer_call(function)
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.function
+        if _key(obj) in _running():  # user code of this object asks (super().__del__())
+            return types.MethodType(self.function, obj)
+        return _nothing  # the host finalizing the proxy
+
+
+def _user_del(proxy: object) -> Any:
+    """``proxy.__del__`` as user code reads it: the class's finalizer, bound."""
+    for klass in type(proxy).__mro__:
+        found = klass.__dict__.get("__del__")
+        if isinstance(found, UserDel):
+            return types.MethodType(found.function, proxy)
+    raise AttributeError(f"'{type(proxy).__name__}' object has no attribute '__del__'")
 
 
 class InstanceProxy(Proxy):
@@ -43,7 +137,9 @@ class InstanceProxy(Proxy):
     def __getattribute__(self, name: str) -> Any:
         if name == "__dict__":
             return _instance_dict(self)
-        if name in ("_heap", "_id", "__class__", "_info"):
+        if name == "__del__":
+            return _user_del(self)
+        if name in ("_heap", "_id", "__class__"):
             return object.__getattribute__(self, name)
         cls = type(self)
         class_attr = getattr(cls, name, _MISSING)
@@ -60,6 +156,7 @@ class InstanceProxy(Proxy):
         return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: object) -> None:
+        check_settable(self, name)
         if _is_data_descriptor(getattr(type(self), name, None)):
             object.__setattr__(self, name, value)
             return
@@ -69,12 +166,35 @@ class InstanceProxy(Proxy):
             heap.set_attr(self._id, name, code)
 
     def __delattr__(self, name: str) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         with heap.operation():
             heap.del_attr(self._id, name)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__qualname__} object at 0x{self._id:x}>"
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} object at 0x{self._id:x}>"
+
+    # -- copying and pickling --------------------------------------------------------------------
+
+    def __copy__(self) -> object:
+        return copy_instance(self, None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> object:
+        return copy_instance(self, memo)
+
+    def __getstate__(self) -> object:
+        """``object.__getstate__``: the attributes (None if there are none), paired with the
+        ``__slots__`` values that are set when there are any."""
+        return instance_state(self)
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        if type(self).__reduce__ is not InstanceProxy.__reduce__:  # type: ignore[comparison-overlap]
+            return self.__reduce__()  # the class's own, as object.__reduce_ex__ does
+        raise TypeError(cannot_pickle(self))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(cannot_pickle(self))
 
 
 def _instance_dict(proxy: InstanceProxy) -> Any:
@@ -96,18 +216,37 @@ def _instance_dict(proxy: InstanceProxy) -> Any:
         return heap.proxy(heap._ensure_dict(oid, info))
 
 
+def _is_managed(cls: type) -> bool:
+    """True for a proxy class made by :func:`make_managed_class` (not a plain subclass)."""
+    return issubclass(cls, InstanceProxy) and "_gclab_heap" in cls.__dict__
+
+
+def _managed_base(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
+    """The proxy class ``user_class`` derives from (InstanceProxy for ``object``); TypeError
+    for a class that is already managed, or a base that is not a managed class of ``heap``."""
+    name = user_class.__qualname__
+    if _is_managed(user_class):
+        owner = "this heap" if user_class.__dict__["_gclab_heap"] is heap else "another heap"
+        raise TypeError(f"{name} is already a managed class (of {owner}); decorate the plain "
+                        f"class once, with the heap that should hold its instances")
+    bases = [b for b in user_class.__bases__ if b is not object]
+    if not bases:
+        return InstanceProxy
+    base = bases[0]
+    if len(bases) > 1 or not _is_managed(base):
+        raise TypeError("a managed class may only derive from object or one managed class")
+    if base.__dict__["_gclab_heap"] is not heap:
+        raise TypeError(f"{name} derives from {base.__qualname__}, a managed class of another "
+                        f"heap; a managed class derives from managed classes of its own heap")
+    return base
+
+
 def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     """Register ``user_class`` with the heap and return its proxy class."""
     if not isinstance(user_class, type):
         raise TypeError(f"heap.cls decorates a class, not {type(user_class).__name__}")
-    bases = [b for b in user_class.__bases__ if b is not object]
-    base_info: TypeInfo | None = None
-    base_proxy: type[InstanceProxy] = InstanceProxy
-    if bases:
-        if len(bases) > 1 or not issubclass(bases[0], InstanceProxy):
-            raise TypeError("a managed class may only derive from object or one managed class")
-        base_proxy = bases[0]
-        base_info = base_proxy._info
+    base_proxy = _managed_base(heap, user_class)
+    base_info: TypeInfo | None = (None if base_proxy is InstanceProxy else base_proxy._info)
     declared = user_class.__dict__.get("__slots__", _MISSING)
     if declared is _MISSING:
         names: list[str] = []
@@ -116,7 +255,9 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
         names = [declared] if isinstance(declared, str) else list(declared)  # type: ignore[call-overload]
         has_dict, weakrefable = "__dict__" in names, "__weakref__" in names
     own_slots = sorted(n for n in names if n not in ("__dict__", "__weakref__"))
-    finalizer = user_class.__dict__.get("__del__")
+    user_del = user_class.__dict__.get("__del__")
+    own_del = UserDel(user_del) if user_del is not None else None
+    finalizer = own_del.function if own_del is not None else None
     if base_info is not None:
         has_dict = has_dict or base_info.has_dict
         weakrefable = weakrefable or base_info.weakrefable
@@ -131,9 +272,44 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     namespace.update(__slots__=(), _info=info, _gclab_heap=heap,
                      __module__=user_class.__module__, __qualname__=user_class.__qualname__,
                      __doc__=user_class.__doc__)
+    if own_del is not None:
+        namespace["__del__"] = own_del
     proxy_class = type(user_class.__name__, (base_proxy,), namespace)
     info.proxy_class = proxy_class
+    for member in user_class.__dict__.values():  # __del__ too, which the namespace skips
+        for function in _functions(member):
+            _move_class_cell(function, user_class, proxy_class)
     return proxy_class
+
+
+def _functions(member: object) -> Iterator[types.FunctionType]:
+    """The plain functions a class attribute is made of: itself, the ``__func__`` of a
+    classmethod or staticmethod, a property's accessors, and what each one wraps."""
+    if isinstance(member, (classmethod, staticmethod)):
+        member = member.__func__
+    parts = [member.fget, member.fset, member.fdel] if isinstance(member, property) else [member]
+    for part in parts:
+        seen: set[int] = set()
+        while part is not None and id(part) not in seen:
+            seen.add(id(part))
+            if isinstance(part, types.FunctionType):
+                yield part
+            part = getattr(part, "__wrapped__", None)
+
+
+def _move_class_cell(function: types.FunctionType, old: type, new: type) -> None:
+    """Point ``function``'s ``__class__`` cell (zero-argument ``super()``) at ``new``."""
+    try:
+        index = function.__code__.co_freevars.index("__class__")
+    except ValueError:
+        return
+    cell = (function.__closure__ or ())[index]
+    try:
+        current = cell.cell_contents
+    except ValueError:  # an empty cell
+        return
+    if current is old:
+        cell.cell_contents = new
 
 
 class NamespaceProxy(Proxy):
@@ -152,12 +328,14 @@ class NamespaceProxy(Proxy):
             raise AttributeError(f"no variable named {name!r}") from None
 
     def __setattr__(self, name: str, value: object) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         code = heap.to_code(value)
         with heap.operation():
             heap.dict_set(self._id, heap.atoms.code(name), code)
 
     def __delattr__(self, name: str) -> None:
+        check_settable(self, name)
         heap: Any = self._heap
         try:
             with heap.operation():

@@ -70,6 +70,20 @@ class AtomTable:
         self._codes[key] = code
         return code
 
+    def find(self, value: object) -> int | None:
+        """The code of ``value`` if it is already interned, else None (nothing is interned:
+        lookups use this, so ``5 in lst`` does not grow the table).
+
+        >>> atoms = AtomTable()
+        >>> atoms.find("b") is None, atoms.find([1]) is None
+        (True, True)
+        >>> atoms.find("b") is None  # still not interned
+        True
+        """
+        if type(value) not in self.ATOM_TYPES:
+            return None
+        return self._codes.get((type(value), value))  # type: ignore[arg-type]
+
     def value(self, code: int) -> object:
         """The host value of an atom code."""
         return self._values[-2 - code]
