@@ -6,7 +6,10 @@ are equal only to themselves (tuples included, a documented simplification).
 
 An instance's slots are its ``__slots__`` (sorted by name, as CPython lays them out), then
 either its inline values, one slot per name of the class's shared keys (3.11+), or one slot
-holding a separate ``__dict__`` object made at the first attribute store (≤3.10).
+holding a separate ``__dict__`` object made at the first attribute store (≤3.10). The entries
+of a separate ``__dict__`` are in insertion order: 3.10's key-sharing (split) tables only take
+keys in their shared order and become combined tables otherwise, so traverse and dealloc
+always see the insertion order (measured); 2.7 orders by string hash (not modelled).
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ class ContainersMixin:
             raise KeyError(key)
         return self.table.get(d, 2 * entry + 1)
 
-    def dict_set(self: HeapCore, d: int, key: int, value: int, *, position: int = -1) -> None:
-        """insertdict: a new key is appended (or put at entry ``position``); an existing key
-        keeps its place and only its value is replaced (new value held, old released)."""
+    def dict_set(self: HeapCore, d: int, key: int, value: int) -> None:
+        """insertdict: a new key is appended; an existing key keeps its place and only its
+        value is replaced (new value held, old released)."""
         entry = self.dict_find(d, key)
         if entry >= 0:
             self.hold(value)
@@ -54,9 +57,9 @@ class ContainersMixin:
         self.hold(value)
         if int(self.table.type_id[d]) == DICT:
             self.maintain_tracking(d, key, value)
-        at = int(self.table.ref_len[d]) if position < 0 else 2 * position
-        self.table.insert(d, at, value)
+        at = int(self.table.ref_len[d])
         self.table.insert(d, at, key)
+        self.table.insert(d, at + 1, value)
 
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
@@ -115,8 +118,7 @@ class ContainersMixin:
             self.store(oid, index, value)
             return
         d = self._ensure_dict(oid, info)
-        position = self._dict_position(d, info, name)
-        self.dict_set(d, self.atoms.code(name), value, position=position)
+        self.dict_set(d, self.atoms.code(name), value)
 
     def del_attr(self: HeapCore, oid: int, name: str) -> None:
         """Delete attribute ``name`` (AttributeError if unset)."""
@@ -129,10 +131,15 @@ class ContainersMixin:
             self.dict_delete(self.instance_dict(oid), self.atoms.code(name))
 
     def attr_names(self: HeapCore, oid: int) -> list[str]:
-        """Names of the attributes that are set, in layout order."""
+        """Names of the attributes that are set, in layout order (slots, then the separate
+        dict's entries or the inline values)."""
         info = self.type_of(oid)
         names = [n for n in info.slot_names if self._has(oid, info, n)]
-        names += [n for n in info.shared_keys if self._has(oid, info, n)]
+        d = self.instance_dict(oid)
+        if d != NULL:
+            names += [str(self.atoms.value(k)) for k in self.table.slot_list(d)[0::2]]
+        else:
+            names += [n for n in info.shared_keys if self._has(oid, info, n)]
         return names
 
     def _has(self: HeapCore, oid: int, info: TypeInfo, name: str) -> bool:
@@ -162,14 +169,3 @@ class ContainersMixin:
             self.table.refcnt[d] = 1
             self.table.put(oid, len(info.slot_names), d)
         return d
-
-    def _dict_position(self: HeapCore, d: int, info: TypeInfo, name: str) -> int:
-        """Entry position for a new attribute: split tables keep the class's key order."""
-        rank = info.key_index(name)
-        keys = self.table.slot_list(d)[0::2]
-        for entry, key in enumerate(keys):
-            other = self.atoms.value(key) if key <= -2 else None
-            if isinstance(other, str) and other in info.shared_keys:
-                if info.shared_keys.index(other) > rank:
-                    return entry
-        return -1
