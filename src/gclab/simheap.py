@@ -24,7 +24,7 @@ from .gcmodule import GcModule
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
-from .heap.types import DICT, FRAME, LIST, MODULE, SET, TUPLE
+from .heap.types import DICT, LIST, MODULE, SET, TUPLE
 from .profiles import Profile
 
 
@@ -113,11 +113,7 @@ class Heap(ProxyHeap, HeapCore):
 
     def frame(self) -> FrameProxy:
         """A running frame: ``with heap.frame() as f: f.x = ...``; leaving it returns."""
-        with self.operation():
-            oid = self._new_object(self.types[FRAME], 0, track=False)
-            self.table.refcnt[oid] = 1
-            self.table.extern[oid] = 1
-        return self._adopt(oid)  # type: ignore[return-value]
+        return self._adopt(self.new_frame())  # type: ignore[return-value]
 
     @property
     def globals(self) -> NamespaceProxy:

@@ -97,7 +97,10 @@ class Count:
 
 @dataclass(frozen=True)
 class Frame:
-    """A function call: ``body`` runs with its new variables as locals, freed on return."""
+    """A function call: ``body`` runs with its new variables as locals, freed on return.
+
+    A local deleted in the body may be bound again: it keeps its first slot (the order in
+    which the return releases the locals)."""
 
     index: int
     body: tuple[Op, ...]
@@ -149,6 +152,7 @@ class _Builder:
         self.vars: dict[str, _Var] = {}
         self.counter = 0
         self.frames: list[Frame] = []
+        self.dead_locals: list[str] = []  # deleted locals of the frame being drawn
 
     def pick(self, names: list[str]) -> str:
         return self.draw(st.sampled_from(sorted(names)))
@@ -156,6 +160,9 @@ class _Builder:
     def new(self, local: bool) -> New:
         self.counter += 1
         var = ("l" if local else "v") + str(self.counter)
+        if local and self.dead_locals and self.draw(st.booleans()):
+            var = self.pick(self.dead_locals)  # a deleted local bound again: same slot
+            self.dead_locals.remove(var)
         kinds = [*CONTAINERS, *CLASSES, "weakref", "weakref", "weakref"]
         if self.flavor.py2:
             kinds.remove("Y")  # its second attribute would make dict order observable
@@ -237,6 +244,8 @@ class _Builder:
                 return None
             var = self.pick(mine)
             del self.vars[var]
+            if local:
+                self.dead_locals.append(var)
             return Del(var)
         if choice == "collect":
             return Collect(self.draw(st.integers(0, 2)))
@@ -250,11 +259,12 @@ class _Builder:
 
     def frame(self) -> Frame:
         outer = set(self.vars)
+        self.dead_locals = []
         body = self.ops(self.draw(st.integers(1, 8)), local=True)
         local_vars = tuple(n for n in self.vars if n not in outer)
         for n in local_vars:
             del self.vars[n]
-        made = tuple(op.var for op in body if isinstance(op, New))
+        made = tuple(dict.fromkeys(op.var for op in body if isinstance(op, New)))
         frame = Frame(len(self.frames), tuple(body), made)
         self.frames.append(frame)
         return frame

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import pytest
 from diff_compare import check_batch
-from diff_programs import Collect, Debug, Del, Link, New, Op, Program, Unlink
+from diff_programs import Collect, Debug, Del, Frame, Link, New, Op, Program, Unlink
 
 
-def _program(name: str, ops: list[Op], auto: tuple[int, int, int] | None = None) -> Program:
+def _program(name: str, ops: list[Op], auto: tuple[int, int, int] | None = None,
+             frames: tuple[Frame, ...] = ()) -> Program:
     """A program whose teardown deletes every variable still bound at the end."""
     alive: list[str] = []
     for op in ops:
-        if isinstance(op, New):
+        if isinstance(op, New) and op.var not in alive:
             alive.append(op.var)
         elif isinstance(op, Del):
             alive.remove(op.var)
-    return Program(name, tuple(ops), tuple(alive), auto)
+    return Program(name, tuple(ops), tuple(alive), auto, frames)
+
+
+def _frame(index: int, body: list[Op]) -> Frame:
+    made = tuple(dict.fromkeys(op.var for op in body if isinstance(op, New)))
+    return Frame(index, tuple(body), made)
 
 
 def _cycle(a: str, b: str, kind: str = "P", key: str = "a") -> list[Op]:
@@ -133,6 +139,19 @@ def e8_automatic_rhythm() -> Program:
     return _program("e8", ops, auto=(5, 2, 1000))
 
 
+# -- issue #7: gaps to CPython ----------------------------------------------------------------
+
+
+def gap2_frame_slots() -> Program:
+    """Locals are released in slot order on return; a local deleted and bound again keeps
+    its first slot; a local deleted for good is an empty slot."""
+    body: list[Op] = [New("la", "D"), New("lb", "D"), New("lc", "D"), Del("la"),
+                      New("la", "D"), Del("lc"), New("ld", "D")]
+    call = _frame(0, body)
+    return _program("gap2", [New("v", "list"), Link("v", "append", "v"), call, Collect(2)],
+                    frames=(call,))
+
+
 def gap5_split_order() -> Program:
     """3.10: the class's shared keys are a, b (from x); y stores b then a and releases them in
     that order (its table is combined); 3.11+ keep the shared order for inline values."""
@@ -150,7 +169,7 @@ REGRESSIONS: list[Program] = [
     e1_seed(), e2_instance_cycles(), e4_resurrection(), e5_weakref_callbacks(),
     *e10_order_across_generations(), e13_untracking(), e14_reordering(), e18_trashcan(),
     e19_uncounted_frees(), e23_legacy(), e25_legacy_hanging_off_garbage(),
-    e29_weakref_migrates(), e8_automatic_rhythm(), gap5_split_order(),
+    e29_weakref_migrates(), e8_automatic_rhythm(), gap2_frame_slots(), gap5_split_order(),
 ]
 
 

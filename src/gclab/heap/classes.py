@@ -174,18 +174,44 @@ class NamespaceProxy(Proxy):
 
 
 class FrameProxy(NamespaceProxy):
-    """A running frame; leaving its ``with`` block releases the locals (a return)."""
+    """A running function frame: ``with heap.frame() as f:`` calls it, ``f.x = ...`` binds a
+    local, ``del f.x`` unbinds it, leaving the block returns.
+
+    Locals are fixed slots in the order of their first binding (``co_varnames`` for
+    straight-line code); ``del`` empties a slot and a later store refills the same slot; the
+    return releases the values in slot order
+    (:meth:`~gclab.heap.containers.ContainersMixin.frame_return`).
+
+    After the return every load, store or delete of a local, and a second return, raise
+    :class:`gclab.FrameReturnedError` (a ``HeapError`` and a ``RuntimeError``) and change
+    nothing. Reading an unbound local raises AttributeError, like ``NameError`` in Python.
+    """
 
     __slots__ = ()
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        heap: Any = object.__getattribute__(self, "_heap")
+        oid = object.__getattribute__(self, "_id")
+        return heap.from_code(heap.frame_load(oid, name))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        heap: Any = self._heap
+        heap.frame_store(self._id, name, heap.to_code(value))
+
+    def __delattr__(self, name: str) -> None:
+        self._heap.frame_delete(self._id, name)
+
+    def __dir__(self) -> list[str]:
+        return self._heap.frame_locals(self._id)  # type: ignore[no-any-return]
+
     def __enter__(self) -> FrameProxy:
+        self._heap._running_frame(self._id)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        heap: Any = self._heap
-        with heap.operation():
-            for value in heap.table.truncate(self._id)[1::2]:
-                heap.release(value)
+        self._heap.frame_return(self._id)
 
 
 register_proxy_class(Kind.FRAME, FrameProxy)

@@ -10,21 +10,31 @@ holding a separate ``__dict__`` object made at the first attribute store (≤3.1
 of a separate ``__dict__`` are in insertion order: 3.10's key-sharing (split) tables only take
 keys in their shared order and become combined tables otherwise, so traverse and dealloc
 always see the insertion order (measured); 2.7 orders by string hash (not modelled).
+
+A frame's slots are ``name0, value0, name1, value1, ...``: its fast locals in the order they
+were first bound (CPython's ``co_varnames`` for straight-line code). ``del`` empties a slot
+and a later store fills the same slot again; the return releases the values in slot order.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import FrameReturnedError
 from .table import NULL
-from .types import DICT, Kind, TypeInfo
+from .types import DICT, FRAME, Kind, TypeInfo
 
 if TYPE_CHECKING:
     from .core import HeapCore
 
 
 class ContainersMixin:
-    """Dict and instance-attribute operations for :class:`~gclab.heap.core.HeapCore`."""
+    """Dict, instance-attribute and frame-local operations for
+    :class:`~gclab.heap.core.HeapCore`."""
+
+    def _init_containers(self: HeapCore) -> None:
+        # Frames whose function returned (heap.frame() clears its id again when it is reused).
+        self.returned_frames: set[int] = set()
 
     # -- dicts -----------------------------------------------------------------------------------
 
@@ -169,3 +179,73 @@ class ContainersMixin:
             self.table.refcnt[d] = 1
             self.table.put(oid, len(info.slot_names), d)
         return d
+
+    # -- frames ----------------------------------------------------------------------------------
+
+    def new_frame(self: HeapCore) -> int:
+        """A running frame (not GC-tracked; the caller holds one reference)."""
+        with self.operation():
+            fid = self._new_object(self.types[FRAME], 0, track=False)
+            self.table.refcnt[fid] = 1
+            self.table.extern[fid] = 1
+            self.returned_frames.discard(fid)
+        return fid
+
+    def _running_frame(self: HeapCore, fid: int) -> None:
+        self.check_id(fid)
+        if int(self.table.type_id[fid]) != FRAME:
+            raise TypeError(f"{self.describe(fid)} is not a frame")
+        if fid in self.returned_frames:
+            raise FrameReturnedError(f"{self.describe(fid)} has returned: its locals are gone")
+
+    def _local_slot(self: HeapCore, fid: int, name: str) -> int:
+        """The slot index of local ``name``'s value, or -1 if it was never bound."""
+        entry = self.dict_find(fid, self.atoms.code(name))
+        return 2 * entry + 1 if entry >= 0 else -1
+
+    def frame_load(self: HeapCore, fid: int, name: str) -> int:
+        """LOAD_FAST: the value of local ``name`` (NameError-like AttributeError if unbound)."""
+        self._running_frame(fid)
+        index = self._local_slot(fid, name)
+        value = self.table.get(fid, index) if index >= 0 else NULL
+        if value == NULL:
+            raise AttributeError(f"no variable named {name!r}")
+        return value
+
+    def frame_store(self: HeapCore, fid: int, name: str, value: int) -> None:
+        """STORE_FAST: the local's slot (made at its first binding) gets ``value``; the old
+        value is released after the store."""
+        self._running_frame(fid)
+        with self.operation():
+            index = self._local_slot(fid, name)
+            if index < 0:
+                self.hold(value)
+                at = int(self.table.ref_len[fid])
+                self.table.insert(fid, at, self.atoms.code(name))
+                self.table.insert(fid, at + 1, value)
+            else:
+                self.store(fid, index, value)
+
+    def frame_delete(self: HeapCore, fid: int, name: str) -> None:
+        """DELETE_FAST: the slot is emptied (it keeps its place for a later store)."""
+        self._running_frame(fid)
+        index = self._local_slot(fid, name)
+        if index < 0 or self.table.get(fid, index) == NULL:
+            raise AttributeError(f"no variable named {name!r}")
+        with self.operation():
+            self.store(fid, index, NULL)
+
+    def frame_locals(self: HeapCore, fid: int) -> list[str]:
+        """The names of the bound locals, in slot order."""
+        values = self.table.slot_list(fid)
+        return [str(self.atoms.value(k)) for k, v in zip(values[0::2], values[1::2], strict=True)
+                if v != NULL]
+
+    def frame_return(self: HeapCore, fid: int) -> None:
+        """The function returns: its locals are released in slot order (``_PyFrame_Clear``,
+        ``frame_dealloc``)."""
+        self._running_frame(fid)
+        with self.operation():
+            self.returned_frames.add(fid)
+            for value in self.table.truncate(fid)[1::2]:
+                self.release(value)

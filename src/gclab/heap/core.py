@@ -128,6 +128,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self._no_user_code = _NoUserCode(self)
         self._init_dealloc()
         self._init_weakrefs()
+        self._init_containers()
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
         self.debug_level = config.DEBUG_LEVEL
         self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
