@@ -60,6 +60,9 @@ class Profile:
     trashcan_drain_at: int = 0
     # 2.7: subtype_dealloc adds 1 to the nesting around its trashcan check and its drain.
     trashcan_instance_shift: int = 0
+    # 2.7, 3.10: frame_dealloc is bracketed by the trashcan: a function's locals are released
+    # one nesting level deeper than a ``del``, and a return at nesting 0 drains the trashcan.
+    frame_trashcan: bool = False
     free_lists: FreeListLimits = field(default_factory=FreeListLimits)
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
@@ -104,6 +107,7 @@ PROFILES: dict[str, Profile] = {
         instance_dict="separate",
         tuple_untracking="in_move_unreachable",
         trashcan_instance_shift=1,
+        frame_trashcan=True,
         clear_garbage_weakrefs=False,
         gc_functions=_GC_COMMON,
         debug_flags=(
@@ -118,7 +122,8 @@ PROFILES: dict[str, Profile] = {
         debug_text="2.7",
         shutdown_warning=False,
     ),
-    "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", gc_functions=_GC_3X),
+    "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", frame_trashcan=True,
+                    gc_functions=_GC_3X),
     "3.11": Profile(name="3.11", version=(3, 11), gc_functions=_GC_3X),
     "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint", gc_functions=_GC_3X),
     "3.13": Profile(

@@ -152,6 +152,42 @@ def gap2_frame_slots() -> Program:
                     frames=(call,))
 
 
+def _chain(prefix: str, length: int) -> list[Op]:
+    """``prefix0 -> prefix1 -> ...`` of SD instances (__slots__ and __del__), only the head
+    still named."""
+    ops: list[Op] = [New(f"{prefix}0", "SD")]
+    for i in range(1, length):
+        ops += [New(f"{prefix}{i}", "SD"), Link(f"{prefix}{i - 1}", "a", f"{prefix}{i}")]
+        if i > 1:
+            ops.append(Del(f"{prefix}{i - 1}"))
+    return [*ops, Del(f"{prefix}{length - 1}")]
+
+
+def gap4_return_drains_trashcan() -> list[Program]:
+    """2.7: an instance chain dropped inside a function is finalized and freed by the
+    return (frame_dealloc drains the trashcan); at top level the deferred tail waits for the
+    next container freed at nesting 0 (here gc.collect(0)'s argument tuple)."""
+    call = _frame(0, [*_chain("l", 61), Del("l0")])
+    in_function = _program("gap4-function", [call, New("m", "D"), Del("m"), Collect(0)],
+                           frames=(call,))
+    top = _program("gap4-top-level", [*_chain("c", 61), Del("c0"), New("m", "D"), Del("m"),
+                                      Collect(0), New("m2", "D"), Del("m2")])
+    return [in_function, top]
+
+
+def e18_in_a_frame(levels: int = 120) -> Program:
+    """e18 released by a return: 2.7 and 3.10 release locals inside frame_dealloc's trashcan
+    bracket (one level deeper than ``del``), 3.11+ outside any bracket."""
+    body: list[Op] = []
+    for i in reversed(range(levels)):
+        body += [New(f"ld{i}", "D"), New(f"lv{i}", "list"), Link(f"lv{i}", "append", f"ld{i}"),
+                 Del(f"ld{i}")]
+        if i + 1 < levels:
+            body += [Link(f"lv{i}", "append", f"lv{i + 1}"), Del(f"lv{i + 1}")]
+    call = _frame(0, body)
+    return _program("e18-frame", [call], frames=(call,))
+
+
 def gap5_split_order() -> Program:
     """3.10: the class's shared keys are a, b (from x); y stores b then a and releases them in
     that order (its table is combined); 3.11+ keep the shared order for inline values."""
@@ -169,7 +205,8 @@ REGRESSIONS: list[Program] = [
     e1_seed(), e2_instance_cycles(), e4_resurrection(), e5_weakref_callbacks(),
     *e10_order_across_generations(), e13_untracking(), e14_reordering(), e18_trashcan(),
     e19_uncounted_frees(), e23_legacy(), e25_legacy_hanging_off_garbage(),
-    e29_weakref_migrates(), e8_automatic_rhythm(), gap2_frame_slots(), gap5_split_order(),
+    e29_weakref_migrates(), e8_automatic_rhythm(), gap2_frame_slots(),
+    *gap4_return_drains_trashcan(), e18_in_a_frame(), gap5_split_order(),
 ]
 
 

@@ -179,8 +179,8 @@ class FrameProxy(NamespaceProxy):
 
     Locals are fixed slots in the order of their first binding (``co_varnames`` for
     straight-line code); ``del`` empties a slot and a later store refills the same slot; the
-    return releases the values in slot order
-    (:meth:`~gclab.heap.containers.ContainersMixin.frame_return`).
+    return releases the values in slot order, inside the trashcan bracket of ``frame_dealloc``
+    on 2.7 and 3.10 (see :meth:`~gclab.heap.containers.ContainersMixin.frame_return`).
 
     After the return every load, store or delete of a local, and a second return, raise
     :class:`gclab.FrameReturnedError` (a ``HeapError`` and a ``RuntimeError``) and change

@@ -242,10 +242,19 @@ class ContainersMixin:
                 if v != NULL]
 
     def frame_return(self: HeapCore, fid: int) -> None:
-        """The function returns: its locals are released in slot order (``_PyFrame_Clear``,
-        ``frame_dealloc``)."""
+        """The function returns: its locals are released in slot order.
+
+        2.7 and 3.10 (``profile.frame_trashcan``) release them inside ``frame_dealloc``,
+        which the trashcan brackets: one level deeper than a ``del`` in the body, and a return
+        at nesting 0 drains the objects the trashcan deferred (2.7: those an instance chain
+        left there). 3.11+ clear the locals in ``_PyFrame_Clear``, outside any bracket.
+        gclab does not defer the frame itself when it returns at the deposit depth."""
         self._running_frame(fid)
         with self.operation():
             self.returned_frames.add(fid)
-            for value in self.table.truncate(fid)[1::2]:
-                self.release(value)
+            values = [v for v in self.table.truncate(fid)[1::2] if v != NULL]
+            if self.profile.frame_trashcan:
+                self.release_bracketed(values)
+            else:
+                for value in values:
+                    self.release(value)

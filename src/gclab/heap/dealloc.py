@@ -267,6 +267,24 @@ class DeallocMixin:
                 yield DEALLOC, self.trash_delete_later.pop()
             self.trash_nesting -= 1
 
+    def release_bracketed(self: HeapCore, values: list[int]) -> None:
+        """Release ``values`` in order as the body of a trashcan-bracketed deallocation whose
+        object is not part of the cascade (2.7/3.10 ``frame_dealloc`` on a return): the
+        nesting is one higher during the releases, then Py_TRASHCAN_END drains the deferred
+        objects if it is back at ``trashcan_drain_at``."""
+        self.trash_nesting += 1
+        try:
+            for value in values:
+                self.release(value)
+        except BaseException:
+            self.trash_nesting -= 1
+            raise
+        drain = self._trashcan_end()
+        if self.dealloc_kernel is not None and self._observer_known():
+            self._run_mixed([drain])
+        else:
+            self._run(drain)
+
     def _dealloc_body(self: HeapCore, oid: int, info: TypeInfo) -> Dealloc:
         kind = info.kind
         if kind is Kind.INSTANCE:
