@@ -63,6 +63,12 @@ class Profile:
     # 2.7, 3.10: frame_dealloc is bracketed by the trashcan: a function's locals are released
     # one nesting level deeper than a ``del``, and a return at nesting 0 drains the trashcan.
     frame_trashcan: bool = False
+    # 3.11+ inline values: SHARED_KEYS_MAX_SIZE, the usable entries of a class's shared keys
+    # when the class is made (gclab.heap.containers has the rule).
+    shared_keys_max: int = 30
+    # A failed ``del obj.x`` makes the __dict__: 3.10 always, 3.11/3.12 when the shared keys
+    # are full and lack the name; 2.7 and 3.13 never.
+    failed_delete_makes_dict: bool = False
     free_lists: FreeListLimits = field(default_factory=FreeListLimits)
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
@@ -123,9 +129,11 @@ PROFILES: dict[str, Profile] = {
         shutdown_warning=False,
     ),
     "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", frame_trashcan=True,
+                    failed_delete_makes_dict=True, gc_functions=_GC_3X),
+    "3.11": Profile(name="3.11", version=(3, 11), failed_delete_makes_dict=True,
                     gc_functions=_GC_3X),
-    "3.11": Profile(name="3.11", version=(3, 11), gc_functions=_GC_3X),
-    "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint", gc_functions=_GC_3X),
+    "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint",
+                    failed_delete_makes_dict=True, gc_functions=_GC_3X),
     "3.13": Profile(
         name="3.13",
         version=(3, 13),

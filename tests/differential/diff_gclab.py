@@ -27,16 +27,20 @@ from diff_programs import (
     Count,
     Debug,
     Del,
+    DelAttr,
     Frame,
     Freeze,
     Link,
+    Many,
     New,
     Op,
     Program,
+    Referents,
     Unlink,
 )
 
 import gclab
+from gclab.heap.proxies import Proxy
 
 
 def make_classes(heap: gclab.Heap, log: list[str], keep: Any) -> dict[str, type]:
@@ -70,6 +74,7 @@ class Runner:
         self.ret: list[int] = []
         self.events: list[int] = []
         self.counts: list[list[int]] = []
+        self.refs: list[list[str]] = []
         self.kept: list[Any] = []
         self.names: dict[int, str] = {}
         self.frame: Any = None
@@ -156,11 +161,46 @@ class Runner:
         else:
             setattr(src, op.key, None)
 
+    def referents(self, op: Referents) -> None:
+        """The harness's ``_refs(var)``: labels, atoms' reprs, type names (gclab has no type
+        objects; CPython's are left out)."""
+        kinds = {"ListProxy": "list", "TupleProxy": "tuple", "DictProxy": "dict",
+                 "SetProxy": "set", "WeakrefProxy": "weakref" if self.profile == "2.7"
+                 else "ReferenceType"}
+        out = []
+        for ref in self.heap.gc.get_referents(self.get(op.var)):
+            name = self.name(ref)
+            if name is None and not isinstance(ref, Proxy):
+                name = repr(ref)
+            out.append(name or kinds.get(type(ref).__name__, type(ref).__name__))
+        self.refs.append(out)
+
     def count(self) -> None:
         counts = list(self.heap.gc.get_count())
         self.counts.append(counts)
         with self.heap.operation():
             self.kept.append(self.heap.tuple(counts))
+
+    def delattr(self, op: DelAttr) -> None:
+        obj = self.get(op.src)
+        if not op.missing:
+            delattr(obj, op.key)
+            return
+        with self.heap.frame() as f:  # the frame of the harness's _try_del(o, name)
+            f.o = obj
+            del obj
+            try:
+                delattr(f.o, op.key)
+            except AttributeError:
+                pass
+
+    def many(self, op: Many) -> None:
+        cls = self.classes[op.kind]
+        for i in range(op.count):
+            obj = cls()
+            for attr in op.attrs:
+                setattr(obj, attr, i)
+            del obj
 
     def run_frame(self, frame: Frame) -> None:
         with self.heap.frame() as f:
@@ -177,6 +217,8 @@ class Runner:
             self.link(op)
         elif isinstance(op, Unlink):
             self.unlink(op)
+        elif isinstance(op, DelAttr):
+            self.delattr(op)
         elif isinstance(op, Del):
             delattr(self.scope(op.var), op.var)
         elif isinstance(op, Collect):
@@ -187,6 +229,10 @@ class Runner:
             gc.freeze()
         elif isinstance(op, Count):
             self.count()
+        elif isinstance(op, Referents):
+            self.referents(op)
+        elif isinstance(op, Many):
+            self.many(op)
         elif isinstance(op, Frame):
             self.run_frame(op)
 
@@ -241,7 +287,7 @@ class Runner:
         self.record["garb_end"] = ["", *(self.name(o) for o in gc.garbage)]
         # copies: finalizers still run when the heap itself is dropped after the program
         self.record.update(ret=list(self.ret), log=list(self.log), cb=list(self.cbs),
-                           ev=list(self.events), cnt=list(self.counts))
+                           ev=list(self.events), cnt=list(self.counts), refs=list(self.refs))
         return self.record
 
 

@@ -65,6 +65,16 @@ class Unlink:
 
 
 @dataclass(frozen=True)
+class DelAttr:
+    """``del src.key``; ``missing``: a name the object does not have, deleted through the
+    harness's ``_try_del(src, key)`` (a function that swallows the AttributeError)."""
+
+    src: str
+    key: str
+    missing: bool = False
+
+
+@dataclass(frozen=True)
 class Del:
     """``del var``."""
 
@@ -96,6 +106,25 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Referents:
+    """``REFS.append(_refs(var))``: what ``gc.get_referents(var)`` visits, each as its label,
+    the repr of an atom or its type's name (type objects and functions left out)."""
+
+    var: str
+
+
+@dataclass(frozen=True)
+class Many:
+    """``count`` unnamed instances of ``kind``, each storing ``_i`` in every attribute of
+    ``attrs`` and dropped at once (``for _i in range(count): _o = P(); _o.t = _i; del _o``):
+    on 3.11+ each one uses up an entry of the class's shared keys."""
+
+    kind: str
+    count: int
+    attrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Frame:
     """A function call: ``body`` runs with its new variables as locals, freed on return.
 
@@ -107,7 +136,8 @@ class Frame:
     local_vars: tuple[str, ...]
 
 
-Op = New | Link | Unlink | Del | Collect | Debug | Freeze | Count | Frame
+Op = (New | Link | Unlink | DelAttr | Del | Collect | Debug | Freeze | Count | Referents | Many
+      | Frame)
 
 
 @dataclass(frozen=True)
@@ -230,6 +260,16 @@ class _Builder:
         var.keys.discard(key)
         return Unlink(src, key)
 
+    def delattr(self) -> DelAttr | None:
+        """``del obj.attr`` of an attribute that holds an object (never the label ``n``)."""
+        sources = [n for n, v in self.vars.items() if v.kind in CLASSES and v.keys]
+        if not sources:
+            return None
+        src = self.pick(sources)
+        key = self.pick(list(self.vars[src].keys))
+        self.vars[src].keys.discard(key)
+        return DelAttr(src, key)
+
     def op(self, local: bool, allow: dict[str, int]) -> Op | None:
         choice = self.draw(st.sampled_from([k for k, w in allow.items() for _ in range(w)]))
         if choice == "new" or not self.vars:
@@ -238,6 +278,8 @@ class _Builder:
             return self.link()
         if choice == "unlink":
             return self.unlink()
+        if choice == "delattr":
+            return self.delattr()
         if choice == "del":
             mine = [n for n in self.vars if n.startswith("l" if local else "v")]
             if not mine:
@@ -255,6 +297,9 @@ class _Builder:
             return Debug(self.draw(st.sampled_from([True, True, False])))
         if choice == "freeze":
             return Freeze()
+        if choice == "many":
+            return Many("P", self.draw(st.sampled_from([10, 30, 40])),
+                        self.draw(st.sampled_from([("t",), ("t", "u"), ("a",)])))
         return self.frame() if not local else None
 
     def frame(self) -> Frame:
@@ -270,8 +315,10 @@ class _Builder:
         return frame
 
     def weights(self, local: bool) -> dict[str, int]:
-        weights = {"new": 6, "link": 6, "unlink": 1, "del": 2, "collect": 2, "count": 1,
+        weights = {"new": 6, "link": 6, "unlink": 1, "delattr": 1, "del": 2, "collect": 2,
+                   "count": 1,
                    "debug": 0 if local else 2, "frame": 0 if local else 1,
+                   "many": 0 if local else 1,
                    "freeze": 1 if self.flavor.freeze and not local else 0}
         if self.flavor.py2 or self.flavor.profile == "3.10":
             weights["count"] = 0

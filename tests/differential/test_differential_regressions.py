@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import pytest
 from diff_compare import check_batch
-from diff_programs import Collect, Debug, Del, Frame, Link, New, Op, Program, Unlink
+from diff_programs import (
+    Collect,
+    Debug,
+    Del,
+    DelAttr,
+    Frame,
+    Link,
+    Many,
+    New,
+    Op,
+    Program,
+    Referents,
+    Unlink,
+)
 
 
 def _program(name: str, ops: list[Op], auto: tuple[int, int, int] | None = None,
@@ -139,7 +152,31 @@ def e8_automatic_rhythm() -> Program:
     return _program("e8", ops, auto=(5, 2, 1000))
 
 
-# -- issue #7: gaps to CPython ----------------------------------------------------------------
+# -- issue #7: gaps to CPython (docs/cpython-gaps.md has the measurements) ----------------------
+
+
+def gap1_shared_keys_run_out() -> list[Program]:
+    """3.11+: 30 instances use up the class's shared keys; the next new attribute name gives
+    the instance a real __dict__ (collect -> 2), holding the attributes in the instance's
+    insertion order; a failed ``del`` takes a shared-keys entry, and with none left makes the
+    __dict__ on 3.11/3.12."""
+    full = [Many("P", 30, ("t",)), New("y", "P"), Referents("y"), Link("y", "c", "y"),
+            Referents("y"), Del("y"), Collect(2)]
+    order = [Many("P", 40, ("a", "b")), New("y", "P"), New("d1", "D"), New("d2", "D"),
+             New("d3", "D"), New("d4", "D"), Link("y", "b", "d1"), Link("y", "a", "d2"),
+             Referents("y"), Link("y", "c", "d3"), Referents("y"), Link("y", "b", "d4"),
+             Del("d1"), Del("d2"), Del("d3"), Del("d4"), Del("y"), Collect(2)]
+    deleted = [Many("P", 40, ("a", "b")), New("y", "P"), New("d1", "D"), New("d2", "D"),
+               New("d3", "D"), Link("y", "a", "d1"), Link("y", "b", "d2"),
+               DelAttr("y", "a"), Link("y", "a", "d3"), Link("y", "c", "y"), Del("d1"),
+               Del("d2"), Del("d3"), Del("y"), Collect(2)]
+    failed_full = [Many("P", 40, ("a",)), New("y", "P"), DelAttr("y", "q", missing=True),
+                   Link("y", "a", "y"), Del("y"), Collect(2)]
+    failed_takes = [Many("P", 26, ("t",)), New("y", "P"), DelAttr("y", "q", missing=True),
+                    Link("y", "a", "y"), Del("y"), Collect(2)]
+    return [_program("gap1-full", full), _program("gap1-order", order),
+            _program("gap1-deleted", deleted), _program("gap1-failed-del-full", failed_full),
+            _program("gap1-failed-del-takes-a-key", failed_takes)]
 
 
 def gap2_frame_slots() -> Program:
@@ -193,19 +230,20 @@ def gap5_split_order() -> Program:
     that order (its table is combined); 3.11+ keep the shared order for inline values."""
     return _program("gap5", [New("x", "P"), New("o", "list"), Link("x", "a", "o"),
                              Link("x", "b", "o"), New("y", "P"), New("d1", "D"), New("d2", "D"),
-                             Link("y", "b", "d1"), Link("y", "a", "d2"), Del("d1"), Del("d2"),
-                             Del("y")])
+                             Link("y", "b", "d1"), Link("y", "a", "d2"), Referents("y"),
+                             Del("d1"), Del("d2"), Del("y")])
 
 
 # Programs whose instances hold several objects in their __dict__: 2.7 orders that dict by
 # string hash, which gclab does not model.
-HASH_ORDERED = frozenset({"gap5"})
+HASH_ORDERED = frozenset({"gap1-order", "gap1-deleted", "gap5"})
 
 REGRESSIONS: list[Program] = [
     e1_seed(), e2_instance_cycles(), e4_resurrection(), e5_weakref_callbacks(),
     *e10_order_across_generations(), e13_untracking(), e14_reordering(), e18_trashcan(),
     e19_uncounted_frees(), e23_legacy(), e25_legacy_hanging_off_garbage(),
-    e29_weakref_migrates(), e8_automatic_rhythm(), gap2_frame_slots(),
+    e29_weakref_migrates(), e8_automatic_rhythm(), *gap1_shared_keys_run_out(),
+    gap2_frame_slots(),
     *gap4_return_drains_trashcan(), e18_in_a_frame(), gap5_split_order(),
 ]
 

@@ -1,19 +1,31 @@
-"""Dict entries and instance attributes on top of the slot API.
+"""Dict entries, instance attributes and frame locals on top of the slot API.
 
 A dict's slots are ``key0, value0, key1, value1, ...`` in insertion order. Keys compare by
 identity: atoms are interned, so equal atomic values share a code; heap objects used as keys
 are equal only to themselves (tuples included, a documented simplification).
 
-An instance's slots are its ``__slots__`` (sorted by name, as CPython lays them out), then
-either its inline values, one slot per name of the class's shared keys (3.11+), or one slot
-holding a separate ``__dict__`` object made at the first attribute store (≤3.10). The entries
-of a separate ``__dict__`` are in insertion order: 3.10's key-sharing (split) tables only take
-keys in their shared order and become combined tables otherwise, so traverse and dealloc
-always see the insertion order (measured); 2.7 orders by string hash (not modelled).
+An instance's slots are its ``__slots__`` (sorted by name, as CPython lays them out); a class
+with a ``__dict__`` then has one *dict slot* and, on inline profiles, the inline values::
+
+    [ __slots__ values ... | dict slot | inline value 0, inline value 1, ... ]
+
+* ``instance_dict="separate"`` (2.7, 3.10): the dict slot holds the ``__dict__``, made at the
+  first attribute store (3.10 also at a failed ``del``). Its entries are in insertion order:
+  3.10's key-sharing (split) tables only take keys in their shared order and become combined
+  tables otherwise, so the order seen by traverse and dealloc is always the insertion order
+  (measured, ``docs/cpython-gaps.md`` gap 5). 2.7 orders by string hash: not modelled.
+* ``instance_dict="inline"`` (3.11+): inline value ``i`` is the attribute named by
+  ``shared_keys[i]`` of the class (CPython's cached keys), visited and released in that
+  order; the dict slot is NULL until the ``__dict__`` is materialised. The shared keys start
+  with ``profile.shared_keys_max`` (30) usable entries; every new instance takes one while
+  more than one is left, every new attribute name one. Storing a name the keys lack when none
+  is left materialises the ``__dict__``: a real dict, holding the attributes in the instance's
+  own insertion order, then the new one (gap 1).
 
 A frame's slots are ``name0, value0, name1, value1, ...``: its fast locals in the order they
 were first bound (CPython's ``co_varnames`` for straight-line code). ``del`` empties a slot
-and a later store fills the same slot again; the return releases the values in slot order.
+and a later store fills the same slot again; the return releases the values in slot order
+(gap 2).
 """
 
 from __future__ import annotations
@@ -33,6 +45,11 @@ class ContainersMixin:
     :class:`~gclab.heap.core.HeapCore`."""
 
     def _init_containers(self: HeapCore) -> None:
+        # Inline profiles: instance id -> the inline indices of its set attributes in the order
+        # they were stored, kept only while that order is not ascending (CPython's per-object
+        # insertion-order array, read when the __dict__ is materialised). An entry is trusted
+        # only if it names exactly the set values; new_instance drops a stale one.
+        self.attr_order: dict[int, list[int]] = {}
         # Frames whose function returned (heap.frame() clears its id again when it is reused).
         self.returned_frames: set[int] = set()
 
@@ -88,91 +105,199 @@ class ContainersMixin:
     # -- instances -------------------------------------------------------------------------------
 
     def new_instance(self: HeapCore, info: TypeInfo) -> int:
-        """Allocate an instance of a managed class (tracked at once, before ``__init__``)."""
+        """Allocate an instance of a managed class (tracked at once, before ``__init__``).
+
+        Inline profiles: the new instance takes one usable entry of its class's shared keys
+        while more than one is left (``_PyObject_InitInlineValues``; 3.11-3.13 measured)."""
         if info.kind is not Kind.INSTANCE:
             raise TypeError(f"{info.name} is not a managed class")
-        size = len(info.slot_names) + (1 if self._separate_dict(info) else 0)
-        return self.alloc(info, size)
+        with self.operation():
+            oid = self.alloc(info, len(info.slot_names) + (1 if info.has_dict else 0))
+            self.attr_order.pop(oid, None)
+            if info.has_dict and self._inline(info):
+                usable = self._keys_usable(info)
+                if usable > 1:
+                    info.keys_usable = usable - 1
+        return oid
 
-    def _separate_dict(self: HeapCore, info: TypeInfo) -> bool:
-        return info.has_dict and self.profile.instance_dict == "separate"
+    def _inline(self: HeapCore, info: TypeInfo) -> bool:
+        return info.has_dict and self.profile.instance_dict == "inline"
+
+    def _keys_usable(self: HeapCore, info: TypeInfo) -> int:
+        """The usable entries left in the class's shared keys (``dk_usable``)."""
+        if info.keys_usable is None:
+            info.keys_usable = self.profile.shared_keys_max
+        return info.keys_usable
 
     def instance_dict(self: HeapCore, oid: int) -> int:
-        """The separate ``__dict__`` of an instance (≤3.10 profiles), or NULL."""
+        """The ``__dict__`` of an instance (separate, or materialised on 3.11+), or NULL."""
         info = self.type_of(oid)
-        if not self._separate_dict(info):
+        if not info.has_dict:
             return NULL
         return self.table.get(oid, len(info.slot_names))
 
     def get_attr(self: HeapCore, oid: int, name: str) -> int:
         """The code stored in attribute ``name`` (AttributeError if unset)."""
         info = self.type_of(oid)
-        index = self._attr_slot(info, name, create=False)
-        if index is not None:
-            value = self.table.get(oid, index) if index < self.table.ref_len[oid] else NULL
-        else:
-            d = self.instance_dict(oid)
-            entry = self.dict_find(d, self.atoms.code(name)) if d != NULL else -1
-            value = self.table.get(d, 2 * entry + 1) if entry >= 0 else NULL
+        value = self._attr_value(oid, info, name)
         if value == NULL:
-            raise AttributeError(f"'{info.name}' object has no attribute '{name}'")
+            raise _no_attribute(info, name)
         return value
 
+    def _attr_value(self: HeapCore, oid: int, info: TypeInfo, name: str) -> int:
+        """The value of attribute ``name``, NULL if unset."""
+        if name in info.slot_names:
+            return self.table.get(oid, info.slot_names.index(name))
+        if not info.has_dict:
+            return NULL
+        d = self.instance_dict(oid)
+        if d != NULL:
+            entry = self.dict_find(d, self.atoms.code(name))
+            return self.table.get(d, 2 * entry + 1) if entry >= 0 else NULL
+        if self._inline(info) and name in info.shared_keys:
+            index = len(info.slot_names) + 1 + info.shared_keys.index(name)
+            return self.table.get(oid, index) if index < self.table.ref_len[oid] else NULL
+        return NULL
+
     def set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
-        """Store ``value`` in attribute ``name``."""
+        """Store ``value`` in attribute ``name`` (see the module docstring for the layout)."""
         info = self.type_of(oid)
-        index = self._attr_slot(info, name, create=True)
-        if index is not None:
-            while index >= self.table.ref_len[oid]:
-                self.table.insert(oid, int(self.table.ref_len[oid]), NULL)
-            self.store(oid, index, value)
+        if name in info.slot_names:
+            self.store(oid, info.slot_names.index(name), value)
             return
-        d = self._ensure_dict(oid, info)
+        if not info.has_dict:
+            raise _no_attribute(info, name)
+        d = self.instance_dict(oid)
+        if d == NULL and self._inline(info):
+            key = self._shared_key(info, name)
+            if key >= 0:
+                self._store_inline(oid, info, key, value)
+                return
+            d = self._materialise_dict(oid, info)
+        elif d == NULL:
+            d = self._ensure_dict(oid, info)
         self.dict_set(d, self.atoms.code(name), value)
 
     def del_attr(self: HeapCore, oid: int, name: str) -> None:
-        """Delete attribute ``name`` (AttributeError if unset)."""
+        """Delete attribute ``name`` (AttributeError if unset).
+
+        A failed ``del`` still does what CPython's store path does before it notices:
+        3.10 makes the (empty) ``__dict__``; 3.11+ enter the name into the shared keys if one
+        is usable, and when none is, 3.11 and 3.12 materialise the ``__dict__``
+        (``profile.failed_delete_makes_dict``; 2.7 and 3.13 make nothing)."""
         info = self.type_of(oid)
-        self.get_attr(oid, name)
-        index = self._attr_slot(info, name, create=False)
-        if index is not None:
+        if name in info.slot_names:
+            index = info.slot_names.index(name)
+            if self.table.get(oid, index) == NULL:
+                raise _no_attribute(info, name)
             self.store(oid, index, NULL)
-        else:
-            self.dict_delete(self.instance_dict(oid), self.atoms.code(name))
+            return
+        if not info.has_dict:
+            raise _no_attribute(info, name)
+        d = self.instance_dict(oid)
+        if d == NULL and self._inline(info):
+            key = self._shared_key(info, name)
+            index = len(info.slot_names) + 1 + key
+            if key >= 0 and index < self.table.ref_len[oid] and self.table.get(oid, index) != NULL:
+                self._forget_order(oid, info, key)
+                self.store(oid, index, NULL)
+                return
+            if key < 0 and self.profile.failed_delete_makes_dict:
+                self._materialise_dict(oid, info)
+            raise _no_attribute(info, name)
+        if d == NULL:
+            if self.profile.failed_delete_makes_dict:
+                self._ensure_dict(oid, info)
+            raise _no_attribute(info, name)
+        try:
+            self.dict_delete(d, self.atoms.code(name))
+        except KeyError:
+            raise _no_attribute(info, name) from None
 
     def attr_names(self: HeapCore, oid: int) -> list[str]:
-        """Names of the attributes that are set, in layout order (slots, then the separate
-        dict's entries or the inline values)."""
+        """Names of the attributes that are set, in layout order (slots, then the dict's
+        entries or the inline values in shared-keys order)."""
         info = self.type_of(oid)
-        names = [n for n in info.slot_names if self._has(oid, info, n)]
+        names = [n for n in info.slot_names if self._attr_value(oid, info, n) != NULL]
         d = self.instance_dict(oid)
         if d != NULL:
             names += [str(self.atoms.value(k)) for k in self.table.slot_list(d)[0::2]]
-        else:
-            names += [n for n in info.shared_keys if self._has(oid, info, n)]
+        elif self._inline(info):
+            names += [n for n in info.shared_keys if self._attr_value(oid, info, n) != NULL]
         return names
 
-    def _has(self: HeapCore, oid: int, info: TypeInfo, name: str) -> bool:
-        try:
-            self.get_attr(oid, name)
-        except AttributeError:
-            return False
-        return True
+    def _shared_key(self: HeapCore, info: TypeInfo, name: str) -> int:
+        """insert_into_dictkeys: the shared-keys index of ``name``, entering it while an entry
+        is usable; -1 when the keys are full and lack it."""
+        if name in info.shared_keys:
+            return info.shared_keys.index(name)
+        usable = self._keys_usable(info)
+        if usable <= 0:
+            return -1
+        info.keys_usable = usable - 1
+        info.shared_keys.append(name)
+        return len(info.shared_keys) - 1
 
-    def _attr_slot(self: HeapCore, info: TypeInfo, name: str, *, create: bool) -> int | None:
-        """The slot index of ``name`` on the instance itself, or None if it lives in a dict."""
-        if name in info.slot_names:
-            return info.slot_names.index(name)
-        if not info.has_dict:
-            raise AttributeError(f"'{info.name}' object has no attribute '{name}'")
-        if self._separate_dict(info):
-            return None
-        if not create and name not in info.shared_keys:
-            return len(info.slot_names) + len(info.shared_keys)  # past the end: unset
-        return len(info.slot_names) + info.key_index(name)
+    def _store_inline(self: HeapCore, oid: int, info: TypeInfo, key: int, value: int) -> None:
+        """Store inline value ``key``; a value stored into an empty entry goes to the end of
+        the instance's insertion order."""
+        index = len(info.slot_names) + 1 + key
+        while index >= self.table.ref_len[oid]:
+            self.table.insert(oid, int(self.table.ref_len[oid]), NULL)
+        if self.table.get(oid, index) == NULL and value != NULL:
+            order = self._insertion_order(oid, info)
+            order.append(key)
+            self._keep_order(oid, order)
+        self.store(oid, index, value)
+
+    def _set_inline_keys(self: HeapCore, oid: int, info: TypeInfo) -> list[int]:
+        """The inline indices of ``oid``'s set attributes, ascending."""
+        base = len(info.slot_names) + 1
+        values = self.table.slot_list(oid)[base:]
+        return [key for key, value in enumerate(values) if value != NULL]
+
+    def _insertion_order(self: HeapCore, oid: int, info: TypeInfo) -> list[int]:
+        """The inline indices of the set attributes in the order they were stored."""
+        present = self._set_inline_keys(oid, info)
+        order = self.attr_order.get(oid)
+        if order is not None and sorted(order) == present:
+            return list(order)
+        return present
+
+    def _keep_order(self: HeapCore, oid: int, order: list[int]) -> None:
+        if order == sorted(order):
+            self.attr_order.pop(oid, None)
+        else:
+            self.attr_order[oid] = order
+
+    def _forget_order(self: HeapCore, oid: int, info: TypeInfo, key: int) -> None:
+        """An inline value is deleted: it leaves the insertion order."""
+        order = self._insertion_order(oid, info)
+        order.remove(key)
+        self._keep_order(oid, order)
+
+    def _materialise_dict(self: HeapCore, oid: int, info: TypeInfo) -> int:
+        """make_dict_from_instance_attributes (3.11+): a new dict (counted; it may trigger a
+        collection before it exists) takes over the inline values in the instance's insertion
+        order; tracked if one of them may be. The instance now refers to its dict only."""
+        d = self._new_object(self.types[DICT], 0, track=False)
+        base = len(info.slot_names) + 1
+        order = self._insertion_order(oid, info)
+        values = [self.table.get(oid, base + key) for key in order]
+        if self.table.ref_len[oid] > base:
+            self.table.remove(oid, base, int(self.table.ref_len[oid]) - base)
+        self.attr_order.pop(oid, None)
+        for key, value in zip(order, values, strict=True):
+            self.table.insert(d, int(self.table.ref_len[d]), self.atoms.code(info.shared_keys[key]))
+            self.table.insert(d, int(self.table.ref_len[d]), value)  # the reference moves
+        if any(self.may_be_tracked(v) for v in values):
+            self.track(d)
+        self.table.refcnt[d] = 1
+        self.table.put(oid, base - 1, d)
+        return d
 
     def _ensure_dict(self: HeapCore, oid: int, info: TypeInfo) -> int:
-        """Make the separate ``__dict__`` at the first attribute store (≤3.10)."""
+        """The separate ``__dict__`` (≤3.10), made now if the instance has none yet."""
         d = self.instance_dict(oid)
         if d == NULL:
             d = self._new_object(self.types[DICT], 0, track=False)
@@ -258,3 +383,7 @@ class ContainersMixin:
             else:
                 for value in values:
                     self.release(value)
+
+
+def _no_attribute(info: TypeInfo, name: str) -> AttributeError:
+    return AttributeError(f"'{info.name}' object has no attribute '{name}'")
