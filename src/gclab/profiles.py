@@ -69,6 +69,9 @@ class Profile:
     # A failed ``del obj.x`` makes the __dict__: 3.10 always, 3.11/3.12 when the shared keys
     # are full and lack the name; 2.7 and 3.13 never.
     failed_delete_makes_dict: bool = False
+    # PyObject_ClearWeakRefs puts the weakrefs with callbacks in a (ref, callback) tuple when
+    # at least this many are left: 2 (2.7, 3.10-3.12), 1 (3.13).
+    weakref_tuple_min: int = 2
     free_lists: FreeListLimits = field(default_factory=FreeListLimits)
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
@@ -142,6 +145,7 @@ PROFILES: dict[str, Profile] = {
         # §7.2: 3.13 defers when the C recursion budget (10000) has <= 50 left, drains > 100.
         trashcan_deposit_at=9950,
         trashcan_drain_at=9899,
+        weakref_tuple_min=1,
         gc_functions=_GC_3X,
     ),
 }

@@ -11,6 +11,7 @@ import pytest
 from diff_compare import check_batch
 from diff_programs import (
     Collect,
+    Count,
     Debug,
     Del,
     DelAttr,
@@ -189,6 +190,21 @@ def gap2_frame_slots() -> Program:
                     frames=(call,))
 
 
+def gap3_weakref_tuple() -> list[Program]:
+    """PyObject_ClearWeakRefs allocates a (ref, callback) tuple for >= 2 callback refs
+    (3.13: >= 1): count[0] sees it, and it can trigger a collection."""
+    two = [New("x", "P"), New("w1", "weakref", ("x",), True),
+           New("w2", "weakref", ("x",), True), Count(), Del("x"), Count()]
+    # the size-2 free list holds weakref.ref's argument tuple: t takes it back first
+    one = [New("x", "P"), New("w1", "weakref", ("x",), True), New("t", "tuple", ("ONE",)),
+           Count(), Del("x"), Count()]
+    auto = [New("keep", "list"), New("x", "P"), New("y", "P"), Link("y", "a", "y"),
+            New("w1", "weakref", ("x",), True), New("w2", "weakref", ("x",), True),
+            New("w3", "weakref", ("x",), True), Del("y"), Count(), Del("x"), Count()]
+    return [_program("gap3-two", two), _program("gap3-one", one),
+            _program("gap3-auto", auto, auto=(4, 1, 1000))]
+
+
 def _chain(prefix: str, length: int) -> list[Op]:
     """``prefix0 -> prefix1 -> ...`` of SD instances (__slots__ and __del__), only the head
     still named."""
@@ -243,7 +259,7 @@ REGRESSIONS: list[Program] = [
     *e10_order_across_generations(), e13_untracking(), e14_reordering(), e18_trashcan(),
     e19_uncounted_frees(), e23_legacy(), e25_legacy_hanging_off_garbage(),
     e29_weakref_migrates(), e8_automatic_rhythm(), *gap1_shared_keys_run_out(),
-    gap2_frame_slots(),
+    gap2_frame_slots(), *gap3_weakref_tuple(),
     *gap4_return_drains_trashcan(), e18_in_a_frame(), gap5_split_order(),
 ]
 
