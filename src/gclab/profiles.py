@@ -31,7 +31,8 @@ class FreeListLimits:
 
     list: int = 80
     dict: int = 80
-    tuple_max_size: int = 19  # sizes 1..tuple_max_size are kept
+    tuple_max_size: int = 19  # sizes 1..tuple_max_size are kept (2.7, 3.10: 19; 3.11+: 20)
+    tuple_reuse_max: int = 19  # ... and taken back for sizes 1..tuple_reuse_max (3.13: 20)
     tuple_per_size: int = 2000
 
 
@@ -104,6 +105,12 @@ _GC_COMMON = frozenset(
         "get_referents", "is_tracked", "garbage",
     }
 )
+# Tuple free lists (measured, docs/cpython-gaps.md): 2.7 and 3.10 keep and reuse sizes 1..19
+# (``len < PyTuple_MAXSAVESIZE``); 3.11 and 3.12 keep a freed 20-tuple (push: ``size - 1 <
+# PyTuple_NFREELISTS``) but never take it back (pop: ``size < PyTuple_MAXSAVESIZE``); 3.13 does
+# both for sizes 1..20.
+_FREE_LISTS_311 = FreeListLimits(tuple_max_size=20)
+_FREE_LISTS_313 = FreeListLimits(tuple_max_size=20, tuple_reuse_max=20)
 _GC_3X = _GC_COMMON | {
     "callbacks", "get_stats", "freeze", "unfreeze", "get_freeze_count", "is_finalized",
 }
@@ -134,9 +141,10 @@ PROFILES: dict[str, Profile] = {
     "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", frame_trashcan=True,
                     failed_delete_makes_dict=True, gc_functions=_GC_3X),
     "3.11": Profile(name="3.11", version=(3, 11), failed_delete_makes_dict=True,
-                    gc_functions=_GC_3X),
+                    free_lists=_FREE_LISTS_311, gc_functions=_GC_3X),
     "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint",
-                    failed_delete_makes_dict=True, gc_functions=_GC_3X),
+                    failed_delete_makes_dict=True, free_lists=_FREE_LISTS_311,
+                    gc_functions=_GC_3X),
     "3.13": Profile(
         name="3.13",
         version=(3, 13),
@@ -146,6 +154,7 @@ PROFILES: dict[str, Profile] = {
         trashcan_deposit_at=9950,
         trashcan_drain_at=9899,
         weakref_tuple_min=1,
+        free_lists=_FREE_LISTS_313,
         gc_functions=_GC_3X,
     ),
 }

@@ -250,6 +250,14 @@ def gap5_split_order() -> Program:
                              Del("d1"), Del("d2"), Del("y")])
 
 
+def tuple_free_list_sizes() -> Program:
+    """A freed 20-item tuple is kept on a free list by 3.11+ (count[0] keeps it), not by
+    2.7/3.10; only 3.13 takes it back for the next 20-item tuple."""
+    return _program("tuple-free-list-20", [New("t", "tuple", ("ONE",) * 19), Count(),
+                                           Del("t"), Count(), New("u", "tuple", ("ONE",) * 19),
+                                           Count()])
+
+
 # Programs whose instances hold several objects in their __dict__: 2.7 orders that dict by
 # string hash, which gclab does not model.
 HASH_ORDERED = frozenset({"gap1-order", "gap1-deleted", "gap5"})
@@ -258,9 +266,10 @@ REGRESSIONS: list[Program] = [
     e1_seed(), e2_instance_cycles(), e4_resurrection(), e5_weakref_callbacks(),
     *e10_order_across_generations(), e13_untracking(), e14_reordering(), e18_trashcan(),
     e19_uncounted_frees(), e23_legacy(), e25_legacy_hanging_off_garbage(),
-    e29_weakref_migrates(), e8_automatic_rhythm(), *gap1_shared_keys_run_out(),
-    gap2_frame_slots(), *gap3_weakref_tuple(),
+    e29_weakref_migrates(), e8_automatic_rhythm(),
+    *gap1_shared_keys_run_out(), gap2_frame_slots(), *gap3_weakref_tuple(),
     *gap4_return_drains_trashcan(), e18_in_a_frame(), gap5_split_order(),
+    tuple_free_list_sizes(),
 ]
 
 
