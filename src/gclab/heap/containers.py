@@ -171,7 +171,7 @@ class ContainersMixin:
         if d == NULL and self._inline(info):
             key = self._shared_key(info, name)
             if key >= 0:
-                self._store_inline(oid, info, key, value)
+                self.store(oid, self._inline_slot(oid, info, key, value), value)
                 return
             d = self._materialise_dict(oid, info)
         elif d == NULL:
@@ -238,9 +238,10 @@ class ContainersMixin:
         info.shared_keys.append(name)
         return len(info.shared_keys) - 1
 
-    def _store_inline(self: HeapCore, oid: int, info: TypeInfo, key: int, value: int) -> None:
-        """Store inline value ``key``; a value stored into an empty entry goes to the end of
-        the instance's insertion order."""
+    def _inline_slot(self: HeapCore, oid: int, info: TypeInfo, key: int, value: int) -> int:
+        """The slot of inline value ``key``, ready for ``value`` to be stored (the caller
+        stores it, so a deallocation cascade costs no extra host frame): a value stored into
+        an empty entry goes to the end of the instance's insertion order."""
         index = len(info.slot_names) + 1 + key
         while index >= self.table.ref_len[oid]:
             self.table.insert(oid, int(self.table.ref_len[oid]), NULL)
@@ -248,7 +249,7 @@ class ContainersMixin:
             order = self._insertion_order(oid, info)
             order.append(key)
             self._keep_order(oid, order)
-        self.store(oid, index, value)
+        return index
 
     def _set_inline_keys(self: HeapCore, oid: int, info: TypeInfo) -> list[int]:
         """The inline indices of ``oid``'s set attributes, ascending."""
