@@ -4,6 +4,7 @@ cycle collector, finalizers, weak references and the ``gc`` module, over flat ar
 from .collectors.record import CollectionRecord
 from .errors import (
     ForeignObjectError,
+    FrameReturnedError,
     GCLabError,
     HeapError,
     InvalidObjectError,
@@ -19,7 +20,8 @@ from .simheap import Heap, ShutdownReport
 __version__ = "0.1.0"
 
 __all__ = [
-    "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "GCLabError", "Heap",
+    "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "FrameReturnedError",
+    "GCLabError", "Heap",
     "HeapError", "InvalidObjectError", "InvariantViolation", "Profile", "ProfileError",
     "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError", "get_profile",
 ]

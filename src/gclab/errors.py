@@ -32,6 +32,10 @@ class RefcountUnderflowError(HeapError):
     """A reference that was never taken was dropped: the count would go below zero."""
 
 
+class FrameReturnedError(HeapError, RuntimeError):
+    """A frame's locals were used after its function returned (its ``with`` block ended)."""
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

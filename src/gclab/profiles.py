@@ -31,7 +31,8 @@ class FreeListLimits:
 
     list: int = 80
     dict: int = 80
-    tuple_max_size: int = 19  # sizes 1..tuple_max_size are kept
+    tuple_max_size: int = 19  # sizes 1..tuple_max_size are kept (2.7, 3.10: 19; 3.11+: 20)
+    tuple_reuse_max: int = 19  # ... and taken back for sizes 1..tuple_reuse_max (3.13: 20)
     tuple_per_size: int = 2000
 
 
@@ -60,6 +61,18 @@ class Profile:
     trashcan_drain_at: int = 0
     # 2.7: subtype_dealloc adds 1 to the nesting around its trashcan check and its drain.
     trashcan_instance_shift: int = 0
+    # 2.7, 3.10: frame_dealloc is bracketed by the trashcan: a function's locals are released
+    # one nesting level deeper than a ``del``, and a return at nesting 0 drains the trashcan.
+    frame_trashcan: bool = False
+    # 3.11+ inline values: SHARED_KEYS_MAX_SIZE, the usable entries of a class's shared keys
+    # when the class is made (gclab.heap.containers has the rule).
+    shared_keys_max: int = 30
+    # A failed ``del obj.x`` makes the __dict__: 3.10 always, 3.11/3.12 when the shared keys
+    # are full and lack the name; 2.7 and 3.13 never.
+    failed_delete_makes_dict: bool = False
+    # PyObject_ClearWeakRefs puts the weakrefs with callbacks in a (ref, callback) tuple when
+    # at least this many are left: 2 (2.7, 3.10-3.12), 1 (3.13).
+    weakref_tuple_min: int = 2
     free_lists: FreeListLimits = field(default_factory=FreeListLimits)
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
@@ -100,6 +113,12 @@ _GC_COMMON = frozenset(
         "get_referents", "is_tracked", "garbage",
     }
 )
+# Tuple free lists (measured, docs/cpython-gaps.md): 2.7 and 3.10 keep and reuse sizes 1..19
+# (``len < PyTuple_MAXSAVESIZE``); 3.11 and 3.12 keep a freed 20-tuple (push: ``size - 1 <
+# PyTuple_NFREELISTS``) but never take it back (pop: ``size < PyTuple_MAXSAVESIZE``); 3.13 does
+# both for sizes 1..20.
+_FREE_LISTS_311 = FreeListLimits(tuple_max_size=20)
+_FREE_LISTS_313 = FreeListLimits(tuple_max_size=20, tuple_reuse_max=20)
 _GC_3X = _GC_COMMON | {
     "callbacks", "get_stats", "freeze", "unfreeze", "get_freeze_count", "is_finalized",
 }
@@ -112,6 +131,7 @@ PROFILES: dict[str, Profile] = {
         instance_dict="separate",
         tuple_untracking="in_move_unreachable",
         trashcan_instance_shift=1,
+        frame_trashcan=True,
         clear_garbage_weakrefs=False,
         gc_functions=_GC_COMMON,
         debug_flags=(
@@ -127,9 +147,13 @@ PROFILES: dict[str, Profile] = {
         unraisable_text="2.7",
         shutdown_warning=False,
     ),
-    "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", gc_functions=_GC_3X),
-    "3.11": Profile(name="3.11", version=(3, 11), gc_functions=_GC_3X),
-    "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint", gc_functions=_GC_3X),
+    "3.10": Profile(name="3.10", version=(3, 10), instance_dict="separate", frame_trashcan=True,
+                    failed_delete_makes_dict=True, gc_functions=_GC_3X),
+    "3.11": Profile(name="3.11", version=(3, 11), failed_delete_makes_dict=True,
+                    free_lists=_FREE_LISTS_311, gc_functions=_GC_3X),
+    "3.12": Profile(name="3.12", version=(3, 12), trigger="safepoint",
+                    failed_delete_makes_dict=True, free_lists=_FREE_LISTS_311,
+                    gc_functions=_GC_3X),
     "3.13": Profile(
         name="3.13",
         version=(3, 13),
@@ -138,6 +162,8 @@ PROFILES: dict[str, Profile] = {
         # §7.2: 3.13 defers when the C recursion budget (10000) has <= 50 left, drains > 100.
         trashcan_deposit_at=9950,
         trashcan_drain_at=9899,
+        weakref_tuple_min=1,
+        free_lists=_FREE_LISTS_313,
         gc_functions=_GC_3X,
     ),
 }

@@ -26,7 +26,7 @@ from .heap.core import HeapCore
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
-from .heap.types import FRAME, LIST, MODULE, SET, TUPLE
+from .heap.types import LIST, MODULE, SET, TUPLE
 from .profiles import Profile
 
 
@@ -100,11 +100,7 @@ class Heap(ProxyHeap, HeapCore):
 
     def frame(self) -> FrameProxy:
         """A running frame: ``with heap.frame() as f: f.x = ...``; leaving it returns."""
-        with self.operation():
-            oid = self._new_object(self.types[FRAME], 0, track=False)
-            self.table.refcnt[oid] = 1
-            self.table.extern[oid] = 1
-        return self._adopt(oid)  # type: ignore[return-value]
+        return self._adopt(self.new_frame())  # type: ignore[return-value]
 
     @property
     def globals(self) -> NamespaceProxy:

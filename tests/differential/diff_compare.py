@@ -12,7 +12,7 @@ from diff_real import interpreter, render, run_real
 from hypothesis import HealthCheck, Phase, given, settings
 
 # Fields compared on every interpreter, and those only where counts are not noisy (3.11+).
-ALWAYS = ("error", "ret", "log", "cb", "objs", "garb", "garb_end")
+ALWAYS = ("error", "ret", "log", "cb", "objs", "garb", "garb_end", "refs")
 COUNTED = ("cnt", "ev")
 
 

@@ -9,7 +9,11 @@ here so ``count[0]`` and the trigger points match (never their *results*):
 
 * ``weakref.ref(x[, cb])`` builds an argument tuple of 1 or 2 items around the call;
 * ``gc.get_count()`` returns a 3-tuple, kept alive by the harness;
-* each round of ``gc.callbacks`` calls builds one ``info`` dict.
+* each round of ``gc.callbacks`` calls builds one ``info`` dict;
+* on 2.7, ``gc.collect(g)`` and ``gc.set_debug(f)`` take an argument tuple (METH_VARARGS) and
+  ``_snap()`` frees one (``set([...])``) before it reads ``gc.get_objects()``: freeing a tuple
+  at nesting 0 drains the trashcan, where a deallocated instance leaves objects on 2.7
+  (``docs/cpython-gaps.md``, gap 4).
 """
 
 from __future__ import annotations
@@ -23,17 +27,21 @@ from diff_programs import (
     Count,
     Debug,
     Del,
+    DelAttr,
     Frame,
     Freeze,
     Link,
+    Many,
     New,
     Op,
     Program,
+    Referents,
     Unlink,
 )
 
 import gclab
 from gclab.heap import proxies
+from gclab.heap.proxies import Proxy
 
 
 def make_classes(heap: gclab.Heap, log: list[str], keep: Any) -> dict[str, type]:
@@ -67,6 +75,7 @@ class Runner:
         self.ret: list[int] = []
         self.events: list[int] = []
         self.counts: list[list[int]] = []
+        self.refs: list[list[str]] = []
         self.kept: list[Any] = []
         self.names: dict[int, str] = {}
         self.frame: Any = None
@@ -83,6 +92,15 @@ class Runner:
         if phase == "stop":
             self.events += [info["generation"], info["collected"], info["uncollectable"]]
         del info_dict
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` for a METH_VARARGS function: on 2.7 its argument tuple exists during
+        the call and is freed after it (which drains the trashcan)."""
+        held = self.heap.tuple(args) if self.profile == "2.7" else None
+        try:
+            return fn(*args)
+        finally:
+            del held
 
     def weak_callback(self, wr: Any) -> None:
         self.cbs.append(self.names.get(wr._id, "?"))
@@ -144,11 +162,46 @@ class Runner:
         else:
             setattr(src, op.key, None)
 
+    def referents(self, op: Referents) -> None:
+        """The harness's ``_refs(var)``: labels, atoms' reprs, type names (gclab has no type
+        objects; CPython's are left out)."""
+        kinds = {"ListProxy": "list", "TupleProxy": "tuple", "DictProxy": "dict",
+                 "SetProxy": "set", "WeakrefProxy": "weakref" if self.profile == "2.7"
+                 else "ReferenceType"}
+        out = []
+        for ref in self.heap.gc.get_referents(self.get(op.var)):
+            name = self.name(ref)
+            if name is None and not isinstance(ref, Proxy):
+                name = repr(ref)
+            out.append(name or kinds.get(type(ref).__name__, type(ref).__name__))
+        self.refs.append(out)
+
     def count(self) -> None:
         counts = list(self.heap.gc.get_count())
         self.counts.append(counts)
         with self.heap.operation():
             self.kept.append(self.heap.tuple(counts))
+
+    def delattr(self, op: DelAttr) -> None:
+        obj = self.get(op.src)
+        if not op.missing:
+            delattr(obj, op.key)
+            return
+        with self.heap.frame() as f:  # the frame of the harness's _try_del(o, name)
+            f.o = obj
+            del obj
+            try:
+                delattr(f.o, op.key)
+            except AttributeError:
+                pass
+
+    def many(self, op: Many) -> None:
+        cls = self.classes[op.kind]
+        for i in range(op.count):
+            obj = cls()
+            for attr in op.attrs:
+                setattr(obj, attr, i)
+            del obj
 
     def run_frame(self, frame: Frame) -> None:
         with self.heap.frame() as f:
@@ -165,16 +218,22 @@ class Runner:
             self.link(op)
         elif isinstance(op, Unlink):
             self.unlink(op)
+        elif isinstance(op, DelAttr):
+            self.delattr(op)
         elif isinstance(op, Del):
             delattr(self.scope(op.var), op.var)
         elif isinstance(op, Collect):
-            self.ret.append(gc.collect(op.gen))
+            self.ret.append(self.call(gc.collect, op.gen))
         elif isinstance(op, Debug):
-            gc.set_debug(32 if op.saveall else 0)
+            self.call(gc.set_debug, 32 if op.saveall else 0)
         elif isinstance(op, Freeze):
             gc.freeze()
         elif isinstance(op, Count):
             self.count()
+        elif isinstance(op, Referents):
+            self.referents(op)
+        elif isinstance(op, Many):
+            self.many(op)
         elif isinstance(op, Frame):
             self.run_frame(op)
 
@@ -205,6 +264,7 @@ class Runner:
     def snap(self) -> None:
         gc = self.heap.gc
         gc.disable()
+        self.call(lambda _: None, "classes")  # 2.7: _snap()'s set([...]) argument tuple
         gens = [gc.get_objects()] if self.profile == "2.7" else [
             gc.get_objects(g) for g in (0, 1, 2)]
         self.record["objs"] = [[n for n in map(self.name, gen) if n] for gen in gens]
@@ -227,7 +287,7 @@ class Runner:
         self.record["garb_end"] = ["", *(self.name(o) for o in gc.garbage)]
         # copies: finalizers still run when the heap itself is dropped after the program
         self.record.update(ret=list(self.ret), log=list(self.log), cb=list(self.cbs),
-                           ev=list(self.events), cnt=list(self.counts))
+                           ev=list(self.events), cnt=list(self.counts), refs=list(self.refs))
         return self.record
 
 

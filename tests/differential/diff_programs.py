@@ -65,6 +65,16 @@ class Unlink:
 
 
 @dataclass(frozen=True)
+class DelAttr:
+    """``del src.key``; ``missing``: a name the object does not have, deleted through the
+    harness's ``_try_del(src, key)`` (a function that swallows the AttributeError)."""
+
+    src: str
+    key: str
+    missing: bool = False
+
+
+@dataclass(frozen=True)
 class Del:
     """``del var``."""
 
@@ -96,15 +106,38 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Referents:
+    """``REFS.append(_refs(var))``: what ``gc.get_referents(var)`` visits, each as its label,
+    the repr of an atom or its type's name (type objects and functions left out)."""
+
+    var: str
+
+
+@dataclass(frozen=True)
+class Many:
+    """``count`` unnamed instances of ``kind``, each storing ``_i`` in every attribute of
+    ``attrs`` and dropped at once (``for _i in range(count): _o = P(); _o.t = _i; del _o``):
+    on 3.11+ each one uses up an entry of the class's shared keys."""
+
+    kind: str
+    count: int
+    attrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Frame:
-    """A function call: ``body`` runs with its new variables as locals, freed on return."""
+    """A function call: ``body`` runs with its new variables as locals, freed on return.
+
+    A local deleted in the body may be bound again: it keeps its first slot (the order in
+    which the return releases the locals)."""
 
     index: int
     body: tuple[Op, ...]
     local_vars: tuple[str, ...]
 
 
-Op = New | Link | Unlink | Del | Collect | Debug | Freeze | Count | Frame
+Op = (New | Link | Unlink | DelAttr | Del | Collect | Debug | Freeze | Count | Referents | Many
+      | Frame)
 
 
 @dataclass(frozen=True)
@@ -149,6 +182,7 @@ class _Builder:
         self.vars: dict[str, _Var] = {}
         self.counter = 0
         self.frames: list[Frame] = []
+        self.dead_locals: list[str] = []  # deleted locals of the frame being drawn
 
     def pick(self, names: list[str]) -> str:
         return self.draw(st.sampled_from(sorted(names)))
@@ -156,6 +190,9 @@ class _Builder:
     def new(self, local: bool) -> New:
         self.counter += 1
         var = ("l" if local else "v") + str(self.counter)
+        if local and self.dead_locals and self.draw(st.booleans()):
+            var = self.pick(self.dead_locals)  # a deleted local bound again: same slot
+            self.dead_locals.remove(var)
         kinds = [*CONTAINERS, *CLASSES, "weakref", "weakref", "weakref"]
         if self.flavor.py2:
             kinds.remove("Y")  # its second attribute would make dict order observable
@@ -223,6 +260,16 @@ class _Builder:
         var.keys.discard(key)
         return Unlink(src, key)
 
+    def delattr(self) -> DelAttr | None:
+        """``del obj.attr`` of an attribute that holds an object (never the label ``n``)."""
+        sources = [n for n, v in self.vars.items() if v.kind in CLASSES and v.keys]
+        if not sources:
+            return None
+        src = self.pick(sources)
+        key = self.pick(list(self.vars[src].keys))
+        self.vars[src].keys.discard(key)
+        return DelAttr(src, key)
+
     def op(self, local: bool, allow: dict[str, int]) -> Op | None:
         choice = self.draw(st.sampled_from([k for k, w in allow.items() for _ in range(w)]))
         if choice == "new" or not self.vars:
@@ -231,12 +278,16 @@ class _Builder:
             return self.link()
         if choice == "unlink":
             return self.unlink()
+        if choice == "delattr":
+            return self.delattr()
         if choice == "del":
             mine = [n for n in self.vars if n.startswith("l" if local else "v")]
             if not mine:
                 return None
             var = self.pick(mine)
             del self.vars[var]
+            if local:
+                self.dead_locals.append(var)
             return Del(var)
         if choice == "collect":
             return Collect(self.draw(st.integers(0, 2)))
@@ -246,22 +297,28 @@ class _Builder:
             return Debug(self.draw(st.sampled_from([True, True, False])))
         if choice == "freeze":
             return Freeze()
+        if choice == "many":
+            return Many("P", self.draw(st.sampled_from([10, 30, 40])),
+                        self.draw(st.sampled_from([("t",), ("t", "u"), ("a",)])))
         return self.frame() if not local else None
 
     def frame(self) -> Frame:
         outer = set(self.vars)
+        self.dead_locals = []
         body = self.ops(self.draw(st.integers(1, 8)), local=True)
         local_vars = tuple(n for n in self.vars if n not in outer)
         for n in local_vars:
             del self.vars[n]
-        made = tuple(op.var for op in body if isinstance(op, New))
+        made = tuple(dict.fromkeys(op.var for op in body if isinstance(op, New)))
         frame = Frame(len(self.frames), tuple(body), made)
         self.frames.append(frame)
         return frame
 
     def weights(self, local: bool) -> dict[str, int]:
-        weights = {"new": 6, "link": 6, "unlink": 1, "del": 2, "collect": 2, "count": 1,
+        weights = {"new": 6, "link": 6, "unlink": 1, "delattr": 1, "del": 2, "collect": 2,
+                   "count": 1,
                    "debug": 0 if local else 2, "frame": 0 if local else 1,
+                   "many": 0 if local else 1,
                    "freeze": 1 if self.flavor.freeze and not local else 0}
         if self.flavor.py2 or self.flavor.profile == "3.10":
             weights["count"] = 0

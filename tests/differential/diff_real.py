@@ -34,11 +34,14 @@ from diff_programs import (
     Count,
     Debug,
     Del,
+    DelAttr,
     Freeze,
     Link,
+    Many,
     New,
     Op,
     Program,
+    Referents,
     Unlink,
 )
 
@@ -58,6 +61,12 @@ THRESHOLDS = gc.get_threshold()
 
 def _sp():
     pass
+
+def _try_del(o, name):
+    try:
+        delattr(o, name)
+    except AttributeError:
+        pass
 
 def _name(o, classes, wn):
     t = type(o)
@@ -97,10 +106,10 @@ def _break(o):
 
 def run(code, auto):
     # LOG and CB start with '' so that they never look like labelled program lists
-    LOG = ['']; CB = ['']; KEEP = []; WN = {}; RET = []; CNT = []; EV = []
+    LOG = ['']; CB = ['']; KEEP = []; WN = {}; RET = []; CNT = []; EV = []; REFS = []
     rec = {}
     G = {'gc': gc, 'weakref': weakref, 'LOG': LOG, 'CB': CB, 'KEEP': KEEP, 'WN': WN,
-         'RET': RET, 'CNT': CNT, 'ONE': 1, '_sp': _sp}
+         'RET': RET, 'CNT': CNT, 'ONE': 1, '_sp': _sp, '_try_del': _try_del}
     def wcb(w):
         CB.append(WN.get(id(w), '?'))
     def gccb(phase, info):
@@ -132,7 +141,20 @@ def run(code, auto):
             o = None
             objs.append(names[1:])
         rec['garb'] = [''] + [_name(o, classes, WN) for o in gc.garbage]
-    G['wcb'] = wcb; G['_begin'] = _begin; G['_snap'] = _snap
+    def _refs(o):
+        classes = set([G[c] for c in CLASS_NAMES])
+        out = ['']  # never a labelled list
+        for r in gc.get_referents(o):
+            t = type(r)
+            if t is type or t is type(_refs):
+                continue
+            n = _name(r, classes, WN)
+            if n is None and t in (int, str, float, bool, type(None)):
+                n = repr(r)
+            out.append(n or t.__name__)
+        return out
+    G['wcb'] = wcb; G['_begin'] = _begin; G['_snap'] = _snap; G['_refs'] = _refs
+    G['REFS'] = REFS
     try:
         if gc.garbage:
             raise RuntimeError('the previous program leaked into this one')
@@ -143,6 +165,7 @@ def run(code, auto):
     classes = set([G[c] for c in CLASS_NAMES if c in G])
     rec['garb_end'] = [''] + [_name(o, classes, WN) for o in gc.garbage]
     rec['ret'] = RET[:]; rec['log'] = LOG[1:]; rec['cb'] = CB[1:]; rec['ev'] = EV[:]
+    rec['refs'] = [r[1:] for r in REFS]
     rec['cnt'] = [list(c) for c in CNT]
     if gccb in getattr(gc, 'callbacks', []):
         gc.callbacks.remove(gccb)
@@ -227,6 +250,8 @@ def op_lines(op: Op) -> list[str]:
         if op.key.startswith("k"):
             return [f"{op.src}[{op.key!r}] = None"]
         return [f"{op.src}.{op.key} = None"]
+    if isinstance(op, DelAttr):
+        return [f"_try_del({op.src}, {op.key!r})" if op.missing else f"del {op.src}.{op.key}"]
     if isinstance(op, Del):
         return [f"del {op.var}"]
     if isinstance(op, Collect):
@@ -237,12 +262,28 @@ def op_lines(op: Op) -> list[str]:
         return ["gc.freeze()"]
     if isinstance(op, Count):
         return ["CNT.append(gc.get_count())"]
+    if isinstance(op, Referents):
+        return [f"REFS.append(_refs({op.var}))"]
     return [f"F{op.index}()"]
+
+
+def _many_lines(op: Many, indent: str, safepoints: bool) -> list[str]:
+    """The loop of a :class:`Many` (``_sp()`` after each statement of its body on 3.12+)."""
+    body = [f"_o = {op.kind}()", *(f"_o.{a} = _i" for a in op.attrs), "del _o"]
+    out = [f"{indent}for _i in range({op.count}):"]
+    for line in body:
+        out.append(f"{indent}    {line}")
+        if safepoints:
+            out.append(f"{indent}    _sp()")
+    return out
 
 
 def _block(ops: tuple[Op, ...], indent: str, safepoints: bool) -> list[str]:
     out = []
     for op in ops:
+        if isinstance(op, Many):
+            out.extend(_many_lines(op, indent, safepoints))
+            continue
         for line in op_lines(op):
             out.append(indent + line)
             if safepoints:

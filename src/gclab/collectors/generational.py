@@ -127,7 +127,8 @@ class GenerationalCollector:
         counts = self.free_counts
         if counts is not None:
             slot = self._free_list_slot(info, size)
-            if slot >= 0 and counts[slot] > 0:
+            if slot >= 0 and counts[slot] > 0 and not (
+                    info.kind is Kind.TUPLE and size > self.profile.free_lists.tuple_reuse_max):
                 counts[slot] -= 1
                 return
         state = self.state

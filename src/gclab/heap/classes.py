@@ -322,8 +322,11 @@ class NamespaceProxy(Proxy):
             raise AttributeError(name)
         heap: Any = object.__getattribute__(self, "_heap")
         oid = object.__getattribute__(self, "_id")
+        key = heap.atoms.find(name)  # a lookup interns nothing
         try:
-            return heap.from_code(heap.dict_get(oid, heap.atoms.code(name)))
+            if key is None:
+                raise KeyError(name)
+            return heap.from_code(heap.dict_get(oid, key))
         except KeyError:
             raise AttributeError(f"no variable named {name!r}") from None
 
@@ -339,7 +342,10 @@ class NamespaceProxy(Proxy):
         heap: Any = self._heap
         try:
             with heap.operation():
-                heap.dict_delete(self._id, heap.atoms.code(name))
+                key = heap.atoms.find(name)  # a lookup interns nothing
+                if key is None:
+                    raise KeyError(name)
+                heap.dict_delete(self._id, key)
         except KeyError:
             raise AttributeError(f"no variable named {name!r}") from None
 
@@ -352,18 +358,46 @@ class NamespaceProxy(Proxy):
 
 
 class FrameProxy(NamespaceProxy):
-    """A running frame; leaving its ``with`` block releases the locals (a return)."""
+    """A running function frame: ``with heap.frame() as f:`` calls it, ``f.x = ...`` binds a
+    local, ``del f.x`` unbinds it, leaving the block returns.
+
+    Locals are fixed slots in the order of their first binding (``co_varnames`` for
+    straight-line code); ``del`` empties a slot and a later store refills the same slot; the
+    return releases the values in slot order, inside the trashcan bracket of ``frame_dealloc``
+    on 2.7 and 3.10 (see :meth:`~gclab.heap.containers.ContainersMixin.frame_return`).
+
+    After the return every load, store or delete of a local, and a second return, raise
+    :class:`gclab.FrameReturnedError` (a ``HeapError`` and a ``RuntimeError``) and change
+    nothing. Reading an unbound local raises AttributeError, like ``NameError`` in Python.
+    """
 
     __slots__ = ()
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        heap: Any = object.__getattribute__(self, "_heap")
+        oid = object.__getattribute__(self, "_id")
+        return heap.from_code(heap.frame_load(oid, name))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        check_settable(self, name)
+        heap: Any = self._heap
+        heap.frame_store(self._id, name, heap.to_code(value))
+
+    def __delattr__(self, name: str) -> None:
+        check_settable(self, name)
+        self._heap.frame_delete(self._id, name)
+
+    def __dir__(self) -> list[str]:
+        return self._heap.frame_locals(self._id)  # type: ignore[no-any-return]
+
     def __enter__(self) -> FrameProxy:
+        self._heap._running_frame(self._id)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        heap: Any = self._heap
-        with heap.operation():
-            for value in heap.table.truncate(self._id)[1::2]:
-                heap.release(value)
+        self._heap.frame_return(self._id)
 
 
 register_proxy_class(Kind.FRAME, FrameProxy)

@@ -131,6 +131,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self._no_user_code = _NoUserCode(self)
         self._init_dealloc()
         self._init_weakrefs()
+        self._init_containers()
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
         self.debug_level = config.DEBUG_LEVEL
         self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
@@ -179,8 +180,12 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     @property
     def sim_frames(self) -> int:
-        """The simulated program's Python frames outside finalizers and callbacks: the module."""
-        return 1
+        """The simulated program's Python frames outside finalizers and callbacks: the module
+        and every frame made by ``heap.frame()`` that has not returned."""
+        t, frame_type = self.table, self.types.by_name("frame").type_id
+        running = [f for f in self.running_frames
+                   if t.is_alive(f) and int(t.type_id[f]) == frame_type]
+        return 1 + len(running)
 
     # -- top-level operations and safe points ----------------------------------------------------
 

@@ -251,6 +251,24 @@ class DeallocMixin:
                 yield DEALLOC, self.trash_delete_later.pop()
             self.trash_nesting -= 1
 
+    def release_bracketed(self: HeapCore, values: list[int]) -> None:
+        """Release ``values`` in order as the body of a trashcan-bracketed deallocation whose
+        object is not part of the cascade (2.7/3.10 ``frame_dealloc`` on a return): the
+        nesting is one higher during the releases, then Py_TRASHCAN_END drains the deferred
+        objects if it is back at ``trashcan_drain_at``."""
+        self.trash_nesting += 1
+        try:
+            for value in values:
+                self.release(value)
+        except BaseException:
+            self.trash_nesting -= 1
+            raise
+        drain = self._trashcan_end()
+        if self.dealloc_kernel is not None and self._observer_known():
+            self._run_mixed([drain])
+        else:
+            self._run(drain)
+
     def _dealloc_body(self: HeapCore, oid: int, info: TypeInfo) -> Dealloc:
         kind = info.kind
         if kind is Kind.INSTANCE:
@@ -300,10 +318,14 @@ class DeallocMixin:
     def call_finalizer(self: HeapCore, oid: int, info: TypeInfo) -> None:
         """Run the type's ``__del__`` on a handle of ``oid``; any exception is reported through
         ``sys.unraisablehook`` as raised by the ``__del__`` function (2.7: the bound method),
-        never raised (:mod:`gclab.heap.usercode`)."""
+        never raised (:mod:`gclab.heap.usercode`).
+
+        The call is a safe point (a Python function's RESUME checks the eval breaker): on
+        3.12+ a collection scheduled earlier in the same operation runs first."""
         assert info.finalizer is not None
         self.user_calls += 1
         handle = self.wrap(oid)
+        self.observer.safepoint()
         legacy = self.profile.unraisable_text == "2.7"
         report_as = MethodType(info.finalizer, handle) if legacy else info.finalizer
         self.user_code.call(info.finalizer, (handle,), report_as, frames=self.sim_frames,

@@ -49,6 +49,9 @@ class TypeInfo:
     # Instances: the class-wide attribute order (CPython's shared keys): inline values and
     # split-table dict values are laid out, visited and released in this order.
     shared_keys: list[str] = field(default_factory=list)
+    # Inline profiles: the usable entries left in the shared keys (CPython's ``dk_usable``;
+    # None until the heap first needs it, see gclab.heap.containers).
+    keys_usable: int | None = None
 
     def key_index(self, name: str) -> int:
         """The shared-keys index of attribute ``name``, adding it on first use."""
