@@ -66,7 +66,7 @@ def outcome(call: Callable[[], object]) -> tuple[Any, ...]:
 
 def atom_count(heap: gclab.Heap) -> int:
     """How many atoms the heap has interned."""
-    return len(heap.atoms._values)
+    return len(heap.atoms)
 
 
 @contextmanager

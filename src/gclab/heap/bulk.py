@@ -239,9 +239,7 @@ class BulkMixin:
         slotted = np.array([info.kind is not Kind.WEAKREF for info in self.types.types])
         ok = alive & slotted[t.type_id[safe]]
         ok &= (indices >= 0) & (indices < t.ref_len[safe])
-        n_atoms = len(self.atoms._values)
-        ok &= (values == NULL) | ((values <= -2) & (values > -2 - n_atoms)) | \
-            self._alive_mask(values)
+        ok &= (values == NULL) | self.atoms.live_codes(values) | self._alive_mask(values)
         if not ok.all():
             k = int(np.flatnonzero(~ok)[0])
             oid, index, value = int(ids[k]), int(indices[k]), int(values[k])

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
+import numpy as np
+
 from .. import config
 from ..errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
 from ..profiles import Profile, get_profile
@@ -79,6 +81,8 @@ class _Operation:
         heap._op_depth -= 1
         if exc_type is None and heap._op_depth == 0:
             heap.observer.safepoint()
+            if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
+                heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
             debug_check(heap, 2)
 
 
@@ -153,7 +157,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     def check_value(self, code: object) -> int:
         """A slot value: a live id, :data:`NULL` or an atom code."""
         if isinstance(code, int) and not isinstance(code, bool) and code < 0:
-            if code == NULL or -2 - code < len(self.atoms._values):
+            if code == NULL or self.atoms.is_live(code):
                 return code
             raise InvalidObjectError(f"{code} is not an atom code of this heap")
         return self.check_id(code)
@@ -173,10 +177,27 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         return self.types[int(self.table.type_id[oid])]
 
     def atom(self, value: object) -> int:
-        """The slot code of an atomic value (int, float, str, bytes, bool, None, complex)."""
+        """The slot code of an atomic value (int, float, str, bytes, bool, None, complex).
+
+        The code stays valid for the heap's life (the atom is pinned: never swept, see
+        :class:`~gclab.heap.table.AtomTable`), so it can be stored at any later time."""
         if not AtomTable.is_atom_value(value):
             raise TypeError(f"{type(value).__name__} is not an atomic value")
-        return self.atoms.code(value)
+        return self.atoms.pin(value)
+
+    def sweep_atoms(self) -> int:
+        """Release the atoms no slot of a live object holds (see
+        :class:`~gclab.heap.table.AtomTable`); returns how many. Runs at the end of a
+        top-level operation once the atom table has grown enough."""
+        t = self.table
+        alive = np.flatnonzero(t.flags[N_HEADS : t.top] & ALIVE) + N_HEADS
+        lengths = t.ref_len[alive].astype(np.int64)
+        before = np.cumsum(lengths) - lengths
+        positions = np.repeat(t.ref_start[alive].astype(np.int64) - before, lengths)
+        values = t.pool[positions + np.arange(int(lengths.sum()))]
+        held = np.zeros(len(self.atoms._values), np.bool_)
+        held[-2 - values[values <= -2].astype(np.int64)] = True
+        return self.atoms.sweep(held)
 
     @property
     def sim_frames(self) -> int:

@@ -168,7 +168,6 @@ def _check_slots(heap: HeapCore, strict: bool) -> Counter[int]:
     """Slot values are valid; slices are sane. Returns the slot references per target id
     (from every live object; in the loose mode only from objects whose count is not 0)."""
     t = heap.table
-    n_atoms = len(heap.atoms._values)
     counted: Counter[int] = Counter()
     slices: list[tuple[int, int, int]] = []
     for oid in _live(heap):
@@ -187,7 +186,7 @@ def _check_slots(heap: HeapCore, strict: bool) -> Counter[int]:
             if value == NULL:
                 continue
             if value < 0:
-                if -2 - value >= n_atoms:
+                if not heap.atoms.is_live(value):
                     _fail(f"{heap.describe(oid)} slot {index}: unknown atom code {value}")
                 continue
             if not N_HEADS <= value < t.top:
