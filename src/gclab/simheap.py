@@ -45,6 +45,9 @@ class Heap(ProxyHeap, HeapCore):
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024,
                  free_lists: bool = False) -> None:
+        if not isinstance(free_lists, bool):
+            raise TypeError(f"free_lists must be a bool, got {type(free_lists).__name__} "
+                            f"{free_lists!r}")
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
         self.collector = GenerationalCollector(self, free_lists=free_lists)
