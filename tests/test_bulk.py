@@ -165,7 +165,7 @@ def test_set_slots_tracks_dicts_like_set_slot() -> None:
     heap.set_slots([d1, d2, d3], [1, 1, 0], [heap.atom(5), tup, lst])
     assert [heap.is_tracked(d) for d in (d1, d2, d3)] == [False, False, True]
     assert heap.table.list_members(0)[-1] == d3
-    assert heap.getrefcount(lst) == 2
+    assert heap.refcount(lst) == 2
 
 
 # -- rejection: a bad entry anywhere, nothing changed ----------------------------------------------
@@ -274,10 +274,10 @@ def test_decref_many_names_the_entry_a_loop_of_decref_fails_at(small: Any) -> No
 
 def test_alloc_many_empty_tuple_is_shared() -> None:
     heap = HeapCore()
-    rc = heap.getrefcount(heap.empty_tuple)
+    rc = heap.refcount(heap.empty_tuple)
     ids = heap.alloc_many("tuple", 3)
     assert set(ids.tolist()) == {heap.empty_tuple}
-    assert heap.getrefcount(heap.empty_tuple) == rc + 3
+    assert heap.refcount(heap.empty_tuple) == rc + 3
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -109,7 +109,7 @@ def objs(heap: gclab.Heap) -> dict[str, Any]:
 LOW_LEVEL: list[tuple[str, Callable[[gclab.Heap, int, int], object]]] = [
     ("incref", lambda h, bad, ok: h.incref(bad)),
     ("decref", lambda h, bad, ok: h.decref(bad)),
-    ("getrefcount", lambda h, bad, ok: h.getrefcount(bad)),
+    ("refcount", lambda h, bad, ok: h.refcount(bad)),
     ("slots", lambda h, bad, ok: h.slots(bad)),
     ("set_slot", lambda h, bad, ok: h.set_slot(bad, 0, NULL)),
     ("append_slot", lambda h, bad, ok: h.append_slot(bad, NULL)),
@@ -137,12 +137,9 @@ def test_freed_id(heap: gclab.Heap, objs: dict[str, Any], name: str,
 @pytest.mark.parametrize(("name", "call"), LOW_LEVEL[:10], ids=[n for n, _ in LOW_LEVEL[:10]])
 def test_invalid_id(heap: gclab.Heap, objs: dict[str, Any], bad: object, name: str,
                     call: Callable[[gclab.Heap, Any, int], object]) -> None:
-    """Out-of-range ids, list heads, bools and non-ints: InvalidObjectError naming the value
-    (Heap.getrefcount takes proxies too: anything else that is not an int is a TypeError)."""
-    wrong_type = isinstance(bad, bool) or not isinstance(bad, int)
-    error = TypeError if name == "getrefcount" and wrong_type else InvalidObjectError
+    """Out-of-range ids, list heads, bools and non-ints: InvalidObjectError naming the value."""
     assert_raises_unchanged(heap, lambda: call(heap, bad, objs["list"]._id),
-                            error, names=repr(bad) if not isinstance(bad, int)
+                            InvalidObjectError, names=repr(bad) if not isinstance(bad, int)
                             or isinstance(bad, bool) else str(bad))
 
 

@@ -24,6 +24,7 @@ from .gcmodule import GcModule
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
+from .heap.table import AtomTable
 from .heap.types import DICT, FRAME, LIST, MODULE, SET, TUPLE
 from .profiles import Profile
 
@@ -130,19 +131,46 @@ class Heap(ProxyHeap, HeapCore):
     # -- inspecting ------------------------------------------------------------------------------
 
     def id_of(self, obj: object) -> int:
-        """The integer id of a proxy of this heap (for the low-level API)."""
+        """The integer id of a proxy of this heap (for the low-level API).
+
+        TypeError for anything that is not a proxy, ForeignObjectError for another heap's."""
         if not isinstance(obj, Proxy):
             raise TypeError(f"{obj!r} ({type(obj).__name__}) is not a heap object")
         if obj._heap is not self:
             raise ForeignObjectError(f"{obj._heap.describe(obj._id)} belongs to another heap")
         return obj._id
 
-    def getrefcount(self, obj: object) -> int:  # type: ignore[override]
-        """The simulated reference count; like ``sys.getrefcount`` it counts the argument's
-        own proxy (each live proxy holds one reference)."""
-        if isinstance(obj, int) and not isinstance(obj, bool):
-            return HeapCore.getrefcount(self, obj)
-        return HeapCore.getrefcount(self, self.id_of(obj))
+    def getrefcount(self, obj: object) -> int:
+        """``sys.getrefcount(obj)`` on the simulated heap: the simulated count of ``obj``'s
+        object plus one for the argument.
+
+        Each live proxy holds one reference and stands for the host variables bound to it.
+        Host aliases of one proxy (``y = x``) share that proxy, so they count once: after
+        ``x = heap.list(); y = x`` this gives 2 where ``sys.getrefcount`` gives 3. A proxy made
+        by the argument expression itself (``heap.getrefcount(f.r)`` when no variable holds
+        that object's proxy) holds a reference too, so it counts one more than CPython would.
+
+        >>> import gclab
+        >>> heap = gclab.Heap()
+        >>> x = heap.list()
+        >>> heap.getrefcount(x)              # x, and the argument
+        2
+        >>> holder = heap.list([x])
+        >>> heap.getrefcount(x)              # x, holder[0], the argument
+        3
+
+        Only proxies are counted: an int is an atom (immortal, its count is not simulated),
+        never an object id; :meth:`refcount` counts by id, without the argument.
+        """
+        if not isinstance(obj, Proxy):
+            if AtomTable.is_atom_value(obj):
+                raise TypeError(
+                    f"heap.getrefcount takes a heap object, not the atom {obj!r}: atoms are "
+                    f"immortal and their counts are not simulated (to count an object by id, "
+                    f"call heap.refcount(oid))")
+            raise TypeError(f"heap.getrefcount takes a heap object (a proxy), not "
+                            f"{type(obj).__name__}; to count by id call heap.refcount(oid)")
+        return self.refcount(self.id_of(obj)) + 1
 
     @property
     def history(self) -> builtins.list[CollectionRecord]:

@@ -9,7 +9,7 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 >>> heap = HeapCore()
 >>> a = heap.alloc("list")             # the caller holds one external reference
 >>> heap.append_slot(a, a)             # a list that contains itself
->>> int(heap.table.refcnt[a])
+>>> heap.refcount(a)
 2
 >>> heap.decref(a)                     # drop the external reference: a leaks into a cycle
 >>> heap.is_alive(a), heap.is_tracked(a)
@@ -307,8 +307,9 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         if code >= 0:
             self.table.refcnt[code] += 1
 
-    def getrefcount(self, oid: int) -> int:
-        """The simulated reference count (slots + external references, proxies included)."""
+    def refcount(self, oid: int) -> int:
+        """The simulated reference count of ``oid``: slot references plus external ones
+        (proxies, frames held by the simulation, low-level callers)."""
         self.check_id(oid)
         return int(self.table.refcnt[oid])
 
