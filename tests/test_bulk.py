@@ -291,3 +291,103 @@ def test_alloc_many_reuses_freed_ids_like_alloc(profile: str) -> None:
     loop = [heaps[1].alloc("tuple", 1) for _ in range(12)]
     assert bulk.tolist() == loop
     assert state(heaps[0], []) == state(heaps[1], [])
+
+
+# -- inputs are range-checked before any cast -----------------------------------------------------
+
+
+def _single_error(heap: HeapCore, call: Any) -> BaseException:
+    """The error the one-at-a-time call raises."""
+    with pytest.raises(Exception) as info:
+        call()
+    return info.value
+
+
+@pytest.mark.parametrize(("column", "entry"), [
+    ("values", np.array([2**64 - 1], np.uint64)),  # used to wrap to -1: NULL
+    ("values", np.array([2**64 - 2], np.uint64)),  # used to wrap to -2: the first atom
+    ("values", np.array([2**31], np.uint64)),
+    ("values", np.array([2**32 + 18], np.int64)),  # used to wrap to a live id
+    ("values", np.array([-(2**40)], np.int64)),
+    ("values", [2**70]),  # too large for numpy: an object array
+    ("values", [True]),  # a bool array
+    ("ids", np.array([2**63 + 5], np.uint64)),
+    ("ids", np.array([-(2**33)], np.int64)),
+    ("ids", [None]),
+    ("indices", np.array([2**63], np.uint64)),
+    ("indices", np.array([2**32], np.int64)),  # used to wrap to slot 0
+], ids=lambda x: repr(x) if isinstance(x, str) else f"{x!r}")
+def test_set_slots_never_wraps(column: str, entry: Any) -> None:
+    """Every entry outside int32 is rejected with set_slot's own error for it."""
+    heap = gclab.Heap()
+    a = heap.list([heap.list(), "x"])
+    aid, lid = heap.id_of(a), heap.id_of(a[0])
+    good: dict[str, list[int]] = {"ids": [aid, aid, aid], "indices": [1, 0, 0],
+                                  "values": [lid, lid, lid]}
+    bad = entry.tolist()[0] if isinstance(entry, np.ndarray) else entry[0]
+    batch: dict[str, Any] = dict(good)
+    batch[column] = (np.array([*good[column][:2], bad], entry.dtype)
+                     if isinstance(entry, np.ndarray) else [*good[column][:2], bad])
+    single = {name: values[2] for name, values in batch.items()}
+    expected = _single_error(heap, lambda: heap.set_slot(single["ids"], single["indices"],
+                                                          single["values"]))
+    before = _snapshot(heap)
+    with pytest.raises(type(expected)) as info:
+        heap.set_slots(batch["ids"], batch["indices"], batch["values"])
+    assert str(info.value) == str(expected)
+    assert "(entry 2 of the batch; nothing was changed)" in info.value.__notes__
+    assert _same(before, _snapshot(heap))
+
+
+def test_set_slots_mixed_list_with_a_bool() -> None:
+    """numpy turns ``[5, True]`` into ints; the bool is still set_slot's TypeError."""
+    heap = gclab.Heap()
+    a = heap.alloc("list", 2)
+    expected = _single_error(heap, lambda: heap.set_slot(a, 1, True))
+    before = _snapshot(heap)
+    with pytest.raises(TypeError) as info:
+        heap.set_slots([a, a], [0, 1], [heap.atom(5), True])
+    assert str(info.value) == str(expected) and "entry 1" in info.value.__notes__[0]
+    with pytest.raises(TypeError):
+        heap.set_slots([a, a], [0, np.True_], [NULL, NULL])
+    assert _same(before, _snapshot(heap))
+
+
+def test_set_slots_reports_the_first_bad_entry_in_batch_order() -> None:
+    heap = gclab.Heap()
+    a = heap.alloc("list", 3)
+    values = [NULL, 2**63, NULL]  # entry 1 does not fit; entry 2's id is not an object
+    with pytest.raises(InvalidObjectError, match=str(2**63)) as info:
+        heap.set_slots(np.array([a, a, 10**6], np.int64), [0, 1, 2], values)
+    assert "entry 1" in info.value.__notes__[0]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+                                   np.int64, np.uint64])
+def test_set_slots_takes_every_integer_dtype(dtype: Any) -> None:
+    heap = HeapCore()
+    a, b = heap.alloc("list", 1), heap.alloc("list", 1)
+    heap.set_slots(np.array([a, b], dtype), np.array([0, 0], dtype), np.array([b, a], dtype))
+    assert heap.slots(a) == [b] and heap.slots(b) == [a]
+
+
+def test_int32_batches_are_used_as_they_are() -> None:
+    """No copy is made of int32 inputs (the common case of the benchmarks)."""
+    from gclab.heap.bulk import _column
+
+    codes = np.arange(5, dtype=np.int32)
+    assert _column(codes, "ids").codes is codes
+
+
+def test_decref_many_never_wraps() -> None:
+    heap = HeapCore()
+    a = heap.alloc("list")
+    for batch in (np.array([a, 2**64 - 1], np.uint64), np.array([a, 2**32 + a], np.int64),
+                  [a, 2**70], [a, True]):
+        bad = batch[1] if not isinstance(batch, np.ndarray) else batch.tolist()[1]
+        expected = _single_error(heap, lambda bad=bad: heap.decref(bad))
+        before = _snapshot(heap)
+        with pytest.raises(type(expected)) as info:
+            heap.decref_many(batch)
+        assert str(info.value) == str(expected) and "entry 1" in info.value.__notes__[0]
+        assert _same(before, _snapshot(heap))

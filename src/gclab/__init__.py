@@ -6,6 +6,7 @@ from .errors import (
     ForeignObjectError,
     GCLabError,
     HeapError,
+    HeapFullError,
     InvalidObjectError,
     InvariantViolation,
     ProfileError,
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "GCLabError", "Heap",
-    "HeapError", "InvalidObjectError", "InvariantViolation", "Profile", "ProfileError",
-    "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError", "get_profile",
+    "HeapError", "HeapFullError", "InvalidObjectError", "InvariantViolation", "Profile",
+    "ProfileError", "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError",
+    "get_profile",
 ]

@@ -32,6 +32,14 @@ class RefcountUnderflowError(HeapError):
     """A reference that was never taken was dropped: the count would go below zero."""
 
 
+class HeapFullError(HeapError, MemoryError):
+    """The simulated heap cannot hold the request: ids are int32 (below 2**31), one object
+    holds fewer than 2**31 slots, the reference pool fewer than 2**32 references.
+
+    A :class:`MemoryError`, like CPython's answer to ``[None] * 2**62``; nothing was changed.
+    """
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

@@ -53,9 +53,10 @@ class Heap(ProxyHeap, HeapCore):
         self._init_proxies()
         self.collector = GenerationalCollector(self, free_lists=free_lists)
         self.gc = GcModule(self, self.collector)
-        self._globals = self._adopt(self._new_object(self.types[MODULE], 0, track=False))
-        self.table.refcnt[self._globals._id] = 1
-        self.table.extern[self._globals._id] = 1
+        # The module namespace: held by the simulation (a static reference, like
+        # sys.modules's), so it lives until the heap does; heap.globals hands out proxies.
+        self._globals_id = self._new_object(self.types[MODULE], 0, track=False)
+        self.add_static_ref(self._globals_id)
 
     # -- building objects ------------------------------------------------------------------------
 
@@ -125,8 +126,8 @@ class Heap(ProxyHeap, HeapCore):
 
     @property
     def globals(self) -> NamespaceProxy:
-        """The module namespace: lives until :meth:`shutdown`."""
-        return self._globals  # type: ignore[return-value]
+        """The module namespace (a proxy; the simulation's own reference keeps it alive)."""
+        return self.proxy(self._globals_id)  # type: ignore[return-value]
 
     # -- inspecting ------------------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class Heap(ProxyHeap, HeapCore):
         if state.enabled:
             self.gc.collect()
         with self.operation():
-            self._clear_module(self._globals._id)
+            self._clear_module(self._globals_id)
             self.collector.collect_with_callbacks(2, "shutdown", callbacks=False)
         message = None
         if self.profile.shutdown_warning and state.garbage and not state.debug & 32:

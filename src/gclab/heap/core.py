@@ -22,16 +22,25 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from .. import config
-from ..errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from ..errors import (
+    HeapFullError,
+    InvalidObjectError,
+    RefcountUnderflowError,
+    UseAfterFreeError,
+)
 from ..profiles import Profile, get_profile
+from .args import INT32_MAX, as_count, as_int, is_int
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
 from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
-from .table import GEN0, N_HEADS, NULL, AtomTable, ObjectTable
+from .table import GEN0, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .weakrefs import WeakrefMixin
 
@@ -122,6 +131,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         # weakref callback): only such code can resurrect a collection's garbage.
         self.user_calls = 0
         self._op_depth = 0
+        self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
         self._operation = _Operation(self)
@@ -130,43 +140,75 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self._init_weakrefs()
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
         self.debug_level = config.DEBUG_LEVEL
-        self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
-        self.table.refcnt[self.empty_tuple] = 1  # the static reference: it is never freed
-        self.table.extern[self.empty_tuple] = 1
+        # References the simulation itself holds and never drops (C statics): decref and
+        # decref_many refuse to drop them, so these objects are immortal.
+        self.static_refs: dict[int, int] = {}
+        self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)
+        self.add_static_ref(self.empty_tuple)
+
+    def add_static_ref(self, oid: int) -> None:
+        """Take a reference on behalf of the simulation itself (CPython's static empty tuple,
+        the module namespace): it is counted as external and can never be dropped."""
+        oid = self.check_id(oid)
+        self.table.refcnt[oid] += 1
+        self.table.extern[oid] += 1
+        self.static_refs[oid] = self.static_refs.get(oid, 0) + 1
 
     # -- validation ------------------------------------------------------------------------------
 
     def check_id(self, oid: object) -> int:
-        """``oid`` as an int if it names a live object, else a typed error; nothing changes."""
-        if isinstance(oid, bool) or not isinstance(oid, int):
-            raise InvalidObjectError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
-        if not N_HEADS <= oid < self.table.top:
-            raise InvalidObjectError(f"no object with id {oid} in this heap")
-        if not self.table.flags[oid] & ALIVE:
-            raise UseAfterFreeError(f"object {oid} was deallocated (use after free)")
-        return oid
+        """``oid`` as a Python int if it names a live object, else a typed error (TypeError for
+        a non-int, InvalidObjectError out of range, UseAfterFreeError once freed)."""
+        if not is_int(oid):
+            raise TypeError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
+        number = int(oid)
+        if not N_HEADS <= number < self.table.top:
+            raise InvalidObjectError(f"no object with id {number} in this heap")
+        if not self.table.flags[number] & ALIVE:
+            raise UseAfterFreeError(f"object {number} was deallocated (use after free)")
+        return number
 
     def check_value(self, code: object) -> int:
-        """A slot value: a live id, :data:`NULL` or an atom code."""
-        if isinstance(code, int) and not isinstance(code, bool) and code < 0:
-            if code == NULL or -2 - code < len(self.atoms._values):
-                return code
-            raise InvalidObjectError(f"{code} is not an atom code of this heap")
-        return self.check_id(code)
+        """A slot value as a Python int: a live id, :data:`NULL` or an atom code."""
+        if not is_int(code):
+            raise TypeError(f"slot values are object ids, atom codes (heap.atom(value)) or "
+                            f"NULL, not {type(code).__name__} {code!r}")
+        number = int(code)
+        if number < 0:
+            if number == NULL or -2 - number < len(self.atoms._values):
+                return number
+            raise InvalidObjectError(f"{number} is not an atom code of this heap")
+        return self.check_id(number)
 
     def is_alive(self, oid: int) -> bool:
-        """True when ``oid`` names a live object."""
-        return self.table.is_alive(oid)
+        """True when ``oid`` names a live object (TypeError if it is not an int)."""
+        return self.table.is_alive(as_int(oid, "an object id"))
 
-    def describe(self, oid: int) -> str:
-        """``<TYPE id>``: how errors and debug output name an object."""
-        if not self.table.is_alive(oid):
-            return f"<freed {oid}>"
-        return f"<{self.type_of(oid).name} {oid}>"
+    def describe(self, oid: object) -> str:
+        """``<TYPE id>``: how errors and debug output name an object (never raises)."""
+        if not is_int(oid):
+            return repr(oid)
+        number = int(oid)
+        if self.table.is_alive(number):
+            return f"<{self.types[int(self.table.type_id[number])].name} {number}>"
+        if N_HEADS <= number < self.table.top:
+            return f"<freed {number}>"
+        return f"<no object {number}>"
+
+    def describe_code(self, code: int) -> str:
+        """A slot value for messages: ``NULL``, an atom's repr or :meth:`describe`."""
+        if code == NULL:
+            return "NULL"
+        if code < 0:
+            return repr(self.atoms.value(code))
+        return self.describe(code)
 
     def type_of(self, oid: int) -> TypeInfo:
-        """The :class:`TypeInfo` of a live object."""
-        return self.types[int(self.table.type_id[oid])]
+        """The :class:`TypeInfo` of a live object (typed error for anything else)."""
+        t = self.table
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+            oid = self.check_id(oid)
+        return self.types[int(t.type_id[oid])]
 
     def atom(self, value: object) -> int:
         """The slot code of an atomic value (int, float, str, bytes, bool, None, complex)."""
@@ -193,12 +235,16 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     # -- allocation ------------------------------------------------------------------------------
 
     def resolve_type(self, type_ref: str | int | TypeInfo) -> TypeInfo:
-        """A :class:`TypeInfo` from a name, a type id or an info."""
+        """A :class:`TypeInfo` from a name, a type id or an info (of this heap)."""
         if isinstance(type_ref, TypeInfo):
+            if not (type_ref.type_id < len(self.types)
+                    and self.types[type_ref.type_id] is type_ref):
+                raise InvalidObjectError(f"type {type_ref.name!r} is not registered with this "
+                                         f"heap")
             return type_ref
-        if isinstance(type_ref, int) and not isinstance(type_ref, bool):
+        if is_int(type_ref):
             if 0 <= type_ref < len(self.types):
-                return self.types[type_ref]
+                return self.types[int(type_ref)]
             raise InvalidObjectError(f"no type with id {type_ref}")
         if isinstance(type_ref, str):
             try:
@@ -212,27 +258,42 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
         GC-capable objects count toward ``count[0]`` and may trigger a collection (before the
         new object exists, on profiles that collect synchronously). A tuple of size 0 is the
-        shared empty tuple, which is never tracked.
+        shared empty tuple, which is never tracked. ``size`` must suit the heap's limits
+        (:class:`~gclab.errors.HeapFullError`); a failure, MemoryError included, changes
+        nothing.
         """
         info = self.resolve_type(type_ref)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(f"size must be a non-negative int, got {size!r}")
+        size = as_count(size, "size")
+        if info.kind is Kind.WEAKREF:
+            raise TypeError("weak references are made with new_weakref()")
         if info.kind is Kind.TUPLE and size == 0:
             self.incref(self.empty_tuple)
             return self.empty_tuple
-        if info.kind in (Kind.WEAKREF,):
-            raise TypeError("weak references are made with new_weakref()")
+        self._check_size(info, size)
         with self.operation():
             oid = self._new_object(info, size, track=info.kind is not Kind.DICT)
             self.table.extern[oid] = 1
             self.table.refcnt[oid] = 1
         return oid
 
+    def _check_size(self, info: TypeInfo, size: int) -> None:
+        """A new ``info`` object may have ``size`` slots (the limits)."""
+        if size > MAX_SLOTS:
+            raise HeapFullError(f"an object holds at most {MAX_SLOTS} slots, not {size}")
+
     def _new_object(self, info: TypeInfo, size: int, *, track: bool) -> int:
-        """Count (GC types), make the row, track if asked; refcount 0, no references."""
+        """Count (GC types), make the row, track if asked; refcount 0, no references.
+
+        Room for the row is made before anything is counted, so a HeapFullError or a
+        MemoryError changes nothing. (Only user code run by a collection this allocation
+        triggers could take that room again, and the row would then be made afterwards.)"""
+        t = self.table
+        t.check_room(1, size)
+        t.reserve_rows(1)
+        t.reserve_pool(size)
         if info.gc_capable:
             self.observer.before_gc_alloc(info, size)
-        oid = self.table.new_row(info.type_id, size)
+        oid = t.new_row(info.type_id, size)
         if track and info.gc_capable:
             self.track(oid)
         return oid
@@ -240,7 +301,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     # -- tracking --------------------------------------------------------------------------------
 
     def track(self, oid: int) -> None:
-        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK)."""
+        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK).
+
+        An engine primitive, like :meth:`untrack`, :meth:`hold` and :meth:`store`: ``oid`` is
+        not checked (callers pass live ids of the right kind)."""
         t = self.table
         if t.flags[oid] & TRACKED:
             return
@@ -257,7 +321,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def is_tracked(self, oid: int) -> bool:
         """True when the object is linked into a collector list."""
-        return bool(self.table.flags[oid] & TRACKED)
+        t = self.table
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+            oid = self.check_id(oid)
+        return bool(t.flags[oid] & TRACKED)
 
     def may_be_tracked(self, code: int) -> bool:
         """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""
@@ -277,19 +344,38 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def incref(self, oid: int) -> None:
         """Take an external reference to ``oid``."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
+        if int(self.table.refcnt[oid]) >= INT32_MAX:
+            raise HeapFullError(f"{self.describe(oid)} has {INT32_MAX} references (int32)")
         self.table.refcnt[oid] += 1
         self.table.extern[oid] += 1
 
     def decref(self, oid: int) -> None:
-        """Drop an external reference; at zero the object is deallocated at once."""
-        self.check_id(oid)
-        if self.table.extern[oid] <= 0:
+        """Drop an external reference; at zero the object is deallocated at once.
+
+        RefcountUnderflowError if the caller holds none: the external references left are
+        all kept (:meth:`_kept_refs`: the simulation's static reference, a live proxy's)."""
+        oid = self.check_id(oid)
+        kept, why = self._kept_refs(oid)
+        if int(self.table.extern[oid]) - kept <= 0:
             raise RefcountUnderflowError(
-                f"{self.describe(oid)} has no external reference to drop"
-            )
+                f"{self.describe(oid)} has no external reference to drop{why}")
         with self.operation():
             self._drop_external(oid)
+
+    def _kept_refs(self, oid: int) -> tuple[int, str]:
+        """How many of ``oid``'s external references decref may not drop, and why (a phrase
+        for messages): here the static references (:attr:`static_refs`)."""
+        static = self.static_refs.get(oid, 0)
+        return static, (" (the one left is the simulation's static reference, which is never "
+                        "dropped)" if static else "")
+
+    def _kept_refs_many(self, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """:meth:`_kept_refs` for every entry of ``codes`` (live ids), vectorised."""
+        kept = np.zeros(len(codes), np.int32)
+        for oid, count in self.static_refs.items():
+            kept[codes == oid] += count
+        return kept
 
     def release_external(self, oid: int) -> None:
         """Drop an external reference on behalf of a dying proxy (deferred during phases)."""
@@ -303,28 +389,30 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self.release(oid)
 
     def hold(self, code: int) -> None:
-        """Count one more reference from inside the heap (a slot) to ``code``."""
+        """Count one more reference from inside the heap (a slot) to ``code`` (an engine
+        primitive: not checked)."""
         if code >= 0:
             self.table.refcnt[code] += 1
 
     def refcount(self, oid: int) -> int:
         """The simulated reference count of ``oid``: slot references plus external ones
-        (proxies, frames held by the simulation, low-level callers)."""
-        self.check_id(oid)
+        (proxies, frames held by the simulation, low-level callers, static references)."""
+        oid = self.check_id(oid)
         return int(self.table.refcnt[oid])
 
     # -- slots -----------------------------------------------------------------------------------
 
     def slots(self, oid: int) -> list[int]:
         """The slot values of ``oid`` (ids, atom codes, NULL)."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
         return self.table.slot_list(oid)
 
     def _check_index(self, oid: int, index: object, *, end_ok: bool = False) -> int:
+        index = as_int(index, "a slot index")
         length = int(self.table.ref_len[oid])
         limit = length + 1 if end_ok else length
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < limit:
-            raise IndexError(f"slot {index!r} out of range for {self.describe(oid)} "
+        if not 0 <= index < limit:
+            raise IndexError(f"slot {index} out of range for {self.describe(oid)} "
                              f"with {length} slots")
         return index
 
@@ -336,15 +424,16 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def set_slot(self, oid: int, index: int, value: int) -> None:
         """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
         self._check_slotted(oid)
-        self._check_index(oid, index)
-        self.check_value(value)
+        index = self._check_index(oid, index)
+        value = self.check_value(value)
         with self.operation():
             self.store(oid, index, value)
 
     def store(self, oid: int, index: int, value: int) -> None:
-        """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one."""
+        """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one (an
+        engine primitive: neither the arguments nor the layout rules are checked)."""
         self.hold(value)
         old = self.table.get(oid, index)
         self.table.put(oid, index, value)
@@ -358,32 +447,32 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def append_slot(self, oid: int, value: int) -> None:
         """Add ``value`` as a new last slot."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self.check_value(value)
-        with self.operation():
-            self.hold(value)
-            self.table.insert(oid, int(self.table.ref_len[oid]), value)
-            if int(self.table.type_id[oid]) == DICT:
-                self.maintain_tracking(oid, value)
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        value = self.check_value(value)
+        self._insert(oid, info, int(self.table.ref_len[oid]), value)
 
     def insert_slot(self, oid: int, index: int, value: int) -> None:
         """Insert ``value`` before slot ``index``."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self._check_index(oid, index, end_ok=True)
-        self.check_value(value)
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        index = self._check_index(oid, index, end_ok=True)
+        value = self.check_value(value)
+        self._insert(oid, info, index, value)
+
+    def _insert(self, oid: int, info: TypeInfo, index: int, value: int) -> None:
+        self.table.reserve(oid, int(self.table.ref_len[oid]) + 1)  # may fail: nothing held yet
         with self.operation():
             self.hold(value)
             self.table.insert(oid, index, value)
-            if int(self.table.type_id[oid]) == DICT:
+            if info.type_id == DICT:
                 self.maintain_tracking(oid, value)
 
     def delete_slot(self, oid: int, index: int) -> None:
         """Remove slot ``index`` (the slots after it shift left) and drop its reference."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
         self._check_slotted(oid)
-        self._check_index(oid, index)
+        index = self._check_index(oid, index)
         with self.operation():
             old = self.table.get(oid, index)
             self.table.remove(oid, index)
@@ -393,6 +482,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def traverse(self, oid: int) -> list[int]:
         """The values ``tp_traverse`` visits, in CPython's order (atoms as codes)."""
+        oid = self.check_id(oid)
         info = self.type_of(oid)
         if not info.gc_capable:
             return []
@@ -400,6 +490,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def referents(self, oid: int) -> list[int]:
         """The object ids traverse visits (what the collector follows), in order."""
+        oid = self.check_id(oid)
         return gc_referents(self.table, self.type_of(oid), oid)
 
     def _wrap_plain(self, oid: int) -> object:

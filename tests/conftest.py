@@ -1,0 +1,8 @@
+"""Shared helpers of the top-level tests (``heapstate.py``) are imported by plain name."""
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
