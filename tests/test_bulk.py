@@ -17,8 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gclab
-from gclab.errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from gclab.errors import (
+    DuplicateKeyError,
+    InvalidObjectError,
+    LayoutError,
+    RefcountUnderflowError,
+    UseAfterFreeError,
+)
 from gclab.heap.core import HeapCore
+from gclab.heap.invariants import check_invariants
 from gclab.heap.table import N_HEADS, NULL
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -92,6 +99,8 @@ def test_alloc_many_is_a_loop_of_alloc(program: list[tuple[int, int, int]], prof
         if not enabled:
             heap.gc.disable()
     assert state(a, log_a) == state(b, log_b)
+    if kind in ("dict", "frame"):
+        size -= size % 2  # key/value pairs
     ids = a.alloc_many(kind, count, size)
     loop = [b.alloc(kind, size) for _ in range(count)]
     assert ids.dtype == np.int32
@@ -117,7 +126,7 @@ def test_set_slots_stores_then_releases(program: list[tuple[int, int, int]], pro
     ids, indices, values = [], [], []
     for pick, index, val in stores:
         ids.append(slotted[pick % len(slotted)])
-        indices.append(index)
+        indices.append(1 if a.type_of(ids[-1]).name == "dict" else index)  # values, not keys
         code = atoms[val % 2] if val < 0 else held_a[val % len(held_a)]
         values.append(NULL if val == -1 else code)
     a.set_slots(np.array(ids), np.array(indices), np.array(values))
@@ -162,7 +171,7 @@ def test_set_slots_tracks_dicts_like_set_slot() -> None:
     tup = heap.alloc("tuple", 1)
     heap.set_slot(tup, 0, heap.atom(1))
     heap.untrack(tup)  # an atom-only tuple, as untrack_tuples leaves it
-    heap.set_slots([d1, d2, d3], [1, 1, 0], [heap.atom(5), tup, lst])
+    heap.set_slots([d1, d2, d3], [1, 1, 1], [heap.atom(5), tup, lst])
     assert [heap.is_tracked(d) for d in (d1, d2, d3)] == [False, False, True]
     assert heap.table.list_members(0)[-1] == d3
     assert heap.refcount(lst) == 2
@@ -391,3 +400,72 @@ def test_decref_many_never_wraps() -> None:
             heap.decref_many(batch)
         assert str(info.value) == str(expected) and "entry 1" in info.value.__notes__[0]
         assert _same(before, _snapshot(heap))
+
+
+# -- the layout rules, entry by entry in batch order -------------------------------------------
+
+
+def _keyed_heap() -> tuple[gclab.Heap, dict[str, int], list[int]]:
+    """A dict with two entries, a set, a frame and a list; the values batches draw from."""
+    heap = gclab.Heap()
+    heap.gc.disable()
+    d = heap.alloc("dict")
+    heap.dict_set(d, heap.atom("a"), heap.atom(1))
+    heap.dict_set(d, heap.atom("b"), heap.atom(2))
+    s = heap.alloc("set", 3)
+    heap.set_slot(s, 0, heap.atom("a"))
+    frame = heap.alloc("frame", 4)
+    heap.set_slot(frame, 0, heap.atom("a"))
+    lst, tup = heap.alloc("list", 2), heap.alloc("tuple", 1)
+    values = [NULL, heap.atom("a"), heap.atom("b"), heap.atom("c"), heap.atom(1), lst, tup]
+    return heap, {"dict": d, "set": s, "frame": frame, "list": lst}, values
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(stores=st.lists(st.tuples(st.sampled_from(["dict", "set", "frame", "list"]),
+                                 st.integers(0, 3), st.integers(0, 6)), max_size=8))
+def test_set_slots_applies_layout_rules_like_a_loop(stores: list[tuple[str, int, int]]) -> None:
+    """A batch into dicts, sets and frames is accepted exactly when the loop of set_slot is;
+    otherwise it fails with the loop's error at the loop's entry, changing nothing."""
+    a, objs, values = _keyed_heap()
+    b, _, _ = _keyed_heap()
+    ids = [objs[kind] for kind, _, _ in stores]
+    indices = [i % max(1, int(a.table.ref_len[oid])) for (_, i, _), oid in zip(stores, ids,
+                                                                                strict=True)]
+    codes = [values[v] for _, _, v in stores]
+    failure = None
+    for k, (oid, index, code) in enumerate(zip(ids, indices, codes, strict=True)):
+        try:
+            b.set_slot(oid, index, code)
+        except (LayoutError, DuplicateKeyError, IndexError) as exc:
+            failure = (k, exc)
+            break
+    before = _snapshot(a)
+    if failure is None:
+        a.set_slots(np.array(ids, np.int32), np.array(indices, np.int32),
+                    np.array(codes, np.int32))
+        assert all(a.slots(o) == b.slots(o) for o in objs.values())
+        check_invariants(a)
+        return
+    k, exc = failure
+    with pytest.raises(type(exc)) as info:
+        a.set_slots(np.array(ids, np.int32), np.array(indices, np.int32),
+                    np.array(codes, np.int32))
+    assert str(info.value) == str(exc)
+    assert f"entry {k} " in info.value.__notes__[0]
+    assert _same(before, _snapshot(a))
+
+
+def test_set_slots_sees_keys_stored_earlier_in_the_batch() -> None:
+    heap, objs, _ = _keyed_heap()
+    d = objs["dict"]
+    x = heap.atom("x")
+    with pytest.raises(DuplicateKeyError, match="slot 0") as info:  # 'x' went to slot 0 first
+        heap.set_slots([d, d], [0, 2], [x, x])
+    assert "entry 1" in info.value.__notes__[0]
+    heap.set_slots([d, d], [0, 2], [x, heap.atom("a")])  # 'a' left slot 0 before slot 2 took it
+    assert heap.slots(d)[0::2] == [x, heap.atom("a")]
+    with pytest.raises(LayoutError, match="unhashable type: 'list'"):
+        heap.set_slots([d], [0], [objs["list"]])
+    with pytest.raises(LayoutError, match="names are str atoms"):
+        heap.set_slots([objs["frame"]], [2], [heap.atom(1)])

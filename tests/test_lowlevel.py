@@ -2,8 +2,8 @@
 object and the rule, and the heap is left exactly as it was (snapshots of ``heapstate.py``).
 
 Covered here: the immortal shared empty tuple and the other static references (the module
-namespace), numpy integers and bools as ids, indices, sizes and counts, and queries on bad
-ids.
+namespace), the layout rules of :mod:`gclab.heap.rules`, numpy integers and bools as ids,
+indices, sizes and counts, and queries on bad ids.
 """
 
 from __future__ import annotations
@@ -15,11 +15,17 @@ import numpy as np
 import pytest
 
 import gclab
-from gclab.errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from gclab.errors import (
+    DuplicateKeyError,
+    InvalidObjectError,
+    LayoutError,
+    RefcountUnderflowError,
+    UseAfterFreeError,
+)
 from gclab.heap.core import HeapCore
 from gclab.heap.invariants import check_invariants
 from gclab.heap.table import NULL
-from heapstate import assert_raises_unchanged
+from heapstate import assert_raises_unchanged, real_error
 
 # -- static references: the empty tuple and the module namespace --------------------------------
 
@@ -95,7 +101,7 @@ def test_decref_many_never_drops_a_live_proxy_reference() -> None:
     assert heap.refcount(i) == 1
 
 
-# -- a heap ----------------------------------------------------------------------------------------
+# -- layouts --------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -103,6 +109,147 @@ def heap() -> gclab.Heap:
     h = gclab.Heap("3.12")
     h.gc.disable()
     return h
+
+
+def _objects(heap: gclab.Heap) -> dict[str, int]:
+    """One object of each layout, held by the test (ids)."""
+
+    class Point:
+        __slots__ = ("x", "y")
+
+    class Plain:
+        pass
+
+    tup = heap.alloc("tuple", 2)
+    d = heap.alloc("dict")
+    heap.dict_set(d, heap.atom("k"), heap.atom(1))
+    frame = heap.alloc("frame", 2)
+    heap.set_slot(frame, 0, heap.atom("v"))
+    point = heap.new_instance(heap.cls(Point)._info)  # type: ignore[attr-defined]
+    plain = heap.new_instance(heap.cls(Plain)._info)  # type: ignore[attr-defined]
+    return {"tuple": tup, "dict": d, "frame": frame, "module": heap.id_of(heap.globals),
+            "instance": point, "plain": plain, "list": heap.alloc("list"),
+            "set": heap.alloc("set")}
+
+
+@pytest.mark.parametrize("kind", ["tuple", "dict", "frame", "module", "instance", "plain"])
+@pytest.mark.parametrize("op", ["append_slot", "insert_slot", "delete_slot"])
+def test_fixed_layouts_refuse_single_slot_resizes(heap: gclab.Heap, kind: str,
+                                                  op: str) -> None:
+    oid = _objects(heap)[kind]
+    calls: dict[str, Callable[[], object]] = {
+        "append_slot": lambda: heap.append_slot(oid, NULL),
+        "insert_slot": lambda: heap.insert_slot(oid, 0, NULL),
+        "delete_slot": lambda: heap.delete_slot(oid, 0)}
+    error = assert_raises_unchanged(heap, calls[op], LayoutError, names=heap.describe(oid))
+    assert isinstance(error, TypeError) and op in str(error)
+    if kind in ("dict", "frame", "module"):
+        assert "dict_set" in str(error)
+
+
+def test_lists_and_sets_resize(heap: gclab.Heap) -> None:
+    objs = _objects(heap)
+    for kind in ("list", "set"):
+        oid = objs[kind]
+        heap.append_slot(oid, heap.atom(1))
+        heap.insert_slot(oid, 0, heap.atom(2))
+        heap.delete_slot(oid, 1)
+        assert heap.slots(oid) == [heap.atom(2)]
+    check_invariants(heap)
+
+
+def test_tuples_are_filled_with_set_slot(heap: gclab.Heap) -> None:
+    t = _objects(heap)["tuple"]
+    lst = heap.alloc("list")
+    heap.set_slot(t, 1, lst)
+    heap.set_slot(t, 0, heap.atom("a"))
+    assert heap.slots(t) == [heap.atom("a"), lst]
+    check_invariants(heap)
+
+
+def test_dict_key_slots(heap: gclab.Heap) -> None:
+    """A key slot takes a hashable key not already in the dict; value slots take anything."""
+    d = heap.alloc("dict", 4)
+    lst, tup = heap.alloc("list"), heap.alloc("tuple", 1)
+    heap.set_slot(d, 0, heap.atom("a"))
+    heap.set_slot(d, 1, lst)  # a value: anything
+    heap.set_slot(d, 2, tup)  # a tuple is hashable
+    heap.set_slot(d, 0, heap.atom("a"))  # the same key in its own slot: fine
+    for unhashable, host in ((lst, []), (heap.alloc("dict"), {}), (heap.alloc("set"), set())):
+        expected = str(real_error(lambda host=host: {host: 1}))  # unhashable type: 'list'
+        assert_raises_unchanged(heap, lambda u=unhashable: heap.set_slot(d, 2, u), LayoutError,
+                                names=expected)
+    error = assert_raises_unchanged(heap, lambda: heap.set_slot(d, 2, heap.atom("a")),
+                                    DuplicateKeyError, names=heap.describe(d))
+    assert "'a'" in str(error) and "slot 0" in str(error)
+    heap.set_slot(d, 0, NULL)  # an empty entry
+    heap.set_slot(d, 2, heap.atom("a"))  # now free
+    check_invariants(heap)
+
+
+def test_namespace_names_are_unique_str_atoms(heap: gclab.Heap) -> None:
+    frame = heap.alloc("frame", 4)
+    heap.set_slot(frame, 0, heap.atom("x"))
+    heap.set_slot(frame, 3, heap.atom(5))  # a value
+    for bad in (heap.atom(5), heap.alloc("list"), heap.atom(b"x")):
+        assert_raises_unchanged(heap, lambda b=bad: heap.set_slot(frame, 2, b), LayoutError,
+                                names="names are str atoms")
+    assert_raises_unchanged(heap, lambda: heap.set_slot(frame, 2, heap.atom("x")),
+                            DuplicateKeyError, names="'x'")
+    g = heap.id_of(heap.globals)
+    heap.globals.y = 1
+    assert_raises_unchanged(heap, lambda: heap.set_slot(g, 0, heap.atom(1)), LayoutError)
+
+
+def test_set_elements_stay_unique(heap: gclab.Heap) -> None:
+    s = heap.alloc("set")
+    lst = heap.alloc("list")
+    heap.append_slot(s, lst)
+    heap.append_slot(s, heap.atom(1))
+    for call in (lambda: heap.append_slot(s, lst), lambda: heap.insert_slot(s, 0, lst),
+                 lambda: heap.set_slot(s, 1, lst)):
+        assert_raises_unchanged(heap, call, DuplicateKeyError, names="set element")
+    heap.set_slot(s, 0, lst)  # itself: fine
+    heap.append_slot(s, NULL)
+    heap.append_slot(s, NULL)  # empty slots may repeat
+    check_invariants(heap)
+
+
+def test_separate_instance_dict_slot_holds_a_dict() -> None:
+    heap = gclab.Heap("3.10")
+
+    class A:
+        pass
+
+    a = heap.cls(A)()
+    a.x = 1
+    oid = heap.id_of(a)
+    assert_raises_unchanged(heap, lambda: heap.set_slot(oid, 0, heap.atom(1)), LayoutError,
+                            names="__dict__")
+    lst = heap.alloc("list")
+    assert_raises_unchanged(heap, lambda: heap.set_slot(oid, 0, lst), LayoutError,
+                            names="__dict__")
+    heap.set_slot(oid, 0, heap.alloc("dict"))  # another dict: fine
+    heap.set_slot(oid, 0, NULL)  # none: made again at the next attribute store
+    a.y = 2
+    check_invariants(heap)
+
+
+@pytest.mark.parametrize(("kind", "size"), [("dict", 1), ("dict", 3), ("frame", 1),
+                                            ("module", 5), ("Point", 1), ("Point", 3),
+                                            ("Plain", 1)])
+def test_alloc_sizes_follow_the_layout(heap: gclab.Heap, kind: str, size: int) -> None:
+    class Point:
+        __slots__ = ("x", "y")
+
+    class Plain:
+        pass
+
+    infos = {"Point": heap.cls(Point)._info, "Plain": heap.cls(Plain)._info}  # type: ignore[attr-defined]
+    type_ref = infos.get(kind, kind)
+    assert_raises_unchanged(heap, lambda: heap.alloc(type_ref, size), LayoutError,
+                            names=f"not {size}")
+    assert_raises_unchanged(heap, lambda: heap.alloc_many(type_ref, 3, size), LayoutError)
 
 
 # -- numpy integers, bools, bad ids ---------------------------------------------------------------
@@ -163,6 +310,10 @@ QUERIES: list[tuple[str, Callable[[gclab.Heap, Any], object]]] = [
     ("weakrefs_of", lambda h, x: h.weakrefs_of(x)),
     ("weakref_target", lambda h, x: h.weakref_target(x)),
     ("proxy", lambda h, x: h.proxy(x)),
+    ("dict_len", lambda h, x: h.dict_len(x)), ("dict_find", lambda h, x: h.dict_find(x, NULL)),
+    ("dict_get", lambda h, x: h.dict_get(x, NULL)),
+    ("dict_set", lambda h, x: h.dict_set(x, h.atom("k"), NULL)),
+    ("dict_delete", lambda h, x: h.dict_delete(x, h.atom("k"))),
     ("add_static_ref", lambda h, x: h.add_static_ref(x)),
 ]
 
@@ -179,6 +330,20 @@ def test_queries_refuse_bad_ids(heap: gclab.Heap, name: str,
     else:
         error = InvalidObjectError
     assert_raises_unchanged(heap, lambda: query(heap, bad), error, names=str(bad))
+
+
+def test_dict_operations_take_dicts_frames_and_modules(heap: gclab.Heap) -> None:
+    """The operations the layout errors point at check what they are given."""
+    lst, d = heap.alloc("list"), heap.alloc("dict")
+    key = heap.atom("k")
+    for call in (lambda: heap.dict_set(lst, key, NULL), lambda: heap.dict_delete(lst, key),
+                 lambda: heap.dict_len(lst), lambda: heap.dict_get(lst, key)):
+        assert_raises_unchanged(heap, call, TypeError, names=f"<list {lst}> is not a dict")
+    assert_raises_unchanged(heap, lambda: heap.dict_set(d, -(10**6), NULL), InvalidObjectError)
+    assert_raises_unchanged(heap, lambda: heap.dict_set(d, key, 10**6), InvalidObjectError)
+    heap.dict_set(np.int64(d), np.int64(key), np.int32(lst))
+    assert heap.dict_get(d, key) == lst and heap.dict_len(d) == 1
+    check_invariants(heap)
 
 
 def test_describe_and_is_alive_never_fail(heap: gclab.Heap) -> None:

@@ -3,12 +3,14 @@ cycle collector, finalizers, weak references and the ``gc`` module, over flat ar
 
 from .collectors.record import CollectionRecord
 from .errors import (
+    DuplicateKeyError,
     ForeignObjectError,
     GCLabError,
     HeapError,
     HeapFullError,
     InvalidObjectError,
     InvariantViolation,
+    LayoutError,
     ProfileError,
     RefcountUnderflowError,
     UseAfterFreeError,
@@ -20,8 +22,8 @@ from .simheap import Heap, ShutdownReport
 __version__ = "0.1.0"
 
 __all__ = [
-    "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "GCLabError", "Heap",
-    "HeapError", "HeapFullError", "InvalidObjectError", "InvariantViolation", "Profile",
-    "ProfileError", "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError",
-    "get_profile",
+    "NULL", "PROFILES", "CollectionRecord", "DuplicateKeyError", "ForeignObjectError",
+    "GCLabError", "Heap", "HeapError", "HeapFullError", "InvalidObjectError",
+    "InvariantViolation", "LayoutError", "Profile", "ProfileError", "RefcountUnderflowError",
+    "ShutdownReport", "UseAfterFreeError", "get_profile",
 ]

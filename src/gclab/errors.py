@@ -40,6 +40,16 @@ class HeapFullError(HeapError, MemoryError):
     """
 
 
+class LayoutError(HeapError, TypeError):
+    """A slot operation that the object's layout forbids: growing or shrinking a tuple, an
+    instance or a dict by single slots, an unhashable dict key, a name that is not a str in a
+    frame or module. Nothing was changed."""
+
+
+class DuplicateKeyError(HeapError, ValueError):
+    """A store would put a dict key, set element or namespace name in the object twice."""
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

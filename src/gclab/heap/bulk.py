@@ -25,7 +25,9 @@ entry, plus a note naming its position; the heap is unchanged):
 Inputs are one-dimensional integer arrays (or sequences of ints); int32 arrays are used as
 they are. Every entry is range-checked before any cast: an id, index or value outside int32 is
 a bad entry like any other, rejected with the error the one-at-a-time call raises for it (a
-``bool`` in a list is a TypeError, as for ``set_slot``).
+``bool`` in a list is a TypeError, as for ``set_slot``). The layout rules of
+:mod:`gclab.heap.rules` apply to ``set_slots`` entry by entry, in batch order (a dict key stored
+by an earlier entry is present for the later ones).
 
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
@@ -44,8 +46,9 @@ from ..kernels import K_TUPLE, jit, type_arrays
 from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
+from .rules import NAMESPACES, PAIRED, UNHASHABLE
 from .table import GEN0, N_HEADS, NULL
-from .types import DICT, Kind, TypeInfo
+from .types import DICT, Kind, TypeInfo, TypeRegistry
 
 if TYPE_CHECKING:
     from .core import HeapCore
@@ -133,6 +136,25 @@ def _reject(heap: HeapCore, position: int, check: Callable[[], object]) -> None:
         exc.add_note(f"(entry {position} of the batch; nothing was changed)")
         raise
     raise AssertionError("a batch entry was rejected but its check passed")  # pragma: no cover
+
+
+# -- per-type arrays (indexed by type id) -----------------------------------------------------
+
+_KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
+
+
+def _code_set(kinds: frozenset[Kind]) -> list[int]:
+    return [_KIND_CODES[k] for k in kinds]
+
+
+def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.uint8],
+                                                                 npt.NDArray[np.int64]]:
+    """Per type id: the kind's code, and the slot of a separate ``__dict__`` (-1: none)."""
+    kinds = np.array([_KIND_CODES[info.kind] for info in types.types], np.uint8)
+    dict_slot = np.array([len(info.slot_names)
+                          if info.kind is Kind.INSTANCE and info.has_dict and separate else -1
+                          for info in types.types], np.int64)
+    return kinds, dict_slot
 
 
 # -- kernels (their plain twins are the one-at-a-time calls; tests/test_bulk.py compares) ------
@@ -346,12 +368,15 @@ class BulkMixin:
         t = self.table
         alive = self._alive_mask(ids)
         safe = np.where(alive, ids, N_HEADS)
-        slotted = np.array([info.kind is not Kind.WEAKREF for info in self.types.types])
-        ok = alive & slotted[t.type_id[safe]]
+        kinds, dict_slot = self._layout_arrays()
+        kind = kinds[t.type_id[safe]]
+        ok = alive & (kind != _KIND_CODES[Kind.WEAKREF])
         ok &= (indices >= 0) & (indices < t.ref_len[safe])
         n_atoms = len(self.atoms._values)
         ok &= (values == NULL) | ((values <= -2) & (values > -2 - n_atoms)) | \
             self._alive_mask(values)
+        layout_ok, duplicate = self._layout_mask(ids, indices, values, kind, ok, dict_slot, safe)
+        ok &= layout_ok
         if ok.all():
             return
         k = int(np.flatnonzero(~ok)[0])
@@ -359,10 +384,129 @@ class BulkMixin:
 
         def check() -> None:
             checked = self.check_id(oid)
-            self._check_slotted(checked)
-            self._check_index(checked, index)
-            self.check_value(value)
+            info = self._check_slotted(checked)
+            at = self._check_index(checked, index)
+            code = self.check_value(value)
+            if duplicate is not None and duplicate[0] == k:
+                self._check_store(checked, info, at, code, unique=False)
+                raise self._duplicate_error(checked, info, at, code, duplicate[1])
+            self._check_store(checked, info, at, code)
         _reject(self, k, check)
+
+    def _layout_mask(self: HeapCore, ids: IDs, indices: IDs, values: IDs,
+                     kind: npt.NDArray[np.uint8], ok: Mask, dict_slot: npt.NDArray[np.int64],
+                     safe: npt.NDArray[Any]) -> tuple[Mask, tuple[int, int] | None]:
+        """The entries the layout rules allow (see :mod:`gclab.heap.rules`), and the first
+        entry that would store a duplicate key, name or element (with the slot holding it)."""
+        good = np.ones(len(ids), bool)
+        keyed = ok & ((kind == _KIND_CODES[Kind.SET])
+                      | (np.isin(kind, _code_set(PAIRED)) & (indices % 2 == 0)))
+        if keyed.any():
+            good &= self._keys_ok(values, kind, keyed)
+        duplicate = None
+        unique = keyed & good & (values != NULL)
+        if unique.any():
+            duplicate = self._first_duplicate(ids, indices, values, keyed & good, unique)
+            if duplicate is not None:
+                good[duplicate[0]] = False
+        own_dict = ok & (dict_slot[self.table.type_id[safe]] == indices)
+        if own_dict.any():
+            good &= ~own_dict | (values == NULL) | self._kind_is(values, ok, Kind.DICT)
+        return good, duplicate
+
+    def _layout_arrays(self: HeapCore) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        """Per type id: its kind's code and its separate ``__dict__`` slot (cached)."""
+        separate = self.profile.instance_dict == "separate"
+        return self.types.derived(f"bulk.layout.{separate}",
+                                  lambda r: _layout_arrays(r, separate))
+
+    def _kind_is(self: HeapCore, values: IDs, ok: Mask, *kinds: Kind) -> Mask:
+        """Entries whose value is a (valid) id of one of ``kinds``."""
+        t = self.table
+        is_id = ok & (values >= 0)
+        codes, _ = self._layout_arrays()
+        value_kind = codes[t.type_id[np.where(is_id, values, N_HEADS)]]
+        return is_id & np.isin(value_kind, [_KIND_CODES[k] for k in kinds])
+
+    def _keys_ok(self: HeapCore, values: IDs, kind: npt.NDArray[np.uint8],
+                 keyed: Mask) -> Mask:
+        """Keyed entries: hashable dict keys, str names (NULL is always fine)."""
+        good = np.ones(len(values), bool)
+        names = keyed & np.isin(kind, _code_set(NAMESPACES)) & (values != NULL)
+        keys = keyed & (kind == _KIND_CODES[Kind.DICT])
+        good &= ~(keys & self._kind_is(values, keys, *UNHASHABLE))
+        if names.any():  # the distinct name codes are few: each is looked at once
+            codes = np.unique(values[names])
+            is_str = np.array([c <= -2 and isinstance(self.atoms.value(c), str)
+                               for c in codes.tolist()], bool)
+            good[names] &= is_str[np.searchsorted(codes, values[names])]
+        return good
+
+    def _first_duplicate(self: HeapCore, ids: IDs, indices: IDs, values: IDs, stores: Mask,
+                         queries: Mask) -> tuple[int, int] | None:
+        """The first entry of ``queries`` whose value is, when its turn comes, already a key
+        (name, element) of its object at another slot, and that slot; None if there is none.
+
+        ``stores`` are the batch's stores into key slots. Each key present in an object is an
+        interval of batch time: an original key until the first store into its slot, a stored
+        one from its entry to the next store into the same slot. Entry ``k`` clashes when an
+        interval of the same (object, key) starts before ``k`` and ends after it (the interval
+        of the slot ``k`` overwrites ends at ``k``). Counted with sorted searches: vectorised.
+        """
+        t = self.table
+        batch = len(ids)
+        entries = np.flatnonzero(stores)
+        objs = np.unique(ids[entries])
+        # every key slot of the objects the batch stores keys into: (object, slot, key)
+        lens = t.ref_len[objs].astype(np.int64)
+        kinds, _ = self._layout_arrays()
+        step = np.where(kinds[t.type_id[objs]] == _KIND_CODES[Kind.SET], 1, 2)
+        n_keys = (lens + step - 1) // step
+        owner = np.repeat(objs.astype(np.int64), n_keys)
+        first = np.cumsum(n_keys) - n_keys
+        slot = (np.arange(int(n_keys.sum())) - np.repeat(first, n_keys)) * np.repeat(step, n_keys)
+        key = t.pool[t.ref_start[owner].astype(np.int64) + slot].astype(np.int64)
+        # when each slot is stored into: sort the stores by (object, slot, entry)
+        s_obj, s_slot = ids[entries].astype(np.int64), indices[entries].astype(np.int64)
+        order = np.lexsort((entries, s_slot, s_obj))
+        s_pair = (s_obj << 32 | s_slot)[order]
+        s_time = entries[order]
+        s_next = np.full(len(order), batch + 1, np.int64)
+        same = s_pair[1:] == s_pair[:-1]
+        s_next[:-1][same] = s_time[1:][same]
+        o_pair = owner << 32 | slot
+        where = np.searchsorted(s_pair, o_pair)
+        hit = where < len(s_pair)
+        hit[hit] = s_pair[where[hit]] == o_pair[hit]
+        o_end = np.where(hit, s_time[np.minimum(where, len(s_time) - 1)], batch + 1)
+        # intervals (object, key, start, end, slot); NULL is no key
+        i_obj = np.concatenate((owner, s_obj[order]))
+        i_key = np.concatenate((key, values[entries][order].astype(np.int64)))
+        i_start = np.concatenate((np.full(len(owner), -1), s_time))
+        i_end = np.concatenate((o_end, s_next))
+        i_slot = np.concatenate((slot, s_slot[order]))
+        present = i_key != NULL
+        i_obj, i_key, i_start, i_end, i_slot = (a[present] for a in
+                                                (i_obj, i_key, i_start, i_end, i_slot))
+        q = np.flatnonzero(queries)
+        q_group = ids[q].astype(np.int64) << 32 | (values[q].astype(np.int64) - INT32_MIN)
+        i_group = i_obj << 32 | (i_key - INT32_MIN)
+        _, rank = np.unique(np.concatenate((i_group, q_group)), return_inverse=True)
+        i_rank, q_rank = rank[: len(i_group)], rank[len(i_group):]
+        width = batch + 3
+        starts = np.sort(i_rank * width + i_start + 1)
+        ends = np.sort(i_rank * width + i_end + 1)
+        base = q_rank * width
+        at = base + q + 1
+        began = np.searchsorted(starts, at) - np.searchsorted(starts, base)
+        ended = np.searchsorted(ends, at, side="right") - np.searchsorted(ends, base)
+        clash = np.flatnonzero(began > ended)
+        if not len(clash):
+            return None
+        k = int(q[clash[0]])
+        rk = q_rank[clash[0]]
+        holder = np.flatnonzero((i_rank == rk) & (i_start < k) & (i_end > k))
+        return k, int(i_slot[holder[0]])
 
     def _alive_mask(self: HeapCore, ids: npt.NDArray[np.integer]) -> Mask:
         t = self.table

@@ -27,12 +27,13 @@ class ContainersMixin:
 
     def dict_find(self: HeapCore, d: int, key: int) -> int:
         """The entry index of ``key`` in dict ``d``, or -1."""
-        keys = self.table.slots(d)[0::2]
+        keys = self.table.slots(self._check_mapping(d))[0::2]
         hits = (keys == key).nonzero()[0]
         return int(hits[0]) if len(hits) else -1
 
     def dict_get(self: HeapCore, d: int, key: int) -> int:
         """The value code stored under ``key`` (KeyError if absent)."""
+        d = self._check_mapping(d)
         entry = self.dict_find(d, key)
         if entry < 0:
             raise KeyError(key)
@@ -40,7 +41,12 @@ class ContainersMixin:
 
     def dict_set(self: HeapCore, d: int, key: int, value: int, *, position: int = -1) -> None:
         """insertdict: a new key is appended (or put at entry ``position``); an existing key
-        keeps its place and only its value is replaced (new value held, old released)."""
+        keeps its place and only its value is replaced (new value held, old released).
+
+        ``d`` is a dict, frame or module; ``key`` and ``value`` are slot codes (typed errors
+        otherwise, nothing changed)."""
+        d = self._check_mapping(d)
+        key, value = self.check_value(key), self.check_value(value)
         entry = self.dict_find(d, key)
         if entry >= 0:
             self.hold(value)
@@ -60,6 +66,7 @@ class ContainersMixin:
 
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
+        d = self._check_mapping(d)
         entry = self.dict_find(d, key)
         if entry < 0:
             raise KeyError(key)
@@ -70,7 +77,7 @@ class ContainersMixin:
 
     def dict_len(self: HeapCore, d: int) -> int:
         """Number of entries."""
-        return int(self.table.ref_len[d]) // 2
+        return int(self.table.ref_len[self._check_mapping(d)]) // 2
 
     # -- instances -------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
 from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
+from .rules import LayoutMixin
 from .table import GEN0, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .weakrefs import WeakrefMixin
@@ -111,7 +112,7 @@ class _NoUserCode:
                 heap._drop_external(oid)
 
 
-class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
+class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -258,7 +259,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
         GC-capable objects count toward ``count[0]`` and may trigger a collection (before the
         new object exists, on profiles that collect synchronously). A tuple of size 0 is the
-        shared empty tuple, which is never tracked. ``size`` must suit the heap's limits
+        shared empty tuple, which is never tracked. ``size`` must suit the layout (even for a
+        dict, frame or module; an instance's class fixes it) and the heap's limits
         (:class:`~gclab.errors.HeapFullError`); a failure, MemoryError included, changes
         nothing.
         """
@@ -277,7 +279,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         return oid
 
     def _check_size(self, info: TypeInfo, size: int) -> None:
-        """A new ``info`` object may have ``size`` slots (the limits)."""
+        """A new ``info`` object may have ``size`` slots: the layout, then the limits."""
+        self._check_alloc_layout(info, size)
         if size > MAX_SLOTS:
             raise HeapFullError(f"an object holds at most {MAX_SLOTS} slots, not {size}")
 
@@ -423,11 +426,15 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         return info
 
     def set_slot(self, oid: int, index: int, value: int) -> None:
-        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped."""
+        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped.
+
+        The layout rules of :mod:`gclab.heap.rules` apply (a dict key slot takes a hashable
+        key not already in the dict, a frame's name slot a str atom, ...)."""
         oid = self.check_id(oid)
-        self._check_slotted(oid)
+        info = self._check_slotted(oid)
         index = self._check_index(oid, index)
         value = self.check_value(value)
+        self._check_store(oid, info, index, value)
         with self.operation():
             self.store(oid, index, value)
 
@@ -446,32 +453,36 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self.set_slot(oid, index, NULL)
 
     def append_slot(self, oid: int, value: int) -> None:
-        """Add ``value`` as a new last slot."""
+        """Add ``value`` as a new last slot (lists and sets: the other layouts fix their
+        slot count)."""
         oid = self.check_id(oid)
         info = self._check_slotted(oid)
+        self._check_resize(oid, info, "append_slot")
         value = self.check_value(value)
         self._insert(oid, info, int(self.table.ref_len[oid]), value)
 
     def insert_slot(self, oid: int, index: int, value: int) -> None:
-        """Insert ``value`` before slot ``index``."""
+        """Insert ``value`` before slot ``index`` (lists and sets)."""
         oid = self.check_id(oid)
         info = self._check_slotted(oid)
+        self._check_resize(oid, info, "insert_slot")
         index = self._check_index(oid, index, end_ok=True)
         value = self.check_value(value)
         self._insert(oid, info, index, value)
 
     def _insert(self, oid: int, info: TypeInfo, index: int, value: int) -> None:
+        self._check_store(oid, info, index, value, new_slot=True)
         self.table.reserve(oid, int(self.table.ref_len[oid]) + 1)  # may fail: nothing held yet
         with self.operation():
             self.hold(value)
             self.table.insert(oid, index, value)
-            if info.type_id == DICT:
-                self.maintain_tracking(oid, value)
 
     def delete_slot(self, oid: int, index: int) -> None:
-        """Remove slot ``index`` (the slots after it shift left) and drop its reference."""
+        """Remove slot ``index`` (the slots after it shift left) and drop its reference
+        (lists and sets)."""
         oid = self.check_id(oid)
-        self._check_slotted(oid)
+        info = self._check_slotted(oid)
+        self._check_resize(oid, info, "delete_slot")
         index = self._check_index(oid, index)
         with self.operation():
             old = self.table.get(oid, index)
