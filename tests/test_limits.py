@@ -99,6 +99,18 @@ _CHILD = textwrap.dedent('''
         other = heap.alloc("list")
         return heap, lambda: heap.append_slot(big, other)  # the slice moves, the pool grows
 
+    def weakref_to_full_table():
+        heap, _ = grown_rows()
+        target = heap.alloc("set")  # reuses nothing: the table is full again after this
+        heap.alloc_many("list", heap.table.capacity - heap.table.top)
+        return heap, lambda: heap.new_weakref(target)  # the argument's reference stays out
+
+    def dict_entry():
+        heap = gclab.Heap()
+        d = heap.alloc("dict", 2**22)
+        value = heap.alloc("list")
+        return heap, lambda: heap.dict_set(d, heap.atom("k"), value)  # two slots: pool grows
+
     def fresh(make):
         heap = gclab.Heap()
         heap.gc.disable()  # one bulk run: the rows grow in one go
@@ -110,6 +122,8 @@ _CHILD = textwrap.dedent('''
         "alloc_many rows": lambda: fresh(lambda h: h.alloc_many("list", 4_000_000)),
         "grow rows": grown_rows,
         "append": appended,
+        "weakref": weakref_to_full_table,
+        "dict_set": dict_entry,
     }
 
     heap, call = CASES[sys.argv[1]]()
@@ -129,10 +143,11 @@ _CHILD = textwrap.dedent('''
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
 @pytest.mark.parametrize("case", ["alloc", "alloc_many pool", "alloc_many rows", "grow rows",
-                                  "append"])
+                                  "append", "weakref", "dict_set"])
 def test_memory_error_changes_nothing(case: str) -> None:
     """A MemoryError while growing the table or the pool: nothing changed, and the table's
-    columns still have one length (they used to be replaced one by one)."""
+    columns still have one length (they used to be replaced one by one). Nothing is held
+    before the room exists (append_slot, dict_set), nor left held after (new_weakref)."""
     env = dict(os.environ, GCLAB_JIT="0")  # numpy alone: no compiler reserving memory
     run = subprocess.run([sys.executable, "-c", _CHILD, case], capture_output=True, text=True,
                          env=env, timeout=300, check=False)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import gclab
-from gclab.errors import ProfileError
+from gclab.errors import HeapFullError, ProfileError
 from gclab.profiles import FreeListLimits, Profile, get_profile
 
 BASE = get_profile("3.12")
@@ -97,10 +98,16 @@ def test_every_builtin_profile_is_valid() -> None:
     ({"profile": "9.9"}, ProfileError, "unknown profile '9.9'"),
     ({"capacity": "10"}, TypeError, "capacity"),
     ({"capacity": -1}, ValueError, "capacity"),
+    ({"capacity": 2**40}, HeapFullError, "capacity"),
+    ({"capacity": True}, TypeError, "capacity"),
 ], ids=lambda x: repr(x) if isinstance(x, dict) else None)
 def test_heap_options(kwargs: dict[str, Any], error: type[Exception], names: str) -> None:
     with pytest.raises(error, match=names):
         gclab.Heap(**kwargs)
+
+
+def test_numpy_capacity() -> None:
+    assert gclab.Heap(capacity=np.int64(5000)).table.capacity == 5000
 
 
 def test_repro_profiles_are_refused_before_any_heap() -> None:

@@ -56,6 +56,7 @@ class ContainersMixin:
                 self.maintain_tracking(d, value)
             self.release(old)
             return
+        self.table.reserve(d, int(self.table.ref_len[d]) + 2)  # may fail: nothing held yet
         self.hold(key)
         self.hold(value)
         if int(self.table.type_id[d]) == DICT:

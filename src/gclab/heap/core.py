@@ -41,7 +41,7 @@ from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
 from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
 from .rules import LayoutMixin
-from .table import GEN0, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
+from .table import GEN0, MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .weakrefs import WeakrefMixin
 
@@ -116,10 +116,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-        if capacity < 0:
-            raise ValueError(f"capacity must be non-negative, got {capacity}")
+        capacity = as_count(capacity, "capacity")
+        if capacity > MAX_ID + 1:
+            raise HeapFullError(f"capacity {capacity} is past the int32 ids (at most "
+                                f"{MAX_ID + 1} rows)")
         self.profile = get_profile(profile)
         self.table = ObjectTable(capacity)
         self.types = TypeRegistry()

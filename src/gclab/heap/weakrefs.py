@@ -49,9 +49,11 @@ class WeakrefMixin:
             # allocation must not free the target. Not release(): it stays alive.
             self.table.refcnt[target] += 1
             self.table.extern[target] += 1
-            wr = self._new_object(self.types[WEAKREF], 0, track=True)
-            self.table.refcnt[target] -= 1
-            self.table.extern[target] -= 1
+            try:  # a HeapFullError or MemoryError must not leave the argument's reference
+                wr = self._new_object(self.types[WEAKREF], 0, track=True)
+            finally:
+                self.table.refcnt[target] -= 1
+                self.table.extern[target] -= 1
             self.table.refcnt[wr] = 1
             self.table.extern[wr] = 1
             self.wr_referent[wr] = target
