@@ -17,6 +17,7 @@ import pytest
 import gclab
 from gclab.errors import (
     DuplicateKeyError,
+    ForeignObjectError,
     InvalidObjectError,
     LayoutError,
     RefcountUnderflowError,
@@ -344,6 +345,21 @@ def test_dict_operations_take_dicts_frames_and_modules(heap: gclab.Heap) -> None
     heap.dict_set(np.int64(d), np.int64(key), np.int32(lst))
     assert heap.dict_get(d, key) == lst and heap.dict_len(d) == 1
     check_invariants(heap)
+
+
+def test_another_heaps_type_is_refused(heap: gclab.Heap) -> None:
+    """A TypeInfo indexes this heap's registry: another heap's would name a wrong type."""
+    other = gclab.Heap()
+
+    class Point:
+        __slots__ = ("x",)
+
+    foreign = other.cls(Point)._info  # type: ignore[attr-defined]
+    for info in (foreign, other.types.by_name("list")):
+        assert_raises_unchanged(heap, lambda info=info: heap.alloc(info), ForeignObjectError,
+                                names="belongs to another heap")
+        assert_raises_unchanged(heap, lambda info=info: heap.alloc_many(info, 2),
+                                ForeignObjectError)
 
 
 def test_describe_and_is_alive_never_fail(heap: gclab.Heap) -> None:

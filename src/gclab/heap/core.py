@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from .. import config
 from ..errors import (
+    ForeignObjectError,
     HeapFullError,
     InvalidObjectError,
     RefcountUnderflowError,
@@ -240,8 +241,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         if isinstance(type_ref, TypeInfo):
             if not (type_ref.type_id < len(self.types)
                     and self.types[type_ref.type_id] is type_ref):
-                raise InvalidObjectError(f"type {type_ref.name!r} is not registered with this "
-                                         f"heap")
+                raise ForeignObjectError(f"type {type_ref.name!r} belongs to another heap")
             return type_ref
         if is_int(type_ref):
             if 0 <= type_ref < len(self.types):
