@@ -121,6 +121,8 @@ class Twin:
         """Store ``value`` in ``oid`` the way its kind allows."""
         heap, t = self.heap, self.heap.table
         kind = heap.type_of(oid).kind.value
+        if kind == "set" and value != -1 and value in heap.slots(oid):
+            return  # set elements are unique
         if kind == "dict":
             heap.dict_set(oid, heap.atom(len(self.log) + int(t.ref_len[oid])), value)
         elif kind == "set" and int(t.ref_len[oid]) < 4:

@@ -8,6 +8,8 @@ dicts; e21 3.12 first automatic collection -> (0, 699)).
 from __future__ import annotations
 
 import io
+import re
+import sys
 
 import pytest
 from rich.console import Console
@@ -31,6 +33,32 @@ def test_demo_tells_cpython_results() -> None:
     assert "on profile 2.7: gc.collect() -> 4" in text
     assert "first ones (generation, collected): [(0, 699)" in text
     assert "freed ['temp'] by reference counting" in text
+
+
+def test_demo_refcounts_are_sys_getrefcounts() -> None:
+    """The counts the demo prints are those sys.getrefcount gives for the same code."""
+    a: list[object] = []
+    counts = [sys.getrefcount(a)]
+    b = [a]
+    c = {"x": a}
+    counts.append(sys.getrefcount(a))
+    del b
+    counts.append(sys.getrefcount(a))
+    c.clear()
+    counts.append(sys.getrefcount(a))
+    node = Node()
+    node.me = node
+    text = _demo_text("3.12")
+    printed = re.findall(r"heap\.getrefcount\(a\): (\d+)", text)
+    assert [int(n) for n in printed] == counts
+    assert f"heap.getrefcount(node): {sys.getrefcount(node)} " in text
+    assert ">>> b = heap.list([a]); c = heap.dict(x=a)" in text  # code shown as written
+
+
+class Node:
+    """The demo's self-referencing node, as a host object."""
+
+    me: object
 
 
 @pytest.mark.parametrize("profile", ["2.7", "3.10", "3.11", "3.13"])

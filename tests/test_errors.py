@@ -109,7 +109,7 @@ def objs(heap: gclab.Heap) -> dict[str, Any]:
 LOW_LEVEL: list[tuple[str, Callable[[gclab.Heap, int, int], object]]] = [
     ("incref", lambda h, bad, ok: h.incref(bad)),
     ("decref", lambda h, bad, ok: h.decref(bad)),
-    ("getrefcount", lambda h, bad, ok: h.getrefcount(bad)),
+    ("refcount", lambda h, bad, ok: h.refcount(bad)),
     ("slots", lambda h, bad, ok: h.slots(bad)),
     ("set_slot", lambda h, bad, ok: h.set_slot(bad, 0, NULL)),
     ("append_slot", lambda h, bad, ok: h.append_slot(bad, NULL)),
@@ -137,10 +137,10 @@ def test_freed_id(heap: gclab.Heap, objs: dict[str, Any], name: str,
 @pytest.mark.parametrize(("name", "call"), LOW_LEVEL[:10], ids=[n for n, _ in LOW_LEVEL[:10]])
 def test_invalid_id(heap: gclab.Heap, objs: dict[str, Any], bad: object, name: str,
                     call: Callable[[gclab.Heap, Any, int], object]) -> None:
-    """Out-of-range ids, list heads, bools and non-ints: InvalidObjectError naming the value
-    (Heap.getrefcount takes proxies too: anything else that is not an int is a TypeError)."""
+    """Out-of-range ids and list heads: InvalidObjectError naming the value; bools and
+    non-ints: TypeError naming it (an id is an int, as a list index is)."""
     wrong_type = isinstance(bad, bool) or not isinstance(bad, int)
-    error = TypeError if name == "getrefcount" and wrong_type else InvalidObjectError
+    error = TypeError if wrong_type else InvalidObjectError
     assert_raises_unchanged(heap, lambda: call(heap, bad, objs["list"]._id),
                             error, names=repr(bad) if not isinstance(bad, int)
                             or isinstance(bad, bool) else str(bad))
@@ -148,25 +148,30 @@ def test_invalid_id(heap: gclab.Heap, objs: dict[str, Any], bad: object, name: s
 
 @pytest.mark.parametrize("code", [-999, -2 - 10**6, True, 2.0], ids=repr)
 def test_bad_slot_value(heap: gclab.Heap, objs: dict[str, Any], code: object) -> None:
-    """A value that is neither NULL, an atom code of this heap nor a live id."""
+    """A value that is neither NULL, an atom code of this heap nor a live id (a bool or a
+    float is a TypeError: slot values are int codes)."""
     lst = objs["list"]._id
-    assert_raises_unchanged(heap, lambda: heap.set_slot(lst, 0, code), InvalidObjectError,
-                            names=repr(code) if not isinstance(code, int) or
-                            isinstance(code, bool) else str(code))
-    assert_raises_unchanged(heap, lambda: heap.append_slot(lst, code), InvalidObjectError)
+    wrong_type = isinstance(code, bool) or not isinstance(code, int)
+    error = TypeError if wrong_type else InvalidObjectError
+    assert_raises_unchanged(heap, lambda: heap.set_slot(lst, 0, code), error,
+                            names=repr(code) if wrong_type else str(code))
+    assert_raises_unchanged(heap, lambda: heap.append_slot(lst, code), error)
 
 
 @pytest.mark.parametrize("index", [3, 99, -1, True, 1.0, "0"], ids=repr)
 def test_bad_slot_index(heap: gclab.Heap, objs: dict[str, Any], index: object) -> None:
-    """Slot indices out of range or of the wrong type: IndexError naming the object."""
+    """Slot indices out of range: IndexError naming the object; of the wrong type (a bool
+    too): TypeError naming the index."""
     lst = objs["list"]._id
+    wrong_type = isinstance(index, bool) or not isinstance(index, int)
+    error, names = (TypeError, repr(index)) if wrong_type else (IndexError, f"<list {lst}>")
     for call in (lambda: heap.set_slot(lst, index, NULL),
                  lambda: heap.delete_slot(lst, index),
                  lambda: heap.clear_slot(lst, index)):
-        assert_raises_unchanged(heap, call, IndexError, names=f"<list {lst}>")
+        assert_raises_unchanged(heap, call, error, names=names)
     if index != 3:  # inserting at the end is fine
-        assert_raises_unchanged(heap, lambda: heap.insert_slot(lst, index, NULL), IndexError,
-                                names=f"<list {lst}>")
+        assert_raises_unchanged(heap, lambda: heap.insert_slot(lst, index, NULL), error,
+                                names=names)
 
 
 def test_weakref_has_no_slots(heap: gclab.Heap, objs: dict[str, Any]) -> None:
@@ -193,7 +198,7 @@ def test_decref_below_zero(heap: gclab.Heap, objs: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("type_ref", "size", "error"), [
     ("no-such-type", 0, InvalidObjectError), (999, 0, InvalidObjectError),
     (-1, 0, InvalidObjectError), (1.5, 0, TypeError), ("list", -1, ValueError),
-    ("list", True, ValueError), ("list", 2.0, ValueError),
+    ("list", True, TypeError), ("list", 2.0, TypeError),
     ("weakref.ReferenceType", 0, TypeError)], ids=repr)
 def test_bad_alloc(heap: gclab.Heap, type_ref: Any, size: Any,
                    error: type[BaseException]) -> None:

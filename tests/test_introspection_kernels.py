@@ -112,6 +112,8 @@ def build(recipe: Recipe) -> tuple[gclab.Heap, list[int], list[int]]:
         length = int(heap.table.ref_len[oid])
         if oid == heap.empty_tuple or kind == "weakref":
             continue
+        if kind == "set" and value(val) != NULL and value(val) in heap.slots(oid):
+            continue  # set elements are unique
         if kind == "dict":
             heap.dict_set(oid, value(key) if key != NULL else atoms[0], value(val))
         elif kind == "dinst":

@@ -85,6 +85,8 @@ def build(recipe: Recipe, heap: HeapCore | None = None) -> HeapCore:
             ids.append(heap.alloc(inst, 4))
         elif kind == "dict":
             ids.append(heap.alloc("dict"))
+        elif kind == "frame":
+            ids.append(heap.alloc("frame", 2 * (size // 2)))  # name/value pairs
         else:
             ids.append(heap.alloc(kind, size))
 
@@ -98,11 +100,16 @@ def build(recipe: Recipe, heap: HeapCore | None = None) -> HeapCore:
         if oid == heap.empty_tuple:
             continue
         kind = recipe.kinds[src]
+        if kind == "set" and value(val) != -1 and value(val) in heap.slots(oid):
+            continue  # set elements are unique
         if kind == "dict":
             k = value(key) if key != -1 else atoms[0]
             heap.dict_set(oid, k, value(val))
         elif kind in ("list", "set") and int(heap.table.ref_len[oid]) < 6:
             heap.append_slot(oid, value(val))
+        elif kind == "frame" and int(heap.table.ref_len[oid]):  # a value slot: names are str
+            heap.set_slot(oid, 2 * (abs(key) % (int(heap.table.ref_len[oid]) // 2)) + 1,
+                          value(val))
         elif int(heap.table.ref_len[oid]):
             heap.set_slot(oid, abs(key) % int(heap.table.ref_len[oid]), value(val))
     root = heap.alloc("list") if recipe.root else None

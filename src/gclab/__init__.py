@@ -3,12 +3,15 @@ cycle collector, finalizers, weak references and the ``gc`` module, over flat ar
 
 from .collectors.record import CollectionRecord
 from .errors import (
+    DuplicateKeyError,
     ForeignObjectError,
     FrameReturnedError,
     GCLabError,
     HeapError,
+    HeapFullError,
     InvalidObjectError,
     InvariantViolation,
+    LayoutError,
     ProfileError,
     RefcountUnderflowError,
     UseAfterFreeError,
@@ -20,8 +23,8 @@ from .simheap import Heap, ShutdownReport
 __version__ = "0.1.0"
 
 __all__ = [
-    "NULL", "PROFILES", "CollectionRecord", "ForeignObjectError", "FrameReturnedError",
-    "GCLabError", "Heap",
-    "HeapError", "InvalidObjectError", "InvariantViolation", "Profile", "ProfileError",
+    "NULL", "PROFILES", "CollectionRecord", "DuplicateKeyError", "ForeignObjectError",
+    "FrameReturnedError", "GCLabError", "Heap", "HeapError", "HeapFullError",
+    "InvalidObjectError", "InvariantViolation", "LayoutError", "Profile", "ProfileError",
     "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError", "get_profile",
 ]

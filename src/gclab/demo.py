@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from .simheap import Heap
 
@@ -24,7 +25,7 @@ class Narrator:
         self.console.rule(f"[bold]{text}")
 
     def code(self, text: str) -> None:
-        self.console.print(f"[cyan]>>> {text}[/cyan]", highlight=False)
+        self.console.print(f"[cyan]>>> {escape(text)}[/cyan]", highlight=False)
 
     def say(self, text: str) -> None:
         self.console.print(text, highlight=False)
@@ -33,19 +34,20 @@ class Narrator:
 def refcounts(heap: Heap, n: Narrator) -> None:
     """Reference counts go up with every reference and down when one goes away."""
     n.title("1. Reference counting")
+    n.say("heap.getrefcount(x) counts like sys.getrefcount(x): the argument is one more")
     n.code("a = heap.list()")
     a = heap.list()
-    n.say(f"refcount of a: {heap.getrefcount(a)}  (the variable a)")
+    n.say(f"heap.getrefcount(a): {heap.getrefcount(a)}  (the variable a and the argument)")
     n.code("b = heap.list([a]); c = heap.dict(x=a)")
     b = heap.list([a])
     c = heap.dict(x=a)
-    n.say(f"refcount of a: {heap.getrefcount(a)}  (a, b[0], c['x'])")
+    n.say(f"heap.getrefcount(a): {heap.getrefcount(a)}  (a, b[0], c['x'] and the argument)")
     n.code("del b")
     del b
-    n.say(f"refcount of a: {heap.getrefcount(a)}  (b was freed at once, releasing a)")
+    n.say(f"heap.getrefcount(a): {heap.getrefcount(a)}  (b was freed at once, releasing a)")
     n.code("c.clear()")
     c.clear()
-    n.say(f"refcount of a: {heap.getrefcount(a)}")
+    n.say(f"heap.getrefcount(a): {heap.getrefcount(a)}  (a and the argument)")
     del a, c
 
 
@@ -65,8 +67,9 @@ def frame_return(heap: Heap, n: Narrator) -> None:
     n.code("with heap.frame() as f:  f.r = Resource('temp')")
     with heap.frame() as f:
         f.r = Resource("temp")
-        n.say(f"inside the frame: getrefcount(f.r) = {heap.getrefcount(f.r)} (the local and the "
-              f"argument, as sys.getrefcount counts), freed so far: {log}")
+        rid = heap.id_of(f.r)
+        n.say(f"inside the frame: heap.refcount(id of f.r) = {heap.refcount(rid)} (only the "
+              f"frame's local holds it), freed so far: {log}")
     n.say(f"after the return: freed {log} by reference counting, no collection needed")
 
 
@@ -141,7 +144,8 @@ def weak_reference(heap: Heap, n: Narrator) -> None:
     node = Node()
     node.me = node
     r = heap.weakref(node, lambda wr: n.say(f"  callback: {wr!r} is dead"))
-    n.say(f"r() is node: {r() is node}; refcount of node: {heap.getrefcount(node)}")
+    n.say(f"r() is node: {r() is node}; heap.getrefcount(node): {heap.getrefcount(node)} "
+          f"(node, node.me and the argument: a weak reference does not count)")
     n.code("del node; gc.collect()")
     del node
     n.say(f"gc.collect() -> {heap.gc.collect()}; r() -> {r()}")

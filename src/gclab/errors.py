@@ -36,6 +36,24 @@ class FrameReturnedError(HeapError, RuntimeError):
     """A frame's locals were used after its function returned (its ``with`` block ended)."""
 
 
+class HeapFullError(HeapError, MemoryError):
+    """The simulated heap cannot hold the request: ids are int32 (below 2**31), one object
+    holds fewer than 2**31 slots, the reference pool fewer than 2**32 references.
+
+    A :class:`MemoryError`, like CPython's answer to ``[None] * 2**62``; nothing was changed.
+    """
+
+
+class LayoutError(HeapError, TypeError):
+    """A slot operation that the object's layout forbids: growing or shrinking a tuple, an
+    instance or a dict by single slots, an unhashable dict key, a name that is not a str in a
+    frame or module. Nothing was changed."""
+
+
+class DuplicateKeyError(HeapError, ValueError):
+    """A store would put a dict key, set element or namespace name in the object twice."""
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

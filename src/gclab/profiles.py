@@ -14,8 +14,9 @@ measurements of the real interpreters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
 from .errors import ProfileError
 
@@ -25,9 +26,44 @@ InstanceDict = Literal["separate", "inline"]
 TupleUntracking = Literal["in_move_unreachable", "after_reachability"]
 
 
+INT_MAX = 2**31 - 1  # a C int: thresholds, limits and trashcan levels fit one
+MAX_TUPLE_FREE_LISTS = 10_000  # tuple_max_size sizes an array of free-list counts
+
+
+def _fail(owner: str, name: str, rule: str, value: object) -> ProfileError:
+    return ProfileError(f"{owner}: {name} must be {rule}, got {value!r}")
+
+
+def _check_int(owner: str, name: str, value: object, low: int = 0, high: int = INT_MAX) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _fail(owner, name, f"an int from {low} to {high}", value)
+    return value
+
+
+def _check_ints(owner: str, name: str, value: object, count: int) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) \
+            or len(value) != count:
+        raise _fail(owner, name, f"{count} ints (a tuple)", value)
+    return tuple(_check_int(owner, f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+def _check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _fail(owner, name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
+
+
+def _check_bool(owner: str, name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(owner, name, "a bool", value)
+    return value
+
+
 @dataclass(frozen=True)
 class FreeListLimits:
-    """CPython's free lists (spec §2.2): reuse skips count[0]++, a return skips count[0]--."""
+    """CPython's free lists (spec §2.2): reuse skips count[0]++, a return skips count[0]--.
+
+    Every limit is an int >= 0 (ProfileError otherwise); ``tuple_max_size`` at most 10,000."""
 
     list: int = 80
     dict: int = 80
@@ -35,10 +71,21 @@ class FreeListLimits:
     tuple_reuse_max: int = 19  # ... and taken back for sizes 1..tuple_reuse_max (3.13: 20)
     tuple_per_size: int = 2000
 
+    def __post_init__(self) -> None:
+        for name in ("list", "dict", "tuple_per_size"):
+            _check_int("FreeListLimits", name, getattr(self, name))
+        _check_int("FreeListLimits", "tuple_max_size", self.tuple_max_size,
+                   high=MAX_TUPLE_FREE_LISTS)
+
 
 @dataclass(frozen=True)
 class Profile:
-    """The observable behaviour of one CPython version's memory management."""
+    """The observable behaviour of one CPython version's memory management.
+
+    Every field is checked when a profile is made (``Profile(...)`` or :meth:`with_changes`):
+    a wrong type or an out-of-range value is a :class:`~gclab.errors.ProfileError` naming the
+    field. Thresholds are three ints >= 0, trashcan levels satisfy ``deposit_at >= 1`` and
+    ``0 <= drain_at < deposit_at``, the instance shift is ``0 <= shift < deposit_at``."""
 
     name: str
     version: tuple[int, int]
@@ -96,14 +143,89 @@ class Profile:
     # §4.4: 3.x warns (ResourceWarning) about uncollectable garbage at shutdown; 2.7 does not.
     shutdown_warning: bool = True
 
+    def __post_init__(self) -> None:
+        """Check every field (ProfileError naming it); sequences become tuples."""
+        if not isinstance(self.name, str) or not self.name:
+            raise _fail("profile", "name", "a non-empty str", self.name)
+        owner = f"profile {self.name!r}"
+        for name, check in _FIELD_CHECKS.items():
+            object.__setattr__(self, name, check(owner, name, getattr(self, name)))
+        if not self.trashcan_drain_at < self.trashcan_deposit_at:
+            raise _fail(owner, "trashcan_drain_at", f"below trashcan_deposit_at "
+                        f"({self.trashcan_deposit_at})", self.trashcan_drain_at)
+        if not self.trashcan_instance_shift < self.trashcan_deposit_at:
+            raise _fail(owner, "trashcan_instance_shift", f"below trashcan_deposit_at "
+                        f"({self.trashcan_deposit_at})", self.trashcan_instance_shift)
+
     @property
     def legacy_finalizers(self) -> bool:
         """True when a Python ``__del__`` is a legacy ``tp_del`` (pre-3.4)."""
         return self.finalizers == "legacy"
 
     def with_changes(self, **changes: object) -> Profile:
-        """A copy with some fields changed (for experiments)."""
+        """A copy with some fields changed (for experiments); checked like a new profile.
+
+        >>> get_profile("3.12").with_changes(thresholds=(100, 5, 5)).thresholds
+        (100, 5, 5)
+        >>> get_profile("3.12").with_changes(trigger="never")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        gclab.errors.ProfileError: profile '3.12': trigger must be one of 'sync', ...
+        """
+        known = {f.name for f in fields(self)}
+        for name in changes:
+            if name not in known:
+                raise ProfileError(f"profile {self.name!r}: no field named {name!r}; fields: "
+                                   f"{', '.join(sorted(known))}")
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _check_debug_flags(owner: str, name: str, value: object) -> tuple[tuple[str, int], ...]:
+    rule = "(name, int) pairs with distinct names starting with 'DEBUG_'"
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+        raise _fail(owner, name, rule, value)
+    pairs = []
+    for pair in value:
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+                or not isinstance(pair[0], str) or not pair[0].startswith("DEBUG_")
+                or not pair[0].isidentifier()):
+            raise _fail(owner, name, rule, value)
+        pairs.append((pair[0], _check_int(owner, f"{name}[{pair[0]}]", pair[1])))
+    if len({n for n, _ in pairs}) != len(pairs):
+        raise _fail(owner, name, rule, value)
+    return tuple(pairs)
+
+
+def _check_names(owner: str, name: str, value: object) -> frozenset[str]:
+    if not isinstance(value, (frozenset, set)) or not all(isinstance(v, str) for v in value):
+        raise _fail(owner, name, "a frozenset of str", value)
+    return frozenset(value)
+
+
+def _check_free_lists(owner: str, name: str, value: object) -> FreeListLimits:
+    if not isinstance(value, FreeListLimits):
+        raise _fail(owner, name, "a FreeListLimits", value)
+    return value
+
+
+_FIELD_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
+    "version": lambda o, n, v: _check_ints(o, n, v, 2),
+    "thresholds": lambda o, n, v: _check_ints(o, n, v, 3),
+    "trigger": lambda o, n, v: _check_choice(o, n, v, ("sync", "safepoint")),
+    "finalizers": lambda o, n, v: _check_choice(o, n, v, ("legacy", "pep442")),
+    "instance_dict": lambda o, n, v: _check_choice(o, n, v, ("separate", "inline")),
+    "tuple_untracking": lambda o, n, v: _check_choice(
+        o, n, v, ("in_move_unreachable", "after_reachability")),
+    "clear_garbage_weakrefs": _check_bool,
+    "trashcan_deposit_at": lambda o, n, v: _check_int(o, n, v, low=1),
+    "trashcan_drain_at": _check_int,
+    "trashcan_instance_shift": _check_int,
+    "free_lists": _check_free_lists,
+    "gc_functions": _check_names,
+    "debug_flags": _check_debug_flags,
+    "debug_text": lambda o, n, v: _check_choice(o, n, v, ("modern", "2.7")),
+    "shutdown_warning": _check_bool,
+}
 
 
 _GC_COMMON = frozenset(
@@ -182,7 +304,10 @@ def get_profile(profile: str | Profile | None = None) -> Profile:
         return PROFILES[DEFAULT_PROFILE]
     if isinstance(profile, Profile):
         return profile
-    if not isinstance(profile, str) or profile not in PROFILES:
+    if not isinstance(profile, str):
+        raise ProfileError(f"a profile is a name such as {DEFAULT_PROFILE!r} or a Profile, "
+                           f"not {type(profile).__name__} {profile!r}")
+    if profile not in PROFILES:
         known = ", ".join(PROFILES)
         raise ProfileError(f"unknown profile {profile!r}; known: {known}")
     return PROFILES[profile]

@@ -26,6 +26,7 @@ from .heap.core import HeapCore
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
+from .heap.table import AtomTable
 from .heap.types import LIST, MODULE, SET, TUPLE
 from .profiles import Profile
 
@@ -47,13 +48,17 @@ class Heap(ProxyHeap, HeapCore):
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024,
                  free_lists: bool = False) -> None:
+        if not isinstance(free_lists, bool):
+            raise TypeError(f"free_lists must be a bool, got {type(free_lists).__name__} "
+                            f"{free_lists!r}")
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
         self.collector = GenerationalCollector(self, free_lists=free_lists)
         self.gc = GcModule(self, self.collector)
-        self._globals = self._adopt(self._new_object(self.types[MODULE], 0, track=False))
-        self.table.refcnt[self._globals._id] = 1
-        self.table.extern[self._globals._id] = 1
+        # The module namespace: held by the simulation (a static reference, like
+        # sys.modules's), so it lives until the heap does; heap.globals hands out proxies.
+        self._globals_id = self._new_object(self.types[MODULE], 0, track=False)
+        self.add_static_ref(self._globals_id)
 
     # -- building objects ------------------------------------------------------------------------
 
@@ -104,25 +109,52 @@ class Heap(ProxyHeap, HeapCore):
 
     @property
     def globals(self) -> NamespaceProxy:
-        """The module namespace: lives until :meth:`shutdown`."""
-        return self._globals  # type: ignore[return-value]
+        """The module namespace (a proxy; the simulation's own reference keeps it alive)."""
+        return self.proxy(self._globals_id)  # type: ignore[return-value]
 
     # -- inspecting ------------------------------------------------------------------------------
 
     def id_of(self, obj: object) -> int:
-        """The integer id of a proxy of this heap (for the low-level API)."""
+        """The integer id of a proxy of this heap (for the low-level API).
+
+        TypeError for anything that is not a proxy, ForeignObjectError for another heap's."""
         if not isinstance(obj, Proxy):
             raise TypeError(f"{obj!r} ({type(obj).__name__}) is not a heap object")
         if obj._heap is not self:
             raise ForeignObjectError(f"{obj._heap.describe(obj._id)} belongs to another heap")
         return obj._id
 
-    def getrefcount(self, obj: object) -> int:  # type: ignore[override]
-        """The simulated reference count; like ``sys.getrefcount`` it counts the argument's
-        own proxy (each live proxy holds one reference)."""
-        if isinstance(obj, int) and not isinstance(obj, bool):
-            return HeapCore.getrefcount(self, obj)
-        return HeapCore.getrefcount(self, self.id_of(obj))
+    def getrefcount(self, obj: object) -> int:
+        """``sys.getrefcount(obj)`` on the simulated heap: the simulated count of ``obj``'s
+        object plus one for the argument.
+
+        Each live proxy holds one reference and stands for the host variables bound to it.
+        Host aliases of one proxy (``y = x``) share that proxy, so they count once: after
+        ``x = heap.list(); y = x`` this gives 2 where ``sys.getrefcount`` gives 3. A proxy made
+        by the argument expression itself (``heap.getrefcount(f.r)`` when no variable holds
+        that object's proxy) holds a reference too, so it counts one more than CPython would.
+
+        >>> import gclab
+        >>> heap = gclab.Heap()
+        >>> x = heap.list()
+        >>> heap.getrefcount(x)              # x, and the argument
+        2
+        >>> holder = heap.list([x])
+        >>> heap.getrefcount(x)              # x, holder[0], the argument
+        3
+
+        Only proxies are counted: an int is an atom (immortal, its count is not simulated),
+        never an object id; :meth:`refcount` counts by id, without the argument.
+        """
+        if not isinstance(obj, Proxy):
+            if AtomTable.is_atom_value(obj):
+                raise TypeError(
+                    f"heap.getrefcount takes a heap object, not the atom {obj!r}: atoms are "
+                    f"immortal and their counts are not simulated (to count an object by id, "
+                    f"call heap.refcount(oid))")
+            raise TypeError(f"heap.getrefcount takes a heap object (a proxy), not "
+                            f"{type(obj).__name__}; to count by id call heap.refcount(oid)")
+        return self.refcount(self.id_of(obj)) + 1
 
     @property
     def history(self) -> builtins.list[CollectionRecord]:
@@ -139,7 +171,7 @@ class Heap(ProxyHeap, HeapCore):
         if state.enabled:
             self.gc.collect()
         with self.operation():
-            self._clear_module(self._globals._id)
+            self._clear_module(self._globals_id)
             self.collector.collect_with_callbacks(2, "shutdown", callbacks=False)
         message = None
         if self.profile.shutdown_warning and state.garbage and not state.debug & 32:

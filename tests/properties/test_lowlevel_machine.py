@@ -33,6 +33,27 @@ class LowLevelMachine(HeapModel):
         node = self.nodes[oid]
         return node.kind != "tuple" or self.heap.table.get(oid, index) == NULL
 
+    def storable(self, oid: int, index: int, value: int, *, new_slot: bool = False) -> bool:
+        """The layout rules the low-level API enforces: set elements unique; dict keys
+        hashable (not a list, dict or set) and unique; frame names str atoms and unique."""
+        kind = self.nodes[oid].kind
+        if value == NULL or kind not in ("set", "dict", "frame"):
+            return True
+        slots = self.heap.table.slot_list(oid)
+        if kind != "set":
+            if index % 2:
+                return True  # a value slot
+            if kind == "frame" and (value >= 0 or not isinstance(self.heap.atoms.value(value),
+                                                                 str)):
+                return False
+            if kind == "dict" and value >= 0 and self.nodes[value].kind in ("list", "dict",
+                                                                            "set"):
+                return False
+            slots = [NULL if i % 2 else v for i, v in enumerate(slots)]  # the keys only
+        if not new_slot:
+            slots = slots[:index] + slots[index + 1:]
+        return value not in slots
+
     @rule(kind=st.sampled_from(("list", "tuple", "dict", "set", "frame")), data=st.data())
     def alloc(self, kind: str, data: Any) -> None:
         """heap.alloc(kind, size)."""
@@ -93,6 +114,8 @@ class LowLevelMachine(HeapModel):
         if not self.writable(oid, index):
             return
         value = self.value(data)
+        if not self.storable(oid, index, value):
+            return
         self._store(oid, index, value)
         if value == NULL and data.draw(st.booleans(), label="clear"):
             self.heap.clear_slot(oid, index)
@@ -106,6 +129,8 @@ class LowLevelMachine(HeapModel):
         if oid is None:
             return
         value = self.value(data)
+        if not self.storable(oid, 0, value, new_slot=True):
+            return
         if value >= 0:
             self.nodes[oid].edges.append(value)
         length = int(self.heap.table.ref_len[oid])

@@ -22,47 +22,139 @@ entry, plus a note naming its position; the heap is unchanged):
     leave the count above zero are done in bulk; a drop to zero goes through ``decref`` (the
     cascade, finalizers and the safe point that follows).
 
+Inputs are one-dimensional integer arrays (or sequences of ints); int32 arrays are used as
+they are. Every entry is range-checked before any cast: an id, index or value outside int32 is
+a bad entry like any other, rejected with the error the one-at-a-time call raises for it (a
+``bool`` in a list is a TypeError, as for ``set_slot``). The layout rules of
+:mod:`gclab.heap.rules` apply to ``set_slots`` entry by entry, in batch order (a dict key stored
+by an earlier entry is present for the later ones).
+
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import RefcountUnderflowError
+from ..errors import HeapFullError, RefcountUnderflowError
 from ..kernels import K_TUPLE, jit, type_arrays
+from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
+from .rules import NAMESPACES, PAIRED, UNHASHABLE
 from .table import GEN0, N_HEADS, NULL
-from .types import DICT, Kind, TypeInfo
+from .types import DICT, Kind, TypeInfo, TypeRegistry
 
 if TYPE_CHECKING:
     from .core import HeapCore
 
 IDs = npt.NDArray[np.int32]
+Mask = npt.NDArray[np.bool_]
+
+# An int32 code that is invalid as an id (below N_HEADS), an index (negative) and a value (an
+# atom code past any atom table): what an entry that does not fit int32 becomes.
+_BAD = INT32_MIN
 
 
-def _as_int_array(values: object, what: str) -> npt.NDArray[np.int64]:
+class _Column:
+    """One bulk input as int32 codes (bad entries as ``_BAD``) and the caller's entries, so
+    that the error for a bad entry is raised from its exact original value."""
+
+    __slots__ = ("codes", "original")
+
+    def __init__(self, codes: IDs, original: Sequence[Any] | npt.NDArray[Any]) -> None:
+        self.codes = codes
+        self.original = original
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def entry(self, k: int) -> object:
+        """Entry ``k`` as the caller gave it (a Python int for numpy integer entries)."""
+        value = self.original[k]
+        return int(value) if isinstance(value, np.integer) else value
+
+
+def _column(values: object, what: str) -> _Column:
+    """``values`` as int32 codes, every entry range-checked before the cast."""
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {array.shape}")
+    if array.dtype == np.int32:
+        return _Column(array, array)
+    if array.dtype == object or (isinstance(values, (list, tuple))
+                                 and array.dtype.kind not in "iu"):
+        # ints beyond 64 bits, bools, or a mix numpy made floats or strings of: one by one
+        return _object_column(np.asarray(values, dtype=object))
     if array.size and array.dtype.kind not in "iu":
         raise TypeError(f"{what} must be integers, got dtype {array.dtype}")
-    return array.astype(np.int64, copy=False)
+    codes = _narrow(array)
+    if isinstance(values, (list, tuple)) and array.size:
+        kinds = set(map(type, values))
+        if bool in kinds or np.bool_ in kinds:  # np.asarray made them 0 and 1
+            codes[np.fromiter(map(_is_bool, values), bool, len(values))] = _BAD
+        return _Column(codes, values)
+    return _Column(codes, array)
 
 
-def _reject(heap: HeapCore, position: int, check: object) -> None:
+def _narrow(array: npt.NDArray[Any]) -> IDs:
+    """An integer array as int32, entries outside int32 replaced by ``_BAD`` (vectorised)."""
+    if array.dtype.itemsize < 4 or (array.dtype.kind == "i" and array.dtype.itemsize == 4):
+        return array.astype(np.int32)
+    bad = array > INT32_MAX
+    if array.dtype.kind == "i":
+        bad |= array < INT32_MIN
+    if not bad.any():
+        return array.astype(np.int32)
+    codes = np.where(bad, 0, array).astype(np.int32)
+    codes[bad] = _BAD
+    return codes
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _object_column(array: npt.NDArray[Any]) -> _Column:
+    """Python objects (ints too large for numpy, mixed types): converted one by one."""
+    codes = np.fromiter(
+        (int(v) if is_int(v) and INT32_MIN <= v <= INT32_MAX else _BAD for v in array),
+        np.int32, len(array))
+    return _Column(codes, array)
+
+
+def _reject(heap: HeapCore, position: int, check: Callable[[], object]) -> None:
     """Re-run the one-at-a-time check of the first bad entry: it raises the same error."""
     try:
-        check()  # type: ignore[operator]
+        check()
     except Exception as exc:
         exc.add_note(f"(entry {position} of the batch; nothing was changed)")
         raise
     raise AssertionError("a batch entry was rejected but its check passed")  # pragma: no cover
+
+
+# -- per-type arrays (indexed by type id) -----------------------------------------------------
+
+_KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
+
+
+def _code_set(kinds: frozenset[Kind]) -> list[int]:
+    return [_KIND_CODES[k] for k in kinds]
+
+
+def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.uint8],
+                                                                 npt.NDArray[np.int64]]:
+    """Per type id: the kind's code, and the slot of a separate ``__dict__`` (-1: none)."""
+    kinds = np.array([_KIND_CODES[info.kind] for info in types.types], np.uint8)
+    dict_slot = np.array([len(info.slot_names)
+                          if info.kind is Kind.INSTANCE and info.has_dict and separate else -1
+                          for info in types.types], np.int64)
+    return kinds, dict_slot
 
 
 # -- kernels (their plain twins are the one-at-a-time calls; tests/test_bulk.py compares) ------
@@ -106,14 +198,15 @@ def _drop_run(refcnt, extern, codes, start, external):  # type: ignore[no-untype
 
 
 @jit
-def _first_overdraw(extern, ids):  # type: ignore[no-untyped-def]
+def _first_overdraw(extern, ids, kept):  # type: ignore[no-untyped-def]
     """The first entry of ``ids`` at which dropping the external references in order would take
-    a count below zero, or -1. ``extern`` is counted down and restored: unchanged afterwards."""
+    a count below the ``kept[k]`` references it may not drop, or -1. ``extern`` is counted down
+    and restored: unchanged afterwards."""
     bad = -1
     done = 0
     for k in range(len(ids)):
         left = extern[ids[k]] - 1
-        if left < 0:
+        if left < kept[k]:
             bad = k
             break
         extern[ids[k]] = left
@@ -121,6 +214,17 @@ def _first_overdraw(extern, ids):  # type: ignore[no-untyped-def]
     for k in range(done):
         extern[ids[k]] += 1
     return bad
+
+
+class _Scratch:
+    """Every temporary array ``alloc_many`` needs, allocated before the heap changes, so that
+    a MemoryError can only come before anything was done."""
+
+    __slots__ = ("ids", "starts")
+
+    def __init__(self, count: int, size: int) -> None:
+        self.ids = np.empty(count, np.intp)  # row ids as indices: numpy casts nothing
+        self.starts = np.empty(count if size else 0, np.uint32)
 
 
 class BulkMixin:
@@ -136,30 +240,48 @@ class BulkMixin:
         Afterwards each new object has refcount 1 (one external reference held by the caller),
         non-dict GC objects are tracked at the tail of gen0 in allocation order, ``count[0]``
         went up by the number of GC allocations and every automatic collection a loop of
-        ``alloc`` would have run has run at the same point."""
+        ``alloc`` would have run has run at the same point.
+
+        Everything is checked first (the layout's size rule, ``count * size`` against the
+        pool's limit, the ids against int32: :class:`~gclab.errors.HeapFullError`), then the
+        rows, the pool and every temporary array are allocated, and only then is anything
+        counted or made: a MemoryError leaves the heap exactly as it was. (Only user code run by
+        a collection the batch triggers could take that room again; what the batch made before
+        then stays made.)"""
         info = self.resolve_type(type_ref)
-        for name, number in (("count", count), ("size", size)):
-            if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {number!r}")
-        count, size = int(count), int(size)
+        count, size = as_count(count, "count"), as_count(size, "size")
         if info.kind is Kind.WEAKREF:
             raise TypeError("weak references are made with new_weakref()")
-        out = np.empty(count, np.int32)
         if info.kind is Kind.TUPLE and size == 0:
-            out[:] = self.empty_tuple
-            self.table.refcnt[self.empty_tuple] += count
-            self.table.extern[self.empty_tuple] += count
-            return out
+            return self._empty_tuples(count)
+        self._check_size(info, size)
+        t = self.table
+        t.check_room(count, count * size)
+        out = np.empty(count, np.int32)
+        scratch = _Scratch(count, size)
+        t.reserve_rows(count)
+        t.reserve_pool(count * size)
         done = 0
         while done < count:
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
-                out[done : done + quiet] = self._rows_many(info, quiet, size)
+                self._rows_many(info, size, out[done : done + quiet], scratch)
                 done += quiet
             if done < count:
                 out[done] = self.alloc(info, size)  # may trigger a collection: the real thing
                 done += 1
         debug_check(self, 2)
+        return out
+
+    def _empty_tuples(self: HeapCore, count: int) -> IDs:
+        """``count`` references to the shared empty tuple."""
+        t, oid = self.table, self.empty_tuple
+        if int(t.refcnt[oid]) + count > INT32_MAX:
+            raise HeapFullError(f"{self.describe(oid)} would have more than {INT32_MAX} "
+                                f"references (int32)")
+        out = np.full(count, oid, np.int32)
+        t.refcnt[oid] += count
+        t.extern[oid] += count
         return out
 
     def _quiet_allocations(self: HeapCore, info: TypeInfo, size: int, wanted: int) -> int:
@@ -171,38 +293,46 @@ class BulkMixin:
             return wanted if type(self.observer).__name__ == "_NoCollector" else 0
         return int(bulk(info, size, wanted))
 
-    def _rows_many(self: HeapCore, info: TypeInfo, count: int, size: int) -> IDs:
-        """Rows as ``count`` calls of new_row (same ids), refcount 1, tracked like alloc."""
+    def _rows_many(self: HeapCore, info: TypeInfo, size: int, out: IDs,
+                   scratch: _Scratch) -> None:
+        """``len(out)`` rows as calls of new_row (same ids), refcount 1, tracked like alloc;
+        their ids go to ``out``. Room and scratch arrays exist: nothing here allocates."""
         t = self.table
-        reused = min(count, len(t.free_ids))
-        ids = np.empty(count, np.int32)
-        if reused:
-            ids[:reused] = t.free_ids.pop_many(reused)
-        fresh = count - reused
-        if fresh:
-            if t.top + fresh > t.capacity:
-                t._grow_rows(t.top + fresh)
-            ids[reused:] = np.arange(t.top, t.top + fresh, dtype=np.int32)
-            t.top += fresh
-        if size and t.pool_top + count * size > len(t.pool):
-            t._make_pool_room(count * size)
-        starts = t.pool_top + size * np.arange(count, dtype=np.int64)
-        t.pool[t.pool_top : t.pool_top + count * size] = NULL
+        count = len(out)
+        ids = scratch.ids[:count]
+        reused = t.free_ids.pop_into(ids)
+        if reused < count:  # fresh rows: top, top + 1, ...
+            fresh = ids[reused:]
+            fresh.fill(1)
+            fresh[0] = t.top
+            np.cumsum(fresh, out=fresh)
+            t.top += count - reused
+        out[:] = ids
+        if size:
+            starts = scratch.starts[:count]
+            starts.fill(size)
+            starts[0] = t.pool_top
+            np.cumsum(starts, dtype=np.uint32, out=starts)
+            t.pool[t.pool_top : t.pool_top + count * size] = NULL
+            t.ref_start[ids] = starts
+        else:
+            t.ref_start[ids] = t.pool_top
         t.pool_top += count * size
-        t.init_rows(ids, info.type_id)
+        t.init_rows(ids, info.type_id)  # type: ignore[arg-type]
         t.refcnt[ids] = 1
         t.extern[ids] = 1
-        t.ref_start[ids] = starts
         t.ref_len[ids] = size
         t.ref_cap[ids] = size
         t.live += count
         if info.gc_capable and info.kind is not Kind.DICT:
             last = int(t.gc_prev[GEN0])
-            chain = np.concatenate(([last], ids, [GEN0])).astype(np.int32)
-            t.gc_next[chain[:-1]] = chain[1:]
-            t.gc_prev[chain[1:]] = chain[:-1]
+            t.gc_next[last] = out[0]
+            t.gc_prev[out[0]] = last
+            t.gc_next[ids[:-1]] = out[1:]
+            t.gc_prev[ids[1:]] = out[:-1]
+            t.gc_next[out[-1]] = GEN0
+            t.gc_prev[GEN0] = out[-1]
             t.flags[ids] = ALIVE | TRACKED
-        return ids
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -213,45 +343,170 @@ class BulkMixin:
         Afterwards every slot holds its last value of the batch, each stored reference is
         counted, dicts that received a may-be-tracked value are tracked, and the overwritten
         references have been released (deallocating what they kept alive)."""
-        ids_a = _as_int_array(ids, "ids")
-        idx_a = _as_int_array(indices, "indices")
-        val_a = _as_int_array(values, "values")
-        if not len(ids_a) == len(idx_a) == len(val_a):
+        ids_c, idx_c, val_c = (_column(ids, "ids"), _column(indices, "indices"),
+                               _column(values, "values"))
+        if not len(ids_c) == len(idx_c) == len(val_c):
             raise ValueError(f"ids, indices and values differ in length: "
-                             f"{len(ids_a)}, {len(idx_a)}, {len(val_a)}")
-        self._validate_stores(ids_a, idx_a, val_a)
-        if not len(ids_a):
+                             f"{len(ids_c)}, {len(idx_c)}, {len(val_c)}")
+        self._validate_stores(ids_c, idx_c, val_c)
+        if not len(ids_c):
             return
         t = self.table
         kinds, gc_capable = type_arrays(self.types)
-        olds = np.empty(len(ids_a), np.int32)
+        olds = np.empty(len(ids_c), np.int32)
         with self.operation():
             _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags, t.gc_next,
-                        t.gc_prev, kinds, gc_capable, ids_a.astype(np.int32),
-                        idx_a.astype(np.int32), val_a.astype(np.int32), olds, DICT)
+                        t.gc_prev, kinds, gc_capable, ids_c.codes, idx_c.codes, val_c.codes,
+                        olds, DICT)
             self._drop_all(olds, external=False)
 
-    def _validate_stores(self: HeapCore, ids: npt.NDArray[np.int64],
-                         indices: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> None:
+    def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,
+                         val_c: _Column) -> None:
+        """Reject the batch at its first bad entry (batch order), with the error set_slot
+        raises for it there; nothing changes."""
+        ids, indices, values = ids_c.codes, idx_c.codes, val_c.codes
         t = self.table
         alive = self._alive_mask(ids)
         safe = np.where(alive, ids, N_HEADS)
-        slotted = np.array([info.kind is not Kind.WEAKREF for info in self.types.types])
-        ok = alive & slotted[t.type_id[safe]]
+        kinds, dict_slot = self._layout_arrays()
+        kind = kinds[t.type_id[safe]]
+        ok = alive & (kind != _KIND_CODES[Kind.WEAKREF])
         ok &= (indices >= 0) & (indices < t.ref_len[safe])
         ok &= (values == NULL) | self.atoms.live_codes(values) | self._alive_mask(values)
-        if not ok.all():
-            k = int(np.flatnonzero(~ok)[0])
-            oid, index, value = int(ids[k]), int(indices[k]), int(values[k])
+        layout_ok, duplicate = self._layout_mask(ids, indices, values, kind, ok, dict_slot, safe)
+        ok &= layout_ok
+        if ok.all():
+            return
+        k = int(np.flatnonzero(~ok)[0])
+        oid, index, value = ids_c.entry(k), idx_c.entry(k), val_c.entry(k)
 
-            def check() -> None:
-                self.check_id(oid)
-                self._check_slotted(oid)
-                self._check_index(oid, index)
-                self.check_value(value)
-            _reject(self, k, check)
+        def check() -> None:
+            checked = self.check_id(oid)
+            info = self._check_slotted(checked)
+            at = self._check_index(checked, index)
+            code = self.check_value(value)
+            if duplicate is not None and duplicate[0] == k:
+                self._check_store(checked, info, at, code, unique=False)
+                raise self._duplicate_error(checked, info, at, code, duplicate[1])
+            self._check_store(checked, info, at, code)
+        _reject(self, k, check)
 
-    def _alive_mask(self: HeapCore, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    def _layout_mask(self: HeapCore, ids: IDs, indices: IDs, values: IDs,
+                     kind: npt.NDArray[np.uint8], ok: Mask, dict_slot: npt.NDArray[np.int64],
+                     safe: npt.NDArray[Any]) -> tuple[Mask, tuple[int, int] | None]:
+        """The entries the layout rules allow (see :mod:`gclab.heap.rules`), and the first
+        entry that would store a duplicate key, name or element (with the slot holding it)."""
+        good = np.ones(len(ids), bool)
+        keyed = ok & ((kind == _KIND_CODES[Kind.SET])
+                      | (np.isin(kind, _code_set(PAIRED)) & (indices % 2 == 0)))
+        if keyed.any():
+            good &= self._keys_ok(values, kind, keyed)
+        duplicate = None
+        unique = keyed & good & (values != NULL)
+        if unique.any():
+            duplicate = self._first_duplicate(ids, indices, values, keyed & good, unique)
+            if duplicate is not None:
+                good[duplicate[0]] = False
+        own_dict = ok & (dict_slot[self.table.type_id[safe]] == indices)
+        if own_dict.any():
+            good &= ~own_dict | (values == NULL) | self._kind_is(values, ok, Kind.DICT)
+        return good, duplicate
+
+    def _layout_arrays(self: HeapCore) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        """Per type id: its kind's code and its separate ``__dict__`` slot (cached)."""
+        separate = self.profile.instance_dict == "separate"
+        return self.types.derived(f"bulk.layout.{separate}",
+                                  lambda r: _layout_arrays(r, separate))
+
+    def _kind_is(self: HeapCore, values: IDs, ok: Mask, *kinds: Kind) -> Mask:
+        """Entries whose value is a (valid) id of one of ``kinds``."""
+        t = self.table
+        is_id = ok & (values >= 0)
+        codes, _ = self._layout_arrays()
+        value_kind = codes[t.type_id[np.where(is_id, values, N_HEADS)]]
+        return is_id & np.isin(value_kind, [_KIND_CODES[k] for k in kinds])
+
+    def _keys_ok(self: HeapCore, values: IDs, kind: npt.NDArray[np.uint8],
+                 keyed: Mask) -> Mask:
+        """Keyed entries: hashable dict keys, str names (NULL is always fine)."""
+        good = np.ones(len(values), bool)
+        names = keyed & np.isin(kind, _code_set(NAMESPACES)) & (values != NULL)
+        keys = keyed & (kind == _KIND_CODES[Kind.DICT])
+        good &= ~(keys & self._kind_is(values, keys, *UNHASHABLE))
+        if names.any():  # the distinct name codes are few: each is looked at once
+            codes = np.unique(values[names])
+            is_str = np.array([c <= -2 and isinstance(self.atoms.value(c), str)
+                               for c in codes.tolist()], bool)
+            good[names] &= is_str[np.searchsorted(codes, values[names])]
+        return good
+
+    def _first_duplicate(self: HeapCore, ids: IDs, indices: IDs, values: IDs, stores: Mask,
+                         queries: Mask) -> tuple[int, int] | None:
+        """The first entry of ``queries`` whose value is, when its turn comes, already a key
+        (name, element) of its object at another slot, and that slot; None if there is none.
+
+        ``stores`` are the batch's stores into key slots. Each key present in an object is an
+        interval of batch time: an original key until the first store into its slot, a stored
+        one from its entry to the next store into the same slot. Entry ``k`` clashes when an
+        interval of the same (object, key) starts before ``k`` and ends after it (the interval
+        of the slot ``k`` overwrites ends at ``k``). Counted with sorted searches: vectorised.
+        """
+        t = self.table
+        batch = len(ids)
+        entries = np.flatnonzero(stores)
+        objs = np.unique(ids[entries])
+        # every key slot of the objects the batch stores keys into: (object, slot, key)
+        lens = t.ref_len[objs].astype(np.int64)
+        kinds, _ = self._layout_arrays()
+        step = np.where(kinds[t.type_id[objs]] == _KIND_CODES[Kind.SET], 1, 2)
+        n_keys = (lens + step - 1) // step
+        owner = np.repeat(objs.astype(np.int64), n_keys)
+        first = np.cumsum(n_keys) - n_keys
+        slot = (np.arange(int(n_keys.sum())) - np.repeat(first, n_keys)) * np.repeat(step, n_keys)
+        key = t.pool[t.ref_start[owner].astype(np.int64) + slot].astype(np.int64)
+        # when each slot is stored into: sort the stores by (object, slot, entry)
+        s_obj, s_slot = ids[entries].astype(np.int64), indices[entries].astype(np.int64)
+        order = np.lexsort((entries, s_slot, s_obj))
+        s_pair = (s_obj << 32 | s_slot)[order]
+        s_time = entries[order]
+        s_next = np.full(len(order), batch + 1, np.int64)
+        same = s_pair[1:] == s_pair[:-1]
+        s_next[:-1][same] = s_time[1:][same]
+        o_pair = owner << 32 | slot
+        where = np.searchsorted(s_pair, o_pair)
+        hit = where < len(s_pair)
+        hit[hit] = s_pair[where[hit]] == o_pair[hit]
+        o_end = np.where(hit, s_time[np.minimum(where, len(s_time) - 1)], batch + 1)
+        # intervals (object, key, start, end, slot); NULL is no key
+        i_obj = np.concatenate((owner, s_obj[order]))
+        i_key = np.concatenate((key, values[entries][order].astype(np.int64)))
+        i_start = np.concatenate((np.full(len(owner), -1), s_time))
+        i_end = np.concatenate((o_end, s_next))
+        i_slot = np.concatenate((slot, s_slot[order]))
+        present = i_key != NULL
+        i_obj, i_key, i_start, i_end, i_slot = (a[present] for a in
+                                                (i_obj, i_key, i_start, i_end, i_slot))
+        q = np.flatnonzero(queries)
+        q_group = ids[q].astype(np.int64) << 32 | (values[q].astype(np.int64) - INT32_MIN)
+        i_group = i_obj << 32 | (i_key - INT32_MIN)
+        _, rank = np.unique(np.concatenate((i_group, q_group)), return_inverse=True)
+        i_rank, q_rank = rank[: len(i_group)], rank[len(i_group):]
+        width = batch + 3
+        starts = np.sort(i_rank * width + i_start + 1)
+        ends = np.sort(i_rank * width + i_end + 1)
+        base = q_rank * width
+        at = base + q + 1
+        began = np.searchsorted(starts, at) - np.searchsorted(starts, base)
+        ended = np.searchsorted(ends, at, side="right") - np.searchsorted(ends, base)
+        clash = np.flatnonzero(began > ended)
+        if not len(clash):
+            return None
+        k = int(q[clash[0]])
+        rk = q_rank[clash[0]]
+        holder = np.flatnonzero((i_rank == rk) & (i_start < k) & (i_end > k))
+        return k, int(i_slot[holder[0]])
+
+    def _alive_mask(self: HeapCore, ids: npt.NDArray[np.integer]) -> Mask:
         t = self.table
         inside = (ids >= N_HEADS) & (ids < t.top)
         alive = np.zeros(len(ids), bool)
@@ -265,21 +520,25 @@ class BulkMixin:
         :meth:`decref`.
 
         Rejected as a whole if an id is not live or the batch drops more references to an
-        object than it has external ones. Afterwards each count went down by its number of
+        object than it has external ones it may drop (:meth:`_kept_refs`: static references
+        and live proxies' are never dropped). Afterwards each count went down by its number of
         occurrences and every object that reached zero was deallocated at its turn."""
-        ids_a = _as_int_array(ids, "ids")
+        column = _column(ids, "ids")
+        codes = column.codes
         t = self.table
-        alive = self._alive_mask(ids_a)
+        alive = self._alive_mask(codes)
         if not alive.all():
             k = int(np.flatnonzero(~alive)[0])
-            _reject(self, k, lambda: self.check_id(int(ids_a[k])))
-        codes = ids_a.astype(np.int32)
-        k = int(_first_overdraw(t.extern, codes))
+            _reject(self, k, lambda: self.check_id(column.entry(k)))
+        kept = self._kept_refs_many(codes)
+        k = int(_first_overdraw(t.extern, codes, kept))
         if k >= 0:
             oid = int(codes[k])
+            droppable = int(t.extern[oid]) - int(kept[k])
             raise RefcountUnderflowError(
-                f"{self.describe(oid)} has {int(t.extern[oid])} external references; the batch "
-                f"drops one more at entry {k} (nothing was changed)")
+                f"{self.describe(oid)} has {droppable} external reference(s) the caller may "
+                f"drop{self._kept_refs(oid)[1]}; the batch drops one more at entry {k} (nothing "
+                f"was changed)")
         self._drop_all(codes, external=True)
         debug_check(self, 2)
 

@@ -58,12 +58,13 @@ class ContainersMixin:
 
     def dict_find(self: HeapCore, d: int, key: int) -> int:
         """The entry index of ``key`` in dict ``d``, or -1."""
-        keys = self.table.slots(d)[0::2]
+        keys = self.table.slots(self._check_mapping(d))[0::2]
         hits = (keys == key).nonzero()[0]
         return int(hits[0]) if len(hits) else -1
 
     def dict_get(self: HeapCore, d: int, key: int) -> int:
         """The value code stored under ``key`` (KeyError if absent)."""
+        d = self._check_mapping(d)
         entry = self.dict_find(d, key)
         if entry < 0:
             raise KeyError(key)
@@ -71,7 +72,12 @@ class ContainersMixin:
 
     def dict_set(self: HeapCore, d: int, key: int, value: int) -> None:
         """insertdict: a new key is appended; an existing key keeps its place and only its
-        value is replaced (new value held, old released)."""
+        value is replaced (new value held, old released).
+
+        ``d`` is a dict, frame or module; ``key`` and ``value`` are slot codes (typed errors
+        otherwise, nothing changed)."""
+        d = self._check_mapping(d)
+        key, value = self.check_value(key), self.check_value(value)
         entry = self.dict_find(d, key)
         if entry >= 0:
             self.hold(value)
@@ -81,6 +87,7 @@ class ContainersMixin:
                 self.maintain_tracking(d, value)
             self.release(old)
             return
+        self.table.reserve(d, int(self.table.ref_len[d]) + 2)  # may fail: nothing held yet
         self.hold(key)
         self.hold(value)
         if int(self.table.type_id[d]) == DICT:
@@ -91,6 +98,7 @@ class ContainersMixin:
 
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
+        d = self._check_mapping(d)
         entry = self.dict_find(d, key)
         if entry < 0:
             raise KeyError(key)
@@ -101,7 +109,7 @@ class ContainersMixin:
 
     def dict_len(self: HeapCore, d: int) -> int:
         """Number of entries."""
-        return int(self.table.ref_len[d]) // 2
+        return int(self.table.ref_len[self._check_mapping(d)]) // 2
 
     # -- instances -------------------------------------------------------------------------------
 

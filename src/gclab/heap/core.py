@@ -9,7 +9,7 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 >>> heap = HeapCore()
 >>> a = heap.alloc("list")             # the caller holds one external reference
 >>> heap.append_slot(a, a)             # a list that contains itself
->>> int(heap.table.refcnt[a])
+>>> heap.refcount(a)
 2
 >>> heap.decref(a)                     # drop the external reference: a leaks into a cycle
 >>> heap.is_alive(a), heap.is_tracked(a)
@@ -23,19 +23,28 @@ from types import TracebackType
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import config
-from ..errors import InvalidObjectError, RefcountUnderflowError, UseAfterFreeError
+from ..errors import (
+    ForeignObjectError,
+    HeapFullError,
+    InvalidObjectError,
+    RefcountUnderflowError,
+    UseAfterFreeError,
+)
 from ..profiles import Profile, get_profile
+from .args import INT32_MAX, as_count, as_int, is_int
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
 from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
-from .table import GEN0, N_HEADS, NULL, AtomTable, ObjectTable
+from .rules import LayoutMixin
+from .table import GEN0, MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
-from .usercode import UserCalls
+from .usercode import UserCalls, host_collector, watch_host_collector
 from .weakrefs import WeakrefMixin
 
 
@@ -73,13 +82,18 @@ class _Operation:
         self.heap = heap
 
     def __enter__(self) -> None:
-        self.heap._op_depth += 1
+        heap = self.heap
+        if heap._deferred_releases and not heap._op_depth:
+            heap.flush_releases()  # proxies the host's collector freed since the last one
+        heap._op_depth += 1
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         heap = self.heap
         heap._op_depth -= 1
         if exc_type is None and heap._op_depth == 0:
+            if heap._deferred_releases:
+                heap.flush_releases()
             heap.observer.safepoint()
             if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
                 heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
@@ -102,19 +116,17 @@ class _NoUserCode:
         heap = self.heap
         heap._defer_depth -= 1
         if exc_type is None and heap._defer_depth == 0 and heap._deferred_releases:
-            pending, heap._deferred_releases = heap._deferred_releases, []
-            for oid in pending:
-                heap._drop_external(oid)
+            heap.flush_releases()
 
 
-class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
+class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-        if capacity < 0:
-            raise ValueError(f"capacity must be non-negative, got {capacity}")
+        capacity = as_count(capacity, "capacity")
+        if capacity > MAX_ID + 1:
+            raise HeapFullError(f"capacity {capacity} is past the int32 ids (at most "
+                                f"{MAX_ID + 1} rows)")
         self.profile = get_profile(profile)
         self.table = ObjectTable(capacity)
         self.types = TypeRegistry()
@@ -128,7 +140,9 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self.user_calls = 0
         # The nesting of those calls, bounded by the profile's recursion limit (usercode.py).
         self.user_code = UserCalls(self.profile.recursion_limit)
+        watch_host_collector()  # proxies it frees give their references back later
         self._op_depth = 0
+        self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
         self._operation = _Operation(self)
@@ -138,43 +152,75 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self._init_containers()
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
         self.debug_level = config.DEBUG_LEVEL
-        self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)  # static, immortal
-        self.table.refcnt[self.empty_tuple] = 1  # the static reference: it is never freed
-        self.table.extern[self.empty_tuple] = 1
+        # References the simulation itself holds and never drops (C statics): decref and
+        # decref_many refuse to drop them, so these objects are immortal.
+        self.static_refs: dict[int, int] = {}
+        self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)
+        self.add_static_ref(self.empty_tuple)
+
+    def add_static_ref(self, oid: int) -> None:
+        """Take a reference on behalf of the simulation itself (CPython's static empty tuple,
+        the module namespace): it is counted as external and can never be dropped."""
+        oid = self.check_id(oid)
+        self.table.refcnt[oid] += 1
+        self.table.extern[oid] += 1
+        self.static_refs[oid] = self.static_refs.get(oid, 0) + 1
 
     # -- validation ------------------------------------------------------------------------------
 
     def check_id(self, oid: object) -> int:
-        """``oid`` as an int if it names a live object, else a typed error; nothing changes."""
-        if isinstance(oid, bool) or not isinstance(oid, int):
-            raise InvalidObjectError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
-        if not N_HEADS <= oid < self.table.top:
-            raise InvalidObjectError(f"no object with id {oid} in this heap")
-        if not self.table.flags[oid] & ALIVE:
-            raise UseAfterFreeError(f"object {oid} was deallocated (use after free)")
-        return oid
+        """``oid`` as a Python int if it names a live object, else a typed error (TypeError for
+        a non-int, InvalidObjectError out of range, UseAfterFreeError once freed)."""
+        if not is_int(oid):
+            raise TypeError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
+        number = int(oid)
+        if not N_HEADS <= number < self.table.top:
+            raise InvalidObjectError(f"no object with id {number} in this heap")
+        if not self.table.flags[number] & ALIVE:
+            raise UseAfterFreeError(f"object {number} was deallocated (use after free)")
+        return number
 
     def check_value(self, code: object) -> int:
-        """A slot value: a live id, :data:`NULL` or an atom code."""
-        if isinstance(code, int) and not isinstance(code, bool) and code < 0:
-            if code == NULL or self.atoms.is_live(code):
-                return code
-            raise InvalidObjectError(f"{code} is not an atom code of this heap")
-        return self.check_id(code)
+        """A slot value as a Python int: a live id, :data:`NULL` or an atom code."""
+        if not is_int(code):
+            raise TypeError(f"slot values are object ids, atom codes (heap.atom(value)) or "
+                            f"NULL, not {type(code).__name__} {code!r}")
+        number = int(code)
+        if number < 0:
+            if number == NULL or self.atoms.is_live(number):
+                return number
+            raise InvalidObjectError(f"{number} is not an atom code of this heap")
+        return self.check_id(number)
 
     def is_alive(self, oid: int) -> bool:
-        """True when ``oid`` names a live object."""
-        return self.table.is_alive(oid)
+        """True when ``oid`` names a live object (TypeError if it is not an int)."""
+        return self.table.is_alive(as_int(oid, "an object id"))
 
-    def describe(self, oid: int) -> str:
-        """``<TYPE id>``: how errors and debug output name an object."""
-        if not self.table.is_alive(oid):
-            return f"<freed {oid}>"
-        return f"<{self.type_of(oid).name} {oid}>"
+    def describe(self, oid: object) -> str:
+        """``<TYPE id>``: how errors and debug output name an object (never raises)."""
+        if not is_int(oid):
+            return repr(oid)
+        number = int(oid)
+        if self.table.is_alive(number):
+            return f"<{self.types[int(self.table.type_id[number])].name} {number}>"
+        if N_HEADS <= number < self.table.top:
+            return f"<freed {number}>"
+        return f"<no object {number}>"
+
+    def describe_code(self, code: int) -> str:
+        """A slot value for messages: ``NULL``, an atom's repr or :meth:`describe`."""
+        if code == NULL:
+            return "NULL"
+        if code < 0:
+            return repr(self.atoms.value(code))
+        return self.describe(code)
 
     def type_of(self, oid: int) -> TypeInfo:
-        """The :class:`TypeInfo` of a live object."""
-        return self.types[int(self.table.type_id[oid])]
+        """The :class:`TypeInfo` of a live object (typed error for anything else)."""
+        t = self.table
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+            oid = self.check_id(oid)
+        return self.types[int(t.type_id[oid])]
 
     def atom(self, value: object) -> int:
         """The slot code of an atomic value (int, float, str, bytes, bool, None, complex).
@@ -227,12 +273,15 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     # -- allocation ------------------------------------------------------------------------------
 
     def resolve_type(self, type_ref: str | int | TypeInfo) -> TypeInfo:
-        """A :class:`TypeInfo` from a name, a type id or an info."""
+        """A :class:`TypeInfo` from a name, a type id or an info (of this heap)."""
         if isinstance(type_ref, TypeInfo):
+            if not (type_ref.type_id < len(self.types)
+                    and self.types[type_ref.type_id] is type_ref):
+                raise ForeignObjectError(f"type {type_ref.name!r} belongs to another heap")
             return type_ref
-        if isinstance(type_ref, int) and not isinstance(type_ref, bool):
+        if is_int(type_ref):
             if 0 <= type_ref < len(self.types):
-                return self.types[type_ref]
+                return self.types[int(type_ref)]
             raise InvalidObjectError(f"no type with id {type_ref}")
         if isinstance(type_ref, str):
             try:
@@ -246,27 +295,44 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
         GC-capable objects count toward ``count[0]`` and may trigger a collection (before the
         new object exists, on profiles that collect synchronously). A tuple of size 0 is the
-        shared empty tuple, which is never tracked.
+        shared empty tuple, which is never tracked. ``size`` must suit the layout (even for a
+        dict, frame or module; an instance's class fixes it) and the heap's limits
+        (:class:`~gclab.errors.HeapFullError`); a failure, MemoryError included, changes
+        nothing.
         """
         info = self.resolve_type(type_ref)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(f"size must be a non-negative int, got {size!r}")
+        size = as_count(size, "size")
+        if info.kind is Kind.WEAKREF:
+            raise TypeError("weak references are made with new_weakref()")
         if info.kind is Kind.TUPLE and size == 0:
             self.incref(self.empty_tuple)
             return self.empty_tuple
-        if info.kind in (Kind.WEAKREF,):
-            raise TypeError("weak references are made with new_weakref()")
+        self._check_size(info, size)
         with self.operation():
             oid = self._new_object(info, size, track=info.kind is not Kind.DICT)
             self.table.extern[oid] = 1
             self.table.refcnt[oid] = 1
         return oid
 
+    def _check_size(self, info: TypeInfo, size: int) -> None:
+        """A new ``info`` object may have ``size`` slots: the layout, then the limits."""
+        self._check_alloc_layout(info, size)
+        if size > MAX_SLOTS:
+            raise HeapFullError(f"an object holds at most {MAX_SLOTS} slots, not {size}")
+
     def _new_object(self, info: TypeInfo, size: int, *, track: bool) -> int:
-        """Count (GC types), make the row, track if asked; refcount 0, no references."""
+        """Count (GC types), make the row, track if asked; refcount 0, no references.
+
+        Room for the row is made before anything is counted, so a HeapFullError or a
+        MemoryError changes nothing. (Only user code run by a collection this allocation
+        triggers could take that room again, and the row would then be made afterwards.)"""
+        t = self.table
+        t.check_room(1, size)
+        t.reserve_rows(1)
+        t.reserve_pool(size)
         if info.gc_capable:
             self.observer.before_gc_alloc(info, size)
-        oid = self.table.new_row(info.type_id, size)
+        oid = t.new_row(info.type_id, size)
         if track and info.gc_capable:
             self.track(oid)
         return oid
@@ -274,7 +340,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
     # -- tracking --------------------------------------------------------------------------------
 
     def track(self, oid: int) -> None:
-        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK)."""
+        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK).
+
+        An engine primitive, like :meth:`untrack`, :meth:`hold` and :meth:`store`: ``oid`` is
+        not checked (callers pass live ids of the right kind)."""
         t = self.table
         if t.flags[oid] & TRACKED:
             return
@@ -291,7 +360,10 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def is_tracked(self, oid: int) -> bool:
         """True when the object is linked into a collector list."""
-        return bool(self.table.flags[oid] & TRACKED)
+        t = self.table
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+            oid = self.check_id(oid)
+        return bool(t.flags[oid] & TRACKED)
 
     def may_be_tracked(self, code: int) -> bool:
         """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""
@@ -311,53 +383,88 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def incref(self, oid: int) -> None:
         """Take an external reference to ``oid``."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
+        if int(self.table.refcnt[oid]) >= INT32_MAX:
+            raise HeapFullError(f"{self.describe(oid)} has {INT32_MAX} references (int32)")
         self.table.refcnt[oid] += 1
         self.table.extern[oid] += 1
 
     def decref(self, oid: int) -> None:
-        """Drop an external reference; at zero the object is deallocated at once."""
-        self.check_id(oid)
-        if self.table.extern[oid] <= 0:
+        """Drop an external reference; at zero the object is deallocated at once.
+
+        RefcountUnderflowError if the caller holds none: the external references left are
+        all kept (:meth:`_kept_refs`: the simulation's static reference, a live proxy's)."""
+        oid = self.check_id(oid)
+        kept, why = self._kept_refs(oid)
+        if int(self.table.extern[oid]) - kept <= 0:
             raise RefcountUnderflowError(
-                f"{self.describe(oid)} has no external reference to drop"
-            )
+                f"{self.describe(oid)} has no external reference to drop{why}")
         with self.operation():
             self._drop_external(oid)
 
+    def _kept_refs(self, oid: int) -> tuple[int, str]:
+        """How many of ``oid``'s external references decref may not drop, and why (a phrase
+        for messages): here the static references (:attr:`static_refs`)."""
+        static = self.static_refs.get(oid, 0)
+        return static, (" (the one left is the simulation's static reference, which is never "
+                        "dropped)" if static else "")
+
+    def _kept_refs_many(self, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """:meth:`_kept_refs` for every entry of ``codes`` (live ids), vectorised."""
+        kept = np.zeros(len(codes), np.int32)
+        for oid, count in self.static_refs.items():
+            kept[codes == oid] += count
+        return kept
+
     def release_external(self, oid: int) -> None:
-        """Drop an external reference on behalf of a dying proxy (deferred during phases)."""
-        if self._defer_depth:
+        """Drop an external reference on behalf of a dying proxy.
+
+        Deferred (queued in ``_deferred_releases``) while a collector phase runs no user code,
+        and while the *host's* cyclic collector runs: it frees proxies at whatever allocation
+        triggered it, possibly half way through an engine step, so their references are given
+        back at the next safe moment instead: the end of the phase, or the start or end of the
+        next top-level heap operation (:meth:`flush_releases`)."""
+        if self._defer_depth or host_collector.running:
             self._deferred_releases.append(oid)
         else:
             self._drop_external(oid)
+
+    def flush_releases(self) -> None:
+        """Give back the references of deferred proxy releases, in the order they came."""
+        while self._deferred_releases and not self._defer_depth:
+            pending, self._deferred_releases = self._deferred_releases, []
+            for oid in pending:
+                self._drop_external(oid)
 
     def _drop_external(self, oid: int) -> None:
         self.table.extern[oid] -= 1
         self.release(oid)
 
     def hold(self, code: int) -> None:
-        """Count one more reference from inside the heap (a slot) to ``code``."""
+        """Count one more reference from inside the heap (a slot) to ``code`` (an engine
+        primitive: not checked)."""
         if code >= 0:
             self.table.refcnt[code] += 1
 
-    def getrefcount(self, oid: int) -> int:
-        """The simulated reference count (slots + external references, proxies included)."""
-        self.check_id(oid)
+    def refcount(self, oid: int) -> int:
+        """The simulated reference count of ``oid``: slot references plus external ones
+        (proxies, frames held by the simulation, low-level callers, static references)."""
+        oid = self.check_id(oid)
         return int(self.table.refcnt[oid])
 
     # -- slots -----------------------------------------------------------------------------------
 
     def slots(self, oid: int) -> list[int]:
         """The slot values of ``oid`` (ids, atom codes, NULL)."""
-        self.check_id(oid)
+        oid = self.check_id(oid)
         return self.table.slot_list(oid)
 
     def _check_index(self, oid: int, index: object, *, end_ok: bool = False) -> int:
+        index = as_int(index, "a slot index")
         length = int(self.table.ref_len[oid])
         limit = length + 1 if end_ok else length
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < limit:
-            raise IndexError(f"slot {index!r} out of range for {self.describe(oid)} "
+        if not 0 <= index < limit:
+            raise IndexError(f"slot {index} out of range for {self.describe(oid)} "
                              f"with {length} slots")
         return index
 
@@ -368,16 +475,21 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         return info
 
     def set_slot(self, oid: int, index: int, value: int) -> None:
-        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self._check_index(oid, index)
-        self.check_value(value)
+        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped.
+
+        The layout rules of :mod:`gclab.heap.rules` apply (a dict key slot takes a hashable
+        key not already in the dict, a frame's name slot a str atom, ...)."""
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        index = self._check_index(oid, index)
+        value = self.check_value(value)
+        self._check_store(oid, info, index, value)
         with self.operation():
             self.store(oid, index, value)
 
     def store(self, oid: int, index: int, value: int) -> None:
-        """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one."""
+        """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one (an
+        engine primitive: neither the arguments nor the layout rules are checked)."""
         self.hold(value)
         old = self.table.get(oid, index)
         self.table.put(oid, index, value)
@@ -390,33 +502,37 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
         self.set_slot(oid, index, NULL)
 
     def append_slot(self, oid: int, value: int) -> None:
-        """Add ``value`` as a new last slot."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self.check_value(value)
-        with self.operation():
-            self.hold(value)
-            self.table.insert(oid, int(self.table.ref_len[oid]), value)
-            if int(self.table.type_id[oid]) == DICT:
-                self.maintain_tracking(oid, value)
+        """Add ``value`` as a new last slot (lists and sets: the other layouts fix their
+        slot count)."""
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        self._check_resize(oid, info, "append_slot")
+        value = self.check_value(value)
+        self._insert(oid, info, int(self.table.ref_len[oid]), value)
 
     def insert_slot(self, oid: int, index: int, value: int) -> None:
-        """Insert ``value`` before slot ``index``."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self._check_index(oid, index, end_ok=True)
-        self.check_value(value)
+        """Insert ``value`` before slot ``index`` (lists and sets)."""
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        self._check_resize(oid, info, "insert_slot")
+        index = self._check_index(oid, index, end_ok=True)
+        value = self.check_value(value)
+        self._insert(oid, info, index, value)
+
+    def _insert(self, oid: int, info: TypeInfo, index: int, value: int) -> None:
+        self._check_store(oid, info, index, value, new_slot=True)
+        self.table.reserve(oid, int(self.table.ref_len[oid]) + 1)  # may fail: nothing held yet
         with self.operation():
             self.hold(value)
             self.table.insert(oid, index, value)
-            if int(self.table.type_id[oid]) == DICT:
-                self.maintain_tracking(oid, value)
 
     def delete_slot(self, oid: int, index: int) -> None:
-        """Remove slot ``index`` (the slots after it shift left) and drop its reference."""
-        self.check_id(oid)
-        self._check_slotted(oid)
-        self._check_index(oid, index)
+        """Remove slot ``index`` (the slots after it shift left) and drop its reference
+        (lists and sets)."""
+        oid = self.check_id(oid)
+        info = self._check_slotted(oid)
+        self._check_resize(oid, info, "delete_slot")
+        index = self._check_index(oid, index)
         with self.operation():
             old = self.table.get(oid, index)
             self.table.remove(oid, index)
@@ -426,6 +542,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def traverse(self, oid: int) -> list[int]:
         """The values ``tp_traverse`` visits, in CPython's order (atoms as codes)."""
+        oid = self.check_id(oid)
         info = self.type_of(oid)
         if not info.gc_capable:
             return []
@@ -433,6 +550,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin):
 
     def referents(self, oid: int) -> list[int]:
         """The object ids traverse visits (what the collector follows), in order."""
+        oid = self.check_id(oid)
         return gc_referents(self.table, self.type_of(oid), oid)
 
     def _wrap_plain(self, oid: int) -> object:

@@ -109,10 +109,14 @@ class DeallocMixin:
         rc = self.table.refcnt
         rc[code] -= 1
         if rc[code] == 0:
-            if self.dealloc_kernel is not None and self._observer_known():
-                self._run_mixed([self._dealloc_step(code)])
-            else:
-                self._run(self._dealloc(code))
+            self._dealloc_depth += 1  # the invariant checker: a deallocation is running
+            try:
+                if self.dealloc_kernel is not None and self._observer_known():
+                    self._run_mixed([self._dealloc_step(code)])
+                else:
+                    self._run(self._dealloc(code))
+            finally:
+                self._dealloc_depth -= 1
         elif rc[code] < 0:
             raise InvariantViolation(f"{self.describe(code)}: reference count below zero")
 

@@ -13,7 +13,12 @@ object found in a bad state. What it checks (architecture, "Invariants"):
 - slots: each value is NULL, a known atom code or the id of a live object (never a freed id
   or a list head); slices lie inside the pool and do not overlap;
 - weak references: the side tables (``wr_referent``, ``wr_callback``, ``weaklists``) agree
-  with each other and name only live objects.
+  with each other and name only live objects;
+- layouts (:mod:`gclab.heap.rules`): dicts, frames and modules have an even number of slots,
+  no key (name) twice, names are str atoms; sets hold no element twice; a tuple's length is its
+  allocated size; an instance's slot count fits its class's layout;
+- static references: every object the simulation holds (:attr:`HeapCore.static_refs`) is
+  alive and keeps them; the shared empty tuple is an untracked tuple of length 0.
 
 While user code runs in the middle of a heap operation (a ``__del__`` or a weakref callback
 during a deallocation cascade or a collection) some of these hold only loosely: objects being
@@ -21,6 +26,13 @@ deallocated have count 0 but still own their slots, the collector holds referenc
 its scratch lists. :func:`is_quiescent` tells the two situations apart; in the loose one the
 reference count check becomes a lower bound (no object may have *fewer* references counted
 than it has holders) and the scratch lists may have members.
+
+At rest (:func:`at_rest`: no top-level operation, deallocation, deferred release phase or
+collection in progress) nothing may be left over from one: no live object with refcount 0, a
+trashcan nesting of 0, no deferred proxy release. The trashcan's ``delete_later`` stack is
+empty too, except on profiles whose instances never drain it themselves (2.7's instance shift:
+objects deferred under an instance wait there, refcount 0 and untracked, for the next
+deallocation that drains, as they do in CPython 2.7).
 
 >>> from gclab.heap.core import HeapCore
 >>> heap = HeapCore()
@@ -42,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantViolation
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .rules import NAMESPACES, PAIRED
 from .table import FIRST_SCRATCH, N_HEADS, NULL
 from .types import Kind
 
@@ -52,7 +65,8 @@ _COLLECTION_FLAGS = COLLECTING | UNREACHABLE
 
 
 def is_quiescent(heap: HeapCore, *, ignore_collecting: bool = False) -> bool:
-    """True when no deallocation, deferred release or collection is in progress.
+    """True when no deallocation cascade, deferred-release phase or collection is running:
+    then reference counts are exact and the scratch lists empty.
 
     ``ignore_collecting`` is for the check at the end of a collection, whose own
     ``collecting`` flag is still set.
@@ -60,29 +74,43 @@ def is_quiescent(heap: HeapCore, *, ignore_collecting: bool = False) -> bool:
     state: Any = getattr(heap.observer, "state", None)
     if state is not None and state.collecting and not ignore_collecting:
         return False
-    return (heap.trash_nesting == 0 and not heap.trash_delete_later
-            and heap._defer_depth == 0 and not heap._deferred_releases)
+    return heap._dealloc_depth == 0 and heap._defer_depth == 0
 
 
-def check_invariants(heap: HeapCore, *, strict: bool | None = None) -> None:
+def at_rest(heap: HeapCore, *, ignore_collecting: bool = False) -> bool:
+    """True when the heap is quiescent and no top-level operation is in progress: nothing an
+    operation leaves behind while it runs may be left then (see the module doc)."""
+    return heap._op_depth == 0 and is_quiescent(heap, ignore_collecting=ignore_collecting)
+
+
+def check_invariants(heap: HeapCore, *, strict: bool | None = None,
+                     rest: bool | None = None) -> None:
     """Raise :class:`InvariantViolation` if the heap is inconsistent (see the module doc).
 
-    ``strict`` (default: :func:`is_quiescent`) demands the between-operations state: exact
-    reference counts and empty scratch lists.
+    ``strict`` (default: :func:`is_quiescent`) demands exact reference counts and empty
+    scratch lists; ``rest`` (default: :func:`at_rest`) demands that no operation left anything
+    behind.
     """
     if strict is None:
         strict = is_quiescent(heap)
+    if rest is None:
+        rest = strict and at_rest(heap)
     _check_rows(heap)
     _check_lists(heap, strict)
     counted = _check_slots(heap, strict)
     _check_refcounts(heap, counted, strict)
     _check_weakrefs(heap, strict)
+    _check_layouts(heap)
+    _check_static(heap)
+    if rest:
+        _check_at_rest(heap)
 
 
 def debug_check(heap: HeapCore, level: int, *, after_collection: bool = False) -> None:
     """The debug-level hook: check if ``heap.debug_level >= level``."""
     if getattr(heap, "debug_level", 0) >= level:
-        check_invariants(heap, strict=is_quiescent(heap, ignore_collecting=after_collection))
+        check_invariants(heap, strict=is_quiescent(heap, ignore_collecting=after_collection),
+                         rest=at_rest(heap, ignore_collecting=after_collection))
 
 
 def _fail(message: str) -> None:
@@ -251,3 +279,88 @@ def _check_weakrefs(heap: HeapCore, strict: bool) -> None:
             if strict and position > 0 and heap.wr_callback.get(wr) is None:
                 _fail(f"{heap.describe(wr)}: a callback-less weakref of "
                       f"{heap.describe(target)} is not first in its list")
+
+
+def _check_layouts(heap: HeapCore) -> None:
+    """Every live object's slots fit its kind's layout (:mod:`gclab.heap.rules`)."""
+    t = heap.table
+    for oid in _live(heap):
+        info = heap.type_of(oid)
+        kind, length = info.kind, int(t.ref_len[oid])
+        if kind in PAIRED:
+            if length % 2:
+                _fail(f"{heap.describe(oid)} has {length} slots: a {info.name}'s slots are "
+                      f"key/value pairs")
+            _check_unique(heap, oid, t.slot_list(oid)[0::2], "key" if kind is Kind.DICT
+                          else "name")
+            if kind in NAMESPACES:
+                _check_names(heap, oid, t.slot_list(oid)[0::2])
+        elif kind is Kind.SET:
+            _check_unique(heap, oid, t.slot_list(oid), "element")
+        elif kind is Kind.TUPLE and length != int(t.ref_cap[oid]):
+            _fail(f"{heap.describe(oid)} has {length} items but was allocated with "
+                  f"{int(t.ref_cap[oid])}: a tuple's size is fixed")
+        elif kind is Kind.INSTANCE:
+            low, high = heap.instance_slot_range(info)
+            if not low <= length <= high:
+                _fail(f"{heap.describe(oid)} has {length} slots; its layout has "
+                      f"{low if low == high else f'{low} to {high}'}")
+
+
+def _check_unique(heap: HeapCore, oid: int, codes: list[int], what: str) -> None:
+    present = [c for c in codes if c != NULL]
+    if len(set(present)) != len(present):
+        twice = next(c for c in present if present.count(c) > 1)
+        _fail(f"{heap.describe(oid)} holds the {what} {heap.describe_code(twice)} twice")
+
+
+def _check_names(heap: HeapCore, oid: int, codes: list[int]) -> None:
+    for code in codes:
+        if code != NULL and (code >= 0 or not isinstance(heap.atoms.value(code), str)):
+            _fail(f"{heap.describe(oid)} has the name {heap.describe_code(code)}: names are "
+                  f"str atoms")
+
+
+def _check_static(heap: HeapCore) -> None:
+    """The simulation's static references are held; the empty tuple is what it should be."""
+    t = heap.table
+    for oid, count in heap.static_refs.items():
+        if not t.is_alive(oid):
+            _fail(f"object {oid}, held by a static reference, was freed")
+        if int(t.extern[oid]) < count:
+            _fail(f"{heap.describe(oid)}: {count} static reference(s) but only "
+                  f"{int(t.extern[oid])} external")
+    empty = heap.empty_tuple
+    if heap.static_refs.get(empty, 0) < 1:
+        _fail(f"the empty tuple {heap.describe(empty)} has lost its static reference")
+    if heap.type_of(empty).kind is not Kind.TUPLE or t.ref_len[empty] != 0:
+        _fail(f"the empty tuple is {heap.describe(empty)} with {int(t.ref_len[empty])} slots")
+    if t.flags[empty] & TRACKED:
+        _fail(f"the empty tuple {heap.describe(empty)} is tracked")
+
+
+def _check_at_rest(heap: HeapCore) -> None:
+    """Nothing an operation leaves behind while it runs is left once it returned."""
+    t = heap.table
+    if heap.trash_nesting != 0:
+        _fail(f"trashcan nesting is {heap.trash_nesting} at rest (a deallocation stopped "
+              f"half way)")
+    for oid, count in Counter(heap._deferred_releases).items():
+        # proxies the host's collector freed: their references go back at the next operation
+        if not t.is_alive(oid) or int(t.extern[oid]) < count:
+            _fail(f"a deferred proxy release of {heap.describe(oid)} has no external "
+                  f"reference left to give back")
+    waiting = heap.trash_delete_later.tolist()
+    if waiting and not heap.profile.trashcan_instance_shift:
+        _fail(f"{len(waiting)} object(s) left in the trashcan's delete_later at rest: "
+              f"{', '.join(heap.describe(o) for o in waiting[:5])}")
+    if len(set(waiting)) != len(waiting):
+        _fail("the trashcan's delete_later holds an object twice")
+    for oid in waiting:
+        if not t.is_alive(oid) or t.refcnt[oid] != 0 or t.flags[oid] & TRACKED:
+            _fail(f"{heap.describe(oid)} waits in delete_later but is not an untracked "
+                  f"object with refcount 0")
+    deferred = set(waiting)
+    for oid in _live(heap):
+        if t.refcnt[oid] == 0 and oid not in deferred:
+            _fail(f"{heap.describe(oid)} is alive with refcount 0 at rest")

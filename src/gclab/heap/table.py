@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import HeapError
+from ..errors import HeapFullError
 from ..kernels import ENABLED as _JIT
 from .flags import ALIVE
 
@@ -31,6 +31,8 @@ GENERATIONS = (GEN0, GEN1, GEN2)
 FIRST_SCRATCH = 4
 N_HEADS = 16
 POOL_LIMIT = 2**32 - 1  # ref_start is uint32
+MAX_ID = 2**31 - 1  # ids are int32 (the columns, the pool, the lists)
+MAX_SLOTS = 2**31 - 1  # ref_len and ref_cap are int32
 
 I32 = npt.NDArray[np.int32]
 
@@ -139,7 +141,7 @@ class AtomTable:
         index = -2 - code
         return 0 <= index < len(self._values) and bool(self._live[index])
 
-    def live_codes(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    def live_codes(self, codes: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
         """Vectorised :meth:`is_live` of atom codes (``<= -2``)."""
         index = -2 - codes
         inside = (index >= 0) & (index < len(self._values))
@@ -240,10 +242,17 @@ class IdStack:
 
     def pop_many(self, count: int) -> I32:
         """The ids ``count`` calls of :meth:`pop` return, in that order (removed)."""
-        count = min(count, self.size)
-        out = self.items[self.size - count : self.size][::-1].copy()
-        self.size -= count
+        out = np.empty(min(count, self.size), np.int32)
+        self.pop_into(out)
         return out
+
+    def pop_into(self, out: npt.NDArray[np.integer]) -> int:
+        """Pop up to ``len(out)`` ids into ``out``, in the order :meth:`pop` returns them (no
+        allocation); returns how many."""
+        count = min(len(out), self.size)
+        out[:count] = self.items[self.size - count : self.size][::-1]
+        self.size -= count
+        return count
 
 
 class ObjectTable:
@@ -284,23 +293,53 @@ class ObjectTable:
         """Number of rows allocated (used or not)."""
         return len(self.type_id)
 
+    def check_room(self, rows: int, slots: int) -> None:
+        """Raise :class:`~gclab.errors.HeapFullError` unless ``rows`` new objects holding
+        ``slots`` references in all fit the table's limits (ids below 2**31, at most
+        :data:`POOL_LIMIT` references in the pool). Changes nothing."""
+        fresh = max(0, rows - len(self.free_ids))
+        if self.top + fresh > MAX_ID + 1:
+            raise HeapFullError(
+                f"{rows} new object(s) would need ids up to {self.top + fresh - 1}; ids are "
+                f"int32 (at most {MAX_ID})")
+        live_slots = self.pool_top - self.pool_holes
+        if live_slots + slots > POOL_LIMIT:
+            raise HeapFullError(
+                f"the reference pool is full: {live_slots} references in use, {slots} more "
+                f"requested, at most {POOL_LIMIT}")
+
+    def reserve_rows(self, rows: int) -> None:
+        """Make room for ``rows`` new objects (free ids first, then rows past ``top``).
+
+        Atomic: every new column is allocated before any is replaced, so a MemoryError leaves
+        the table exactly as it was."""
+        fresh = max(0, rows - len(self.free_ids))
+        if self.top + fresh > self.capacity:
+            self._grow_rows(self.top + fresh)
+
     def _grow_rows(self, needed: int) -> None:
-        size = max(needed, 2 * self.capacity)
-        for name in self.COLUMNS:
-            fill = NULL if name in ("gc_next", "gc_prev") else 0
-            setattr(self, name, _grown(getattr(self, name), size, fill))
+        size = min(max(needed, 2 * self.capacity), MAX_ID + 1)
+        grown = {name: _grown(getattr(self, name), size,
+                              NULL if name in ("gc_next", "gc_prev") else 0)
+                 for name in self.COLUMNS}
+        for name, column in grown.items():  # nothing can fail from here on
+            setattr(self, name, column)
 
     def new_row(self, type_id: int, nslots: int) -> int:
-        """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked."""
+        """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked.
+
+        Room is made first (:meth:`check_room`, :meth:`reserve_rows`, :meth:`reserve_pool`):
+        a HeapFullError or MemoryError leaves the table as it was."""
+        self.check_room(1, nslots)
+        self.reserve_rows(1)
+        self.reserve_pool(nslots)
         if self.free_ids:
             oid = self.free_ids.pop()
         else:
-            if self.top >= self.capacity:
-                self._grow_rows(self.top + 1)
             oid = self.top
             self.top += 1
         self.init_rows(oid, type_id)
-        self._give_slice(oid, nslots, max(nslots, 0))
+        self._give_slice(oid, nslots)
         self.ref_len[oid] = nslots
         self.live += 1
         return oid
@@ -333,31 +372,36 @@ class ObjectTable:
 
     # -- the reference pool ---------------------------------------------------------------------
 
-    def _give_slice(self, oid: int, length: int, capacity: int) -> None:
-        if self.pool_top + capacity > POOL_LIMIT:
-            self.compact_pool()
-            if self.pool_top + capacity > POOL_LIMIT:
-                raise HeapError(f"the reference pool is full ({POOL_LIMIT} references)")
-        if self.pool_top + capacity > len(self.pool):
-            self._make_pool_room(capacity)
+    def _give_slice(self, oid: int, capacity: int) -> None:
+        """A NULL-filled slice of ``capacity`` values at the pool top (room already made)."""
         start = self.pool_top
         self.pool[start : start + capacity] = NULL
         self.ref_start[oid] = start
         self.ref_cap[oid] = capacity
         self.pool_top += capacity
 
-    def _make_pool_room(self, capacity: int) -> None:
-        if self.pool_holes > len(self.pool) // 2:
-            self.compact_pool()
+    def reserve_pool(self, capacity: int) -> None:
+        """Make room for ``capacity`` more values at the pool top (compacting the pool when
+        more than half of it is holes or the limit is near, growing it otherwise).
+
+        Atomic: the new pool array is complete before anything is replaced, so a MemoryError
+        leaves the table as it was. Call :meth:`check_room` first for the limit."""
+        if self.pool_top + capacity <= len(self.pool):
+            return
+        live = self.pool_top - self.pool_holes
+        if self.pool_holes > len(self.pool) // 2 or self.pool_top + capacity > POOL_LIMIT:
+            self.compact_pool(min(max(len(self.pool), live + capacity), POOL_LIMIT))
         if self.pool_top + capacity > len(self.pool):
             size = min(max(2 * len(self.pool), self.pool_top + capacity), POOL_LIMIT)
             self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
 
-    def compact_pool(self) -> None:
+    def compact_pool(self, size: int | None = None) -> None:
         """Rewrite the live slices contiguously in id order; afterwards there are no holes.
 
+        ``size``: the length of the new pool (default: unchanged; at least what is live).
         Vectorised: every live object's slice moves to the running sum of the capacities
-        before it, values copied with one gather (no Python loop per object)."""
+        before it, values copied with one gather (no Python loop per object). Every array is
+        computed before the table changes, so a MemoryError leaves it as it was."""
         alive = np.flatnonzero(self.flags[: self.top] & ALIVE)
         caps = self.ref_cap[alive].astype(np.int64)
         lengths = self.ref_len[alive].astype(np.int64)
@@ -365,23 +409,34 @@ class ObjectTable:
         # slot j of object k: from old_start[k] + j to new_starts[k] + j
         within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         old_starts = self.ref_start[alive].astype(np.int64)
-        new_pool = np.full(len(self.pool), NULL, np.int32)
+        new_pool = np.full(max(len(self.pool) if size is None else size, int(caps.sum())),
+                           NULL, np.int32)
         new_pool[np.repeat(new_starts, lengths) + within] = (
             self.pool[np.repeat(old_starts, lengths) + within])
-        self.ref_start[alive] = new_starts
+        starts32 = new_starts.astype(np.uint32)
+        self.ref_start[alive] = starts32  # same dtype: no temporary, nothing left to fail
         self.pool = new_pool
         self.pool_top = int(caps.sum())
         self.pool_holes = 0
 
     def reserve(self, oid: int, capacity: int) -> None:
-        """Make room for ``capacity`` values in ``oid``'s slice (moving it to the pool top)."""
-        if capacity <= self.ref_cap[oid]:
+        """Make room for ``capacity`` values in ``oid``'s slice (moving it to the pool top).
+
+        HeapFullError if ``capacity`` passes :data:`MAX_SLOTS` or the pool limit; like every
+        growth, atomic (a MemoryError changes nothing)."""
+        old_cap = int(self.ref_cap[oid])
+        if capacity <= old_cap:
             return
-        new_cap = max(capacity, 2 * int(self.ref_cap[oid]), 4)
+        if capacity > MAX_SLOTS:
+            raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
+        self.check_room(0, capacity)
+        live = self.pool_top - self.pool_holes
+        new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
         length = int(self.ref_len[oid])
         old = self.slots(oid).copy()
-        self.pool_holes += int(self.ref_cap[oid])
-        self._give_slice(oid, length, new_cap)
+        self.reserve_pool(new_cap)  # may compact (moves slices, keeps values)
+        self._give_slice(oid, new_cap)
+        self.pool_holes += old_cap
         start = int(self.ref_start[oid])
         self.pool[start : start + length] = old
 

@@ -33,6 +33,7 @@ calls never run out first.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import types
@@ -128,6 +129,29 @@ def user_traceback(exc: BaseException) -> types.TracebackType | None:
     return exc.__traceback__.tb_next if exc.__traceback__ is not None else None
 
 
+class HostCollector:
+    """Whether the host interpreter's cyclic collector is running now, learned through
+    ``gc.callbacks`` (:func:`watch_host_collector`)."""
+
+    __slots__ = ("running",)
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        self.running = phase == "start"
+
+
+host_collector = HostCollector()
+
+
+def watch_host_collector() -> None:
+    """Make sure ``host_collector`` is in the host's ``gc.callbacks`` (called when a heap is
+    made: a program may have cleared the list)."""
+    if host_collector not in gc.callbacks:
+        gc.callbacks.append(host_collector)
+
+
 class UserCalls:
     """The nesting of simulated calls into host code for one heap, and the host's recursion
     limit raised to match (restored when the outermost call returns)."""
@@ -166,4 +190,5 @@ class UserCalls:
                 sys.setrecursionlimit(self.saved_limit)
 
 
-__all__ = ["UserCalls", "hook_args", "legacy_text", "write_unraisable"]
+__all__ = ["HostCollector", "UserCalls", "hook_args", "host_collector", "legacy_text",
+           "watch_host_collector", "write_unraisable"]

@@ -33,7 +33,7 @@ class WeakrefMixin:
 
         Without a callback the existing basic ref is shared, as ``weakref.ref(x)`` does.
         """
-        self.check_id(target)
+        target = self.check_id(target)
         info = self.type_of(target)
         if not info.weakrefable:
             raise TypeError(f"cannot create weak reference to '{info.name}' object")
@@ -48,9 +48,11 @@ class WeakrefMixin:
             # allocation must not free the target. Not release(): it stays alive.
             self.table.refcnt[target] += 1
             self.table.extern[target] += 1
-            wr = self._new_object(self.types[WEAKREF], 0, track=True)
-            self.table.refcnt[target] -= 1
-            self.table.extern[target] -= 1
+            try:  # a HeapFullError or MemoryError must not leave the argument's reference
+                wr = self._new_object(self.types[WEAKREF], 0, track=True)
+            finally:
+                self.table.refcnt[target] -= 1
+                self.table.extern[target] -= 1
             self.table.refcnt[wr] = 1
             self.table.extern[wr] = 1
             self.wr_referent[wr] = target
@@ -65,11 +67,11 @@ class WeakrefMixin:
 
     def weakref_target(self: HeapCore, wr: int) -> int:
         """The referent id of weakref ``wr``, or NULL once it is cleared."""
-        return self.wr_referent.get(wr, NULL)
+        return self.wr_referent.get(self.check_id(wr), NULL)
 
     def weakrefs_of(self: HeapCore, oid: int) -> list[int]:
         """The weakrefs to ``oid``, in list order (a copy)."""
-        return list(self.weaklists.get(oid, ()))
+        return list(self.weaklists.get(self.check_id(oid), ()))
 
     def clear_weakref(self: HeapCore, wr: int) -> None:
         """Detach ``wr`` from its referent; calling it now gives None."""

@@ -24,9 +24,11 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import numpy.ma  # noqa: F401  (see below)
+import numpy as np
+import numpy.ma
+import numpy.typing as npt
 
-from ...errors import ForeignObjectError, RefcountUnderflowError, UseAfterFreeError
+from ...errors import ForeignObjectError, UseAfterFreeError
 from ..table import NULL, AtomTable
 from ..types import Kind
 
@@ -159,7 +161,7 @@ class ProxyHeap:
             found = ref()
             if found is not None:
                 return found
-        self.check_id(oid)
+        oid = self.check_id(oid)  # a Python int from here on (numpy ints are accepted)
         self.table.refcnt[oid] += 1
         self.table.extern[oid] += 1
         return self._adopt(oid)
@@ -242,17 +244,34 @@ class ProxyHeap:
         hash(value)
         return self.find_code(value)  # type: ignore[no-any-return]
 
-    def decref(self: Any, oid: int) -> None:
-        """HeapCore.decref, refusing to drop the reference a live proxy holds."""
-        self.check_id(oid)
+    def _kept_refs(self: Any, oid: int) -> tuple[int, str]:
+        """HeapCore._kept_refs plus the reference a live proxy of ``oid`` owns (and those of
+        proxies whose release is deferred): decref may not drop them."""
+        kept, why = super()._kept_refs(oid)  # type: ignore[misc]  # cooperative mixin
+        owned = self._proxy_owned(oid)
+        if owned:
+            why = (" (its proxy owns the remaining one)" if not kept else
+                   " (the ones left are its proxy's and the simulation's static reference)")
+        return kept + owned, why
+
+    def _kept_refs_many(self: Any, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """:meth:`_kept_refs` for every entry of ``codes``: proxies are matched vectorised, the
+        few ids that have one are then asked one by one."""
+        kept: npt.NDArray[np.int32] = super()._kept_refs_many(codes)  # type: ignore[misc]
+        owners = np.fromiter(self._proxies, np.int64, len(self._proxies))
+        if self._deferred_releases:
+            owners = np.concatenate((owners, np.array(self._deferred_releases, np.int64)))
+        hit = np.flatnonzero(np.isin(codes, owners))
+        if len(hit):
+            ids, where = np.unique(codes[hit], return_inverse=True)
+            owned = np.array([self._proxy_owned(int(i)) for i in ids], np.int32)
+            kept[hit] += owned[where]
+        return kept
+
+    def _proxy_owned(self: Any, oid: int) -> int:
         ref = self._proxies.get(oid)
-        owned = (1 if ref is not None and ref() is not None else 0)
-        owned += self._deferred_releases.count(oid)
-        if int(self.table.extern[oid]) - owned <= 0:
-            raise RefcountUnderflowError(
-                f"{self.describe(oid)} has no external reference to drop"
-                + (" (its proxy owns the remaining one)" if owned else ""))
-        super().decref(oid)  # type: ignore[misc]  # cooperative mixin: HeapCore.decref
+        owned = 1 if ref is not None and ref() is not None else 0
+        return owned + int(self._deferred_releases.count(oid))
 
     def from_code(self: Any, code: int) -> object:
         """The host value of a slot code: a proxy, an atom's value, or None for NULL."""
