@@ -77,6 +77,8 @@ def test_narration_fits_the_profile(profile: str) -> None:
         found += [word for word in NOT_ON_27 if word in text]
         found += re.findall(r"\b3\.\d{1,2}\b", text)  # no Python 3 version is named
         found += re.findall(r"\bf['\"]", text)  # no f-strings in the code shown
+        found += re.findall(r"^\.\.\. class \w+:", text, re.MULTILINE)  # no old-style class
+        found += re.findall(r"print\([^)]*,", text)  # print is a statement: one value
     if PROFILES[profile].instance_dict == "separate":
         found += [word for word in NOT_WITH_SEPARATE_DICTS if word in text]
     assert found == []

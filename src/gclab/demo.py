@@ -111,6 +111,13 @@ def _script_class(cls: _C) -> _C:
     return cls
 
 
+def _class(heap: Heap, name: str) -> str:
+    """The header of a class statement as the profile's Python writes it: on 2.7 a class
+    derives from object (``class A:`` would make an old-style class, which gclab does not
+    simulate)."""
+    return f"class {name}(object):" if heap.profile.version < (3, 0) else f"class {name}:"
+
+
 def _separate_dicts(heap: Heap) -> bool:
     """True when an instance keeps its attributes in a separate __dict__ object (≤3.10)."""
     return heap.profile.instance_dict == "separate"
@@ -152,7 +159,7 @@ def frame_return(heap: Heap, n: Narrator) -> None:
 
     n.code("log = []")
     n.code("@heap.cls\n"
-           "class Resource:\n"
+           f"{_class(heap, 'Resource')}\n"
            "    def __init__(self, name): self.name = name\n"
            "    def __del__(self): log.append(self.name)")
     n.code("with heap.frame() as f:\n    f.r = Resource('temp')")
@@ -180,8 +187,8 @@ def dict_cycle(heap: Heap, n: Narrator) -> None:
     n.code("del lst, a, b")
     del lst, a, b
     n.code("len(gc.get_objects())")
-    n.say("{tracked} tracked objects are still alive: each cycle keeps its own reference "
-          "counts above zero", tracked=len(gc.get_objects()))
+    n.say("{tracked} tracked objects are still alive on the heap: each cycle keeps its own "
+          "reference counts above zero", tracked=len(gc.get_objects()))
     n.code("gc.collect()")
     n.say("{collected}   (the list and both dicts)", collected=gc.collect())
     n.code("gc.collect()")
@@ -194,7 +201,7 @@ def finalizer_cycle(heap: Heap, n: Narrator) -> None:
     n.begin("finalizer_cycle", "Finalizers in a cycle: uncollectable" if legacy
             else "Finalizers in a cycle (PEP 442)")
     source = ("@heap.cls\n"
-              "class A:\n"
+              f"{_class(heap, 'A')}\n"
               "    def __init__(self, b=None): self.b = b\n"
               "    def __del__(self): print('deleting an A')")
 
@@ -259,7 +266,7 @@ def weak_reference(heap: Heap, n: Narrator) -> None:
     class Node:
         me: Any
 
-    n.code("@heap.cls\nclass Node: pass")
+    n.code(f"@heap.cls\n{_class(heap, 'Node')} pass")
     n.code("def callback(wr): print('callback: %r is dead' % wr)")
     n.code("node = Node(); node.me = node; r = heap.weakref(node, callback)")
     node = Node()
@@ -290,7 +297,7 @@ def thresholds(heap: Heap, n: Narrator) -> None:
     class Node:
         me: Any
 
-    n.code("@heap.cls\nclass Node: pass")
+    n.code(f"@heap.cls\n{_class(heap, 'Node')} pass")
     n.code("for i in range(10000): x = Node(); x.me = x   # one garbage cycle per iteration")
     for _ in range(10000):
         x = Node()
@@ -340,12 +347,12 @@ def manual_collection(heap: Heap, n: Narrator) -> None:
     gc = heap.gc
     n.code("gc.disable()")
     gc.disable()
-    n.code("clock = last = 0.0")
+    n.code("timed = []; clock = last = 0.0")
     n.code("for request in range(30):   # each request takes 0.4 simulated s ...\n"
            "    clock += 0.4\n"
            "    junk = heap.dict(); junk['self'] = junk; del junk   # ... and leaves a cycle\n"
            "    if clock - last >= 5.0:  # 5 simulated s since the last collection\n"
-           "        print(request, gc.collect()); last = clock")
+           "        timed.append((request, gc.collect())); last = clock")
     clock = last = 0.0
     timed: list[tuple[int, int]] = []
     for request in range(30):
@@ -355,10 +362,10 @@ def manual_collection(heap: Heap, n: Narrator) -> None:
         del junk
         if clock - last >= 5.0:
             timed.append((request, gc.collect()))
-            n.printed(f"{request} {timed[-1][1]}")
             last = clock
-    n.say("time-based (every 5 simulated s): collections after requests {requests} "
-          "freed {freed}", requests=[r for r, _ in timed], freed=[c for _, c in timed])
+    n.code("timed   # (request, collected)")
+    n.say("{timed}: time-based, a collection every 5 simulated s frees the cycles the "
+          "requests left since the last one", timed=timed)
     n.code("gc.collect()   # on the event 'batch finished'")
     n.say("event-based: gc.collect() -> {collected} (the leftovers)", collected=gc.collect())
     gc.enable()
