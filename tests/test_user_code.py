@@ -474,12 +474,24 @@ def test_open_frames_count_toward_the_recursion_limit() -> None:
 
 
 def test_nested_user_code_is_not_bounded_by_the_host_stack() -> None:
-    """A custom profile whose limit is far above the host's: the chain of 3000 runs in full."""
+    """A custom profile whose limit is far above the host's: a chain of 1800 runs in full,
+    though gclab's own frames between two levels would not fit the host's limit unraised."""
     base = gclab.get_profile("3.13")
     profile = base.with_changes(name="deep", recursion_limit=5000)
-    assert 3000 * 15 > sys.getrecursionlimit()  # gclab's own frames would not fit unraised
-    out, heap = chain_on_gclab(profile, 3000)
-    assert out.strip() == "calls 3001"
+    assert 1800 * 15 > sys.getrecursionlimit()
+    out, heap = chain_on_gclab(profile, 1800)
+    assert out.strip() == "calls 1801"
+    assert heap.table.live == 2
+
+
+def test_nesting_past_what_the_host_can_run_is_a_recursion_error() -> None:
+    """MAX_NESTING bounds any profile: deeper calls are reported, never a crashed host."""
+    from gclab.heap.usercode import MAX_NESTING
+
+    profile = gclab.get_profile("3.13").with_changes(name="deeper", recursion_limit=10**6)
+    out, heap = chain_on_gclab(profile, MAX_NESTING + 50)
+    assert out.count("RecursionError: maximum recursion depth exceeded") == 51
+    assert out.strip().endswith(f"calls {MAX_NESTING}")
     assert heap.table.live == 2
 
 

@@ -23,6 +23,7 @@ from .errors import ForeignObjectError
 from .gcmodule import GcModule
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
+from .heap.guard import guard_methods
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
@@ -193,3 +194,10 @@ class Heap(ProxyHeap, HeapCore):
         rest = [n for n in names if n not in first and n != "__builtins__"]
         for name in first + rest:
             self.dict_set(oid, self.atoms.code(name), none)
+
+
+# Builders and the proxy conversions take the heap's lock (heap/guard.py).
+# (to_code and from_code are not: interning has its own lock, and from_code makes a proxy
+# through the guarded proxy().)
+guard_methods(Heap, ("list", "tuple", "dict", "set", "cls", "weakref", "frame", "getrefcount",
+                     "shutdown", "proxy"), lambda heap: heap)

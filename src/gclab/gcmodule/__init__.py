@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ..errors import ForeignObjectError
 from ..heap.flags import FINALIZED
+from ..heap.guard import guard_methods
 from ..heap.proxies import Proxy
 from ..heap.table import GENERATIONS
 from ..kernels import phases  # compiled scans unless GCLAB_JIT=0
@@ -283,3 +284,9 @@ class GcModule:
     def get_freeze_count(self) -> int:
         """Number of objects in the permanent generation."""
         return self._collector.freeze_count()
+
+
+# Every function of the facade takes the heap's lock (heap/guard.py).
+guard_methods(GcModule, [name for name, value in vars(GcModule).items()
+                         if callable(value) and not name.startswith("_")],
+              lambda gc: object.__getattribute__(gc, "_heap"))

@@ -18,6 +18,7 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
@@ -39,6 +40,7 @@ from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .guard import guard_methods
 from .invariants import debug_check
 from .layout import gc_referents, traverse_codes
 from .rules import LayoutMixin
@@ -83,6 +85,7 @@ class _Operation:
 
     def __enter__(self) -> None:
         heap = self.heap
+        heap._lock.acquire()  # one thread at a time (heap/guard.py)
         if heap._deferred_releases and not heap._op_depth:
             heap.flush_releases()  # proxies the host's collector freed since the last one
         heap._op_depth += 1
@@ -90,14 +93,17 @@ class _Operation:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         heap = self.heap
-        heap._op_depth -= 1
-        if exc_type is None and heap._op_depth == 0:
-            if heap._deferred_releases:
-                heap.flush_releases()
-            heap.observer.safepoint()
-            if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
-                heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
-            debug_check(heap, 2)
+        try:
+            heap._op_depth -= 1
+            if exc_type is None and heap._op_depth == 0:
+                if heap._deferred_releases:
+                    heap.flush_releases()
+                heap.observer.safepoint()
+                if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
+                    heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
+                debug_check(heap, 2)
+        finally:
+            heap._lock.release()
 
 
 class _NoUserCode:
@@ -141,6 +147,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         # The nesting of those calls, bounded by the profile's recursion limit (usercode.py).
         self.user_code = UserCalls(self.profile.recursion_limit)
         watch_host_collector()  # proxies it frees give their references back later
+        self._lock = threading.RLock()  # taken by every entry point (heap/guard.py)
         self._op_depth = 0
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
@@ -570,3 +577,18 @@ class _PlainHandle:
 
     def __del__(self) -> None:
         self.heap.release_external(self.id)
+
+
+# The entry points that change the heap (or intern atoms) take its lock: validation and the
+# change happen under it, so another thread cannot free an object in between (heap/guard.py).
+# Engine primitives (hold, release, store, track, ...) and one-column reads stay unguarded.
+LOCKED_API = (
+    "add_static_ref", "alloc", "incref", "decref", "set_slot", "clear_slot", "append_slot",
+    "insert_slot", "delete_slot", "atom", "sweep_atoms", "release_external", "slots",
+    "traverse", "referents", "dict_get", "dict_set", "dict_delete", "new_instance",
+    "new_frame", "frame_load", "frame_store", "frame_delete", "frame_locals", "frame_return",
+    "new_weakref", "weakrefs_of", "alloc_many", "set_slots", "decref_many",
+)
+# (get_attr, set_attr, del_attr: the managed instances' attribute access, which changes the
+# heap only inside heap.operation())
+guard_methods(HeapCore, LOCKED_API, lambda heap: heap)

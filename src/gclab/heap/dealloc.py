@@ -332,7 +332,7 @@ class DeallocMixin:
         self.observer.safepoint()
         legacy = self.profile.unraisable_text == "2.7"
         report_as = MethodType(info.finalizer, handle) if legacy else info.finalizer
-        self.user_code.call(info.finalizer, (handle,), report_as, frames=self.sim_frames,
+        self.user_code.call(info.finalizer, handle, report_as, frames=self.sim_frames,
                             legacy=legacy)
 
     def _free(self: HeapCore, oid: int, info: TypeInfo, size: int) -> None:

@@ -9,6 +9,7 @@ slot) or an atom code (``<= -2``, see :class:`AtomTable`): atoms are never heap 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
@@ -77,6 +78,7 @@ class AtomTable:
         self._born = np.zeros(64, np.int64)  # per index: the sweep epoch it was interned in
         self._live = np.zeros(64, np.bool_)  # per index: interned now
         self._pinned: set[int] = set()
+        self._lock = threading.Lock()
         self.epoch = 0  # sweeps so far
         self.new_since_sweep = 0
         self.sweep_at = self.SWEEP_MIN  # sweep once new_since_sweep passes this
@@ -96,6 +98,11 @@ class AtomTable:
         found = self._codes.get(key)
         if found is not None:
             return found
+        with self._lock:  # two threads interning at once must not take one index
+            found = self._codes.get(key)
+            return found if found is not None else self._intern(key, value)
+
+    def _intern(self, key: tuple[type, Hashable], value: object) -> int:
         if self._free:
             index = self._free.pop()
             self._values[index] = value

@@ -13,7 +13,8 @@ When it would pass the profile's ``recursion_limit`` the call is not made and a
 ``RecursionError`` is reported instead (3.13 runs 999 levels of such a chain under the default
 limit of 1000, then reports one RecursionError per remaining object). Meanwhile the *host's*
 recursion limit is raised as the nesting grows, so gclab's own frames between two simulated
-calls never run out first.
+calls never run out first; past ``MAX_NESTING`` levels (2000, twice CPython's default) the host's
+C stack would, so a deeper call is reported as a RecursionError whatever the profile says.
 
 >>> import sys, gclab
 >>> seen = []
@@ -41,6 +42,12 @@ from collections.abc import Callable
 from typing import Any
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../gclab
+
+# The most nested simulated calls gclab makes, whatever the profile's recursion limit: each
+# level costs about 1.5 KiB of the host's C stack (8 MiB on Linux; a chain of 6000 levels
+# crashed the host here, 4500 did not), so deeper nesting is reported as a RecursionError
+# instead. CPython's own default limit allows 999 levels.
+MAX_NESTING = 2000
 
 # Host frames one level of simulated nesting may use: the user's own function plus gclab's
 # frames from a store back to the next call (about 15), with room for the user's helpers.
@@ -163,12 +170,12 @@ class UserCalls:
         self.limit = limit  # the simulated interpreter's recursion limit
         self.saved_limit = 0
 
-    def call(self, fn: Callable[..., object], args: tuple[object, ...], report_as: object, *,
+    def call(self, fn: Callable[[Any], object], arg: object, report_as: object, *,
              frames: int = 1, legacy: bool = False) -> None:
-        """``fn(*args)`` one level deeper; any exception is reported as raised by
+        """``fn(arg)`` one level deeper; any exception is reported as raised by
         ``report_as``. ``frames`` is the simulated depth outside user calls (module + open
         frames): past the limit the call is replaced by a reported RecursionError."""
-        if frames + self.depth >= self.limit:
+        if frames + self.depth >= self.limit or self.depth >= MAX_NESTING:
             write_unraisable(RecursionError("maximum recursion depth exceeded"), report_as,
                              legacy=legacy, tb=_traceback_at_user_code())
             return
@@ -179,7 +186,7 @@ class UserCalls:
         if sys.getrecursionlimit() < needed:
             sys.setrecursionlimit(needed)
         try:
-            fn(*args)
+            fn(arg)  # not fn(*args): that would cost a C-level call at every level
         except BaseException as exc:
             # the report starts at the user's frame, as CPython's does (it has no caller
             # here); no local keeps the traceback, whose frames would form a cycle with this one

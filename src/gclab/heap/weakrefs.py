@@ -102,7 +102,7 @@ class WeakrefMixin:
         self.user_calls += 1
         handle = self.wrap(wr)
         self.observer.safepoint()
-        self.user_code.call(callback, (handle,), callback, frames=self.sim_frames,
+        self.user_code.call(callback, handle, callback, frames=self.sim_frames,
                             legacy=self.profile.unraisable_text == "2.7")
 
     def clear_weakrefs_with_callbacks(self: HeapCore, oid: int) -> None:

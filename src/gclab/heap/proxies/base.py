@@ -29,6 +29,7 @@ import numpy.ma
 import numpy.typing as npt
 
 from ...errors import ForeignObjectError, UseAfterFreeError
+from ..guard import guard_proxy_methods
 from ..table import NULL, AtomTable
 from ..types import Kind
 
@@ -88,6 +89,14 @@ class Proxy:
     _heap: Heap
     _id: int
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """gclab's own proxy classes take the heap's lock in their methods (heap/guard.py);
+        the proxy classes made for user classes (their module is the user's) do not: a user
+        method may wait for another thread."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("gclab."):
+            guard_proxy_methods(cls)
+
     def __setattr__(self, name: str, value: object) -> None:
         check_settable(self, name)
         object.__setattr__(self, name, value)
@@ -112,6 +121,9 @@ class Proxy:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(cannot_pickle(self))
+
+
+guard_proxy_methods(Proxy)
 
 
 def cannot_pickle(proxy: Proxy) -> str:

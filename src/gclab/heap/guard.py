@@ -1,0 +1,94 @@
+"""One thread at a time: the heap's lock, taken by every entry point.
+
+CPython's heap is protected by the GIL: two threads never change it at the same moment. A
+simulated heap has its own re-entrant lock, ``heap._lock``, that every public entry point takes
+(the low-level and bulk API, the proxies' methods, ``heap.gc``, a dying proxy's release, and
+every top-level operation), so two threads that share a heap take turns at the granularity of
+one call, and the heap is never seen half changed. The lock is re-entrant: user code that the
+engine runs (a ``__del__``, a weakref callback, a ``gc.callbacks`` entry) may use the heap from
+the same thread. Unlike the GIL it is held while such code runs, so user code that waits for
+*another* thread using the same heap (joins it, waits on its event) would wait for ever.
+
+Read-only paths that touch a single column (``len``, ``type_of``) are not guarded: a thread
+reading while another writes sees the value before or after the write, never a broken heap.
+
+>>> import gclab, threading
+>>> heap = gclab.Heap()
+>>> keep = heap.list()
+>>> def work():
+...     for _ in range(200):
+...         keep.append(heap.dict(x=heap.list()))
+>>> threads = [threading.Thread(target=work) for _ in range(2)]
+>>> for t in threads: t.start()
+>>> for t in threads: t.join()
+>>> len(keep)
+400
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from types import FunctionType
+from typing import Any, TypeVar
+
+C = TypeVar("C", bound=type)
+
+# Special methods of proxies that read or change the heap. Attribute access (__getattribute__,
+# __getattr__, __setattr__, __delattr__) is not wrapped: it changes the heap only inside
+# heap.operation() or guarded heap methods, which take the lock, and a wrapper there would add
+# a C-level call to every level of a finalizer chain (``self.next = None`` in ``__del__``).
+GUARDED_DUNDERS = frozenset({
+    "__len__", "__getitem__", "__setitem__", "__delitem__", "__contains__", "__bool__",
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__",
+    "__add__", "__radd__", "__iadd__", "__mul__", "__rmul__", "__imul__",
+    "__or__", "__ror__", "__ior__", "__and__", "__rand__", "__iand__",
+    "__sub__", "__rsub__", "__isub__", "__xor__", "__rxor__", "__ixor__",
+    "__repr__", "__call__", "__enter__", "__exit__", "__copy__", "__deepcopy__", "__reversed__",
+})
+
+
+def _heap_of_proxy(obj: Any) -> Any:
+    return object.__getattribute__(obj, "_heap")
+
+
+def _guarded(function: Callable[..., Any], heap_of: Callable[[Any], Any]) -> Callable[..., Any]:
+    if getattr(function, "__gclab_guarded__", False):
+        return function
+
+    @functools.wraps(function)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        lock = heap_of(self)._lock
+        if lock._is_owned():  # re-entered from a guarded call: the lock is held already
+            return function(self, *args, **kwargs)
+        with lock:
+            return function(self, *args, **kwargs)
+
+    method.__gclab_guarded__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def guard_proxy_methods(cls: C) -> C:
+    """Class decorator: the class's own public methods and heap-touching special methods
+    take the heap's lock (generators only while they are made: each item is read through a
+    guarded method)."""
+    for name, value in list(vars(cls).items()):
+        if not isinstance(value, FunctionType):
+            continue
+        if name.startswith("_") and name not in GUARDED_DUNDERS:
+            continue
+        setattr(cls, name, _guarded(value, _heap_of_proxy))
+    return cls
+
+
+def guard_methods(cls: C, names: Iterable[str], heap_of: Callable[[Any], Any]) -> C:
+    """Wrap the methods ``names`` of ``cls`` (found anywhere in its MRO) so that they take the
+    lock of ``heap_of(self)``."""
+    for name in names:
+        function = getattr(cls, name)
+        if isinstance(function, FunctionType):
+            setattr(cls, name, _guarded(function, heap_of))
+    return cls
+
+
+__all__ = ["GUARDED_DUNDERS", "guard_methods", "guard_proxy_methods"]
