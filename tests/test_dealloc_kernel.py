@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 import gclab
 from gclab.errors import InvariantViolation
+from gclab.heap.core import HeapCore
 from gclab.heap.flags import HAS_WEAKREFS
 from gclab.kernels import ENABLED, phases
 from gclab.kernels.dealloc import FRAME, IO_TOP, IO_VTOP, DeallocKernel
@@ -94,7 +96,8 @@ class Twin:
                 heap.dealloc_kernel.frames = np.zeros(FRAME, np.uint32)
                 heap.dealloc_kernel.vbuf = np.zeros(1, np.int32)
         heap.gc.set_threshold(*recipe.thresholds)
-        heap.wrap = heap._wrap_plain  # finalizers and callbacks get plain handles (``.id``)
+        # finalizers and callbacks get plain handles (``.id``), not proxies
+        heap.wrap = types.MethodType(HeapCore.wrap, heap)  # type: ignore[method-assign]
         self.log: list[tuple[str, int]] = []
         self.classes = {
             "inst": self._class("I", None, weakrefable=False),

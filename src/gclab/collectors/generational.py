@@ -8,6 +8,7 @@ step is a named phase from :mod:`gclab.algorithms`.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -85,7 +86,7 @@ class GenerationalCollector:
     kernel_accounting = True
 
     def __init__(self, heap: HeapCore, *, free_lists: bool = False) -> None:
-        self.heap = heap
+        self.heap = weakref.proxy(heap)  # the heap owns its collector: no cycle back
         self.profile = heap.profile
         self.state = GcState(thresholds=list(self.profile.thresholds))
         self.history: list[CollectionRecord] = []

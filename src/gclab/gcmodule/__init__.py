@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
@@ -97,10 +98,11 @@ class GcModule:
     """The ``gc`` module of one heap."""
 
     def __init__(self, heap: Any, collector: GenerationalCollector) -> None:
-        self._heap = heap
+        self._heap_ref = weakref.ref(heap)  # the heap owns its gc facade: no cycle back
         self._collector = collector
         self._state = collector.state
-        self._printer = DebugPrinter(heap, lambda: self._state.debug)
+        state = self._state
+        self._printer = DebugPrinter(weakref.proxy(heap), lambda: state.debug)  # type: ignore[arg-type]
         collector.debug_sink = self._printer
         for name, value in heap.profile.debug_flags:
             setattr(self, name, value)
@@ -108,6 +110,13 @@ class GcModule:
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError("cannot pickle 'module' object (heap.gc: the gc module of a simulated "
                         "heap)")
+
+    @property
+    def _heap(self) -> Any:
+        heap = self._heap_ref()
+        if heap is None:
+            raise ReferenceError("this gc facade's heap no longer exists")
+        return heap
 
     def __getattribute__(self, name: str) -> Any:
         if name in _GATED:

@@ -34,9 +34,11 @@ from __future__ import annotations
 import functools
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..errors import HeapError
 from .proxies import Proxy, register_proxy_class
 from .proxies.base import cannot_pickle, check_settable
 from .proxies.copying import copy_instance, instance_state
@@ -124,10 +126,10 @@ class InstanceProxy(Proxy):
 
     __slots__ = ()
     _info: TypeInfo
-    _gclab_heap: Any
+    _gclab_heap: weakref.ref[Any]
 
     def __new__(cls, *args: object, **kwargs: object) -> InstanceProxy:
-        heap: Any = cls._gclab_heap
+        heap: Any = class_heap(cls)
         oid = heap.new_instance(cls._info)
         return heap._adopt(oid)  # type: ignore[no-any-return]
 
@@ -216,6 +218,17 @@ def _instance_dict(proxy: InstanceProxy) -> Any:
         return heap.proxy(heap._ensure_dict(oid, info))
 
 
+def class_heap(cls: type) -> Any:
+    """The heap a managed class belongs to. The class refers to it weakly (the heap keeps its
+    classes: a strong reference back would be a cycle that keeps a dropped heap's arrays until
+    the host's cyclic collector runs); its instances' proxies keep the heap alive."""
+    heap = cls._gclab_heap()  # type: ignore[attr-defined]
+    if heap is None:
+        raise HeapError(f"the heap of managed class {cls.__qualname__} no longer exists "
+                        f"(keep the heap, or an instance, alive while the class is used)")
+    return heap
+
+
 def _is_managed(cls: type) -> bool:
     """True for a proxy class made by :func:`make_managed_class` (not a plain subclass)."""
     return issubclass(cls, InstanceProxy) and "_gclab_heap" in cls.__dict__
@@ -226,7 +239,7 @@ def _managed_base(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     for a class that is already managed, or a base that is not a managed class of ``heap``."""
     name = user_class.__qualname__
     if _is_managed(user_class):
-        owner = "this heap" if user_class.__dict__["_gclab_heap"] is heap else "another heap"
+        owner = "this heap" if user_class.__dict__["_gclab_heap"]() is heap else "another heap"
         raise TypeError(f"{name} is already a managed class (of {owner}); decorate the plain "
                         f"class once, with the heap that should hold its instances")
     bases = [b for b in user_class.__bases__ if b is not object]
@@ -235,7 +248,7 @@ def _managed_base(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     base = bases[0]
     if len(bases) > 1 or not _is_managed(base):
         raise TypeError("a managed class may only derive from object or one managed class")
-    if base.__dict__["_gclab_heap"] is not heap:
+    if base.__dict__["_gclab_heap"]() is not heap:
         raise TypeError(f"{name} derives from {base.__qualname__}, a managed class of another "
                         f"heap; a managed class derives from managed classes of its own heap")
     return base
@@ -269,7 +282,7 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
     # the heap stores slot values (a host descriptor would reject the proxy).
     namespace = {k: v for k, v in user_class.__dict__.items()
                  if k not in _SKIP and k not in names}
-    namespace.update(__slots__=(), _info=info, _gclab_heap=heap,
+    namespace.update(__slots__=(), _info=info, _gclab_heap=weakref.ref(heap),
                      __module__=user_class.__module__, __qualname__=user_class.__qualname__,
                      __doc__=user_class.__doc__)
     if own_del is not None:

@@ -19,7 +19,7 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import weakref
 from types import TracebackType
 from typing import Protocol
 
@@ -76,12 +76,16 @@ class _NoCollector:
 
 
 class _Operation:
-    """The context manager of :meth:`HeapCore.operation` (a class: it is entered often)."""
+    """The context manager of :meth:`HeapCore.operation` (a class: it is entered often).
+
+    It refers to its heap through a weak proxy, as every part the heap owns does: a heap no
+    longer referenced is freed at once, arrays and all, without waiting for the host's cyclic
+    collector."""
 
     __slots__ = ("heap",)
 
     def __init__(self, heap: HeapCore) -> None:
-        self.heap = heap
+        self.heap = weakref.proxy(heap)
 
     def __enter__(self) -> None:
         heap = self.heap
@@ -107,12 +111,12 @@ class _Operation:
 
 
 class _NoUserCode:
-    """The context manager of :meth:`HeapCore.no_user_code`."""
+    """The context manager of :meth:`HeapCore.no_user_code` (a weak proxy to the heap)."""
 
     __slots__ = ("heap",)
 
     def __init__(self, heap: HeapCore) -> None:
-        self.heap = heap
+        self.heap = weakref.proxy(heap)
 
     def __enter__(self) -> None:
         self.heap._defer_depth += 1
@@ -140,7 +144,6 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.observer: AllocationObserver = _NoCollector()
         # Makes a host-side handle (a proxy) for an id; the handle holds one reference.
         # Finalizers and weakref callbacks receive these. The proxy layer replaces it.
-        self.wrap: Callable[[int], object] = self._wrap_plain
         # How many times host code was handed heap objects by the engine (a ``__del__``, a
         # weakref callback): only such code can resurrect a collection's garbage.
         self.user_calls = 0
@@ -560,7 +563,9 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         oid = self.check_id(oid)
         return gc_referents(self.table, self.type_of(oid), oid)
 
-    def _wrap_plain(self, oid: int) -> object:
+    def wrap(self, oid: int) -> object:
+        """A host-side handle for ``oid`` holding one reference, given to finalizers and
+        weakref callbacks (the proxy layer gives a proxy)."""
         return _PlainHandle(self, oid)
 
 

@@ -139,8 +139,16 @@ class ProxyRef(weakref.ref):  # type: ignore[type-arg]
     """The proxy cache's weak reference to a proxy (``oid``: its object); its callback
     releases the reference the proxy held when the host frees it."""
 
-    __slots__ = ("oid",)
+    __slots__ = ("heap", "oid")
     oid: int
+    heap: weakref.ref[Any]
+
+
+def _proxy_freed(ref: ProxyRef) -> None:
+    """The callback of every ProxyRef: the proxy died, its heap (if alive) takes it back."""
+    heap = ref.heap()
+    if heap is not None:
+        heap._release_proxy(ref)
 
 
 class ProxyHeap:
@@ -150,8 +158,13 @@ class ProxyHeap:
 
     def _init_proxies(self: Any) -> None:
         self._proxies = {}
-        self._proxy_freed = self._release_proxy  # one bound method for every ProxyRef
-        self.wrap = self.proxy
+        # What every ProxyRef knows its heap by: a weak reference, so that the cache's
+        # references to the heap form no cycle (a dropped heap is freed at once)
+        self._self_ref = weakref.ref(self)
+
+    def wrap(self: Any, oid: int) -> Proxy:
+        """The proxy finalizers and weakref callbacks receive (HeapCore.wrap)."""
+        return self.proxy(oid)  # type: ignore[no-any-return]
 
     def _release_proxy(self: Any, ref: ProxyRef) -> None:
         """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
@@ -194,8 +207,9 @@ class ProxyHeap:
         proxy = object.__new__(cls)
         object.__setattr__(proxy, "_heap", self)
         object.__setattr__(proxy, "_id", oid)
-        ref = ProxyRef(proxy, self._proxy_freed)
+        ref = ProxyRef(proxy, _proxy_freed)
         ref.oid = oid
+        ref.heap = self._self_ref
         self._proxies[oid] = ref
         return proxy
 
