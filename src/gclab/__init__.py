@@ -14,6 +14,7 @@ from .errors import (
     LayoutError,
     ProfileError,
     RefcountUnderflowError,
+    ShutdownError,
     UseAfterFreeError,
 )
 from .heap.table import NULL
@@ -26,5 +27,5 @@ __all__ = [
     "NULL", "PROFILES", "CollectionRecord", "DuplicateKeyError", "ForeignObjectError",
     "FrameReturnedError", "GCLabError", "Heap", "HeapError", "HeapFullError",
     "InvalidObjectError", "InvariantViolation", "LayoutError", "Profile", "ProfileError",
-    "RefcountUnderflowError", "ShutdownReport", "UseAfterFreeError", "get_profile",
+    "RefcountUnderflowError", "ShutdownError", "ShutdownReport", "UseAfterFreeError", "get_profile",
 ]

@@ -36,6 +36,10 @@ class FrameReturnedError(HeapError, RuntimeError):
     """A frame's locals were used after its function returned (its ``with`` block ended)."""
 
 
+class ShutdownError(HeapError, RuntimeError):
+    """The heap was used after ``heap.shutdown()`` (the simulated interpreter has exited)."""
+
+
 class HeapFullError(HeapError, MemoryError):
     """The simulated heap cannot hold the request: ids are int32 (below 2**31), one object
     holds fewer than 2**31 slots, the reference pool fewer than 2**32 references.

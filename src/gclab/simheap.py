@@ -167,7 +167,9 @@ class Heap(ProxyHeap, HeapCore):
     def shutdown(self) -> ShutdownReport:
         """CPython's shutdown sequence (spec §4.4): a collection with callbacks (if enabled),
         module globals cleared, a collection without callbacks, then the uncollectable report
-        (a ResourceWarning from module ``gc``, line 0)."""
+        (a ResourceWarning from module ``gc``, line 0). Afterwards the heap refuses every
+        operation with :class:`~gclab.errors.ShutdownError`; proxies still alive release
+        nothing when they die."""
         state = self.collector.state
         if state.enabled:
             self.gc.collect()
@@ -183,6 +185,7 @@ class Heap(ProxyHeap, HeapCore):
             else:
                 message += "; use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them"
             warnings.warn_explicit(message, ResourceWarning, "gc", 0, module="gc")
+        self.shut_down = True  # from now on every entry point raises ShutdownError
         return ShutdownReport(len(state.garbage), message)
 
     def _clear_module(self, oid: int) -> None:

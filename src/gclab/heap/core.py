@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import weakref
 from types import TracebackType
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ from ..errors import (
     HeapFullError,
     InvalidObjectError,
     RefcountUnderflowError,
+    ShutdownError,
     UseAfterFreeError,
 )
 from ..profiles import Profile, get_profile
@@ -90,6 +91,9 @@ class _Operation:
     def __enter__(self) -> None:
         heap = self.heap
         heap._lock.acquire()  # one thread at a time (heap/guard.py)
+        if heap.shut_down and not heap._op_depth:
+            heap._lock.release()
+            heap.refuse_after_shutdown()
         if heap._deferred_releases and not heap._op_depth:
             heap.flush_releases()  # proxies the host's collector freed since the last one
         heap._op_depth += 1
@@ -151,6 +155,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.user_code = UserCalls(self.profile.recursion_limit)
         watch_host_collector()  # proxies it frees give their references back later
         self._lock = threading.RLock()  # taken by every entry point (heap/guard.py)
+        self.shut_down = False  # set by Heap.shutdown(): every entry point refuses afterwards
         self._op_depth = 0
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
@@ -263,6 +268,11 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         running = [f for f in self.running_frames
                    if t.is_alive(f) and int(t.type_id[f]) == frame_type]
         return 1 + len(running)
+
+    def refuse_after_shutdown(self) -> NoReturn:
+        """Raise :class:`~gclab.errors.ShutdownError`: the heap was shut down."""
+        raise ShutdownError("this heap was shut down (heap.shutdown()): the simulated "
+                            "interpreter has exited; make a new gclab.Heap")
 
     # -- top-level operations and safe points ----------------------------------------------------
 

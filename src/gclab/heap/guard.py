@@ -9,6 +9,8 @@ engine runs (a ``__del__``, a weakref callback, a ``gc.callbacks`` entry) may us
 the same thread. Unlike the GIL it is held while such code runs, so user code that waits for
 *another* thread using the same heap (joins it, waits on its event) would wait for ever.
 
+After ``heap.shutdown()`` every guarded entry point raises :class:`gclab.ShutdownError`.
+
 Read-only paths that touch a single column (``len``, ``type_of``) are not guarded: a thread
 reading while another writes sees the value before or after the write, never a broken heap.
 
@@ -58,10 +60,13 @@ def _guarded(function: Callable[..., Any], heap_of: Callable[[Any], Any]) -> Cal
 
     @functools.wraps(function)
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        lock = heap_of(self)._lock
+        heap = heap_of(self)
+        lock = heap._lock
         if lock._is_owned():  # re-entered from a guarded call: the lock is held already
             return function(self, *args, **kwargs)
         with lock:
+            if heap.shut_down:
+                heap.refuse_after_shutdown()
             return function(self, *args, **kwargs)
 
     method.__gclab_guarded__ = True  # type: ignore[attr-defined]

@@ -169,7 +169,7 @@ class ProxyHeap:
     def _release_proxy(self: Any, ref: ProxyRef) -> None:
         """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
         object has replaced it) and the reference it held (deferred during collector phases)."""
-        if sys.is_finalizing():  # the host is exiting: the simulated heap goes with it
+        if sys.is_finalizing() or self.shut_down:  # the host, or the simulation, has exited
             return
         if self._proxies.get(ref.oid) is ref:
             del self._proxies[ref.oid]
