@@ -25,10 +25,7 @@ EXPERIMENT = re.compile(r"(?<![\w-])(e\d{1,2}[a-z]?)(?!\w)")
 
 # Cited documents known to be missing, each with why; its check must fail (strict xfail),
 # so the entry goes once the document is added.
-KNOWN_MISSING = {
-    "docs/design/user-code.md": "cited by heap/usercode.py and profiles.py (measurements of "
-                                "unraisable exceptions on 2.7 and 3.10-3.13); never committed",
-}
+KNOWN_MISSING: dict[str, str] = {}
 
 pytestmark = pytest.mark.skipif(not (ROOT / "src" / "gclab").is_dir(),
                                 reason="needs the checkout's sources and docs")
@@ -73,7 +70,6 @@ def test_citations_found() -> None:
     assert {"e2", "e14"} <= set(citations(EXPERIMENT))
 
 
-@pytest.mark.xfail(strict=True, reason="citations are rewritten after the merge")
 def test_no_citation_outside_the_repository() -> None:
     outside = {p: where for p, where in citations(PATH).items() if p.startswith("shared/")}
     assert outside == {}

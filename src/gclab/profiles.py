@@ -1,7 +1,7 @@
 """Interpreter profiles: every behaviour that differs between CPython versions, as data.
 
 Collectors and the heap branch on these fields, never on version strings. The sources for each
-field are ``shared/spec/cpython-gc.md`` (section numbers in the comments) and, where it is silent,
+field are ``docs/spec/cpython-gc.md`` (section numbers in the comments) and, where it is silent,
 measurements of the real interpreters.
 
 >>> get_profile("3.12").thresholds

@@ -1,4 +1,4 @@
-"""Named regression programs taken from the spec experiments (shared/spec/experiments).
+"""Named regression programs taken from the spec experiments (docs/spec/experiments).
 
 They run through the same two renderers as the random programs and are compared field by
 field with the real interpreter of each profile (never with stored values). Programs whose

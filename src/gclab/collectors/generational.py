@@ -1,7 +1,7 @@
 """CPython's generational cycle collector (Modules/gcmodule.c, 2.7 and 3.10-3.13).
 
 ``collect()`` is the main function: read it to understand a collection. It follows the step
-list of ``shared/spec/cpython-gc.md`` §3.2 (PEP 442 profiles) or §8 (legacy profiles); each
+list of ``docs/spec/cpython-gc.md`` §3.2 (PEP 442 profiles) or §8 (legacy profiles); each
 step is a named phase from :mod:`gclab.algorithms`.
 """
 
