@@ -1,5 +1,5 @@
-"""Test helper modules in this directory (``heapstate``, ``proxy_support``, ``test_errors``'s
-snapshot helpers) are imported by plain name."""
+"""Test helper modules in this directory (``heapstate``, ``proxy_support``) are imported
+by plain name."""
 
 import sys
 from pathlib import Path

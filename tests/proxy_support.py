@@ -1,6 +1,6 @@
 """Helpers for the proxy tests: proxies as host values, outcomes, unchanged-heap checks.
 
-The heap snapshot is ``test_errors.snapshot`` (every column, slot, list, count and side table);
+The heap snapshot is ``heapstate.snapshot`` (every column, slot, list, count and side table);
 ``unchanged`` adds the atom table, which lookups must not grow.
 """
 
@@ -21,7 +21,7 @@ from gclab.heap.proxies import (
     TupleProxy,
     ValuesView,
 )
-from test_errors import snapshot
+from heapstate import snapshot
 
 VIEWS = (KeysView, ItemsView, ValuesView)
 

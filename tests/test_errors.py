@@ -28,57 +28,11 @@ from gclab.errors import (
     RefcountUnderflowError,
     UseAfterFreeError,
 )
-from gclab.heap.invariants import check_invariants
 from gclab.heap.table import N_HEADS, NULL
+from heapstate import assert_raises_unchanged, real_error
 
 RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 PROFILE = RUNNING if RUNNING in gclab.PROFILES else "3.12"
-
-
-def snapshot(heap: gclab.Heap) -> dict[str, Any]:
-    """Everything an error could wrongly change, as plain Python values."""
-    t = heap.table
-    live = [i for i in range(N_HEADS, t.top) if t.is_alive(i)]
-    state = heap.collector.state
-    return {
-        "columns": {name: getattr(t, name)[: t.top].tolist() for name in t.COLUMNS},
-        "slots": {oid: t.slot_list(oid) for oid in live},
-        "scalars": (t.top, t.live, t.pool_top, t.pool_holes, list(t.free_ids)),
-        "lists": [t.list_members(head) for head in range(N_HEADS)],
-        "gc": (list(state.count), list(state.thresholds), state.enabled, state.debug,
-               [p._id for p in state.garbage], len(heap.history)),
-        "weakrefs": (dict(heap.wr_referent), {k: id(v) for k, v in heap.wr_callback.items()},
-                     {k: list(v) for k, v in heap.weaklists.items()}),
-        "types": len(heap.types),
-    }
-
-
-def assert_raises_unchanged(heap: gclab.Heap, call: Callable[[], object],
-                            error: type[BaseException], names: str | None = None,
-                            message: str | None = None) -> BaseException:
-    """``call()`` raises ``error`` (whose message contains ``names``, or equals ``message``)
-    and leaves the heap exactly as it was."""
-    before = snapshot(heap)
-    with pytest.raises(error) as info:
-        call()
-    after = snapshot(heap)
-    for key in before:
-        assert after[key] == before[key], f"{key} changed by a failing call"
-    if names is not None:
-        assert names in str(info.value), f"{str(info.value)!r} does not name {names!r}"
-    if message is not None:
-        assert str(info.value) == message
-    check_invariants(heap)
-    return info.value
-
-
-def real_error(call: Callable[[], object]) -> BaseException:
-    """The exception the real interpreter raises for the same misuse."""
-    try:
-        call()
-    except Exception as exc:  # any type: the caller compares it
-        return exc
-    raise AssertionError("the real interpreter accepted the call")
 
 
 @pytest.fixture

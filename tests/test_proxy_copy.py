@@ -18,8 +18,8 @@ import pytest
 
 import gclab
 from gclab.heap.invariants import check_invariants
+from heapstate import real_error
 from proxy_support import live_state, to_host, unchanged
-from test_errors import real_error
 
 PROFILES = ["3.10", "3.12"]  # a separate __dict__ object, and inline values
 

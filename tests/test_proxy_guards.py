@@ -17,8 +17,8 @@ import pytest
 
 import gclab
 from gclab.heap.invariants import check_invariants
+from heapstate import real_error
 from proxy_support import atom_count, outcome, unchanged
-from test_errors import real_error
 
 # -- item 2: tampering ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -239,6 +239,19 @@ def test_a_failing_hook_is_reported_by_the_default_hook(profile: str) -> None:
 
 # -- BaseExceptions in the middle of a collection or a cascade -----------------------------------
 
+
+def raise_once(error: type[BaseException]) -> Callable[[object], None]:
+    """A ``__del__`` that raises ``error`` the first time it runs, and then never again."""
+    armed = [True]
+
+    def __del__(self: object) -> None:
+        if armed[0]:
+            armed[0] = False
+            raise error
+
+    return __del__
+
+
 KBINT_COLLECT = """
 import gc
 armed = [True]
@@ -260,15 +273,7 @@ print("again %d" % gc.collect())
 def test_interrupt_in_del_during_collection_finishes_it(profile: str) -> None:
     real = run_real(profile, KBINT_COLLECT, stderr=False).split("\n")
     heap = gclab.Heap(profile)
-    armed = [True]
-
-    @heap.cls
-    class A:
-        def __del__(self) -> None:
-            if armed[0]:
-                armed[0] = False
-                raise KeyboardInterrupt
-
+    A = heap.cls(type("A", (), {"__del__": raise_once(KeyboardInterrupt)}))
     with captured_stderr():
         for _ in range(3):
             a = A()
@@ -316,15 +321,7 @@ def test_base_exception_in_cascade_frees_the_rest(error: type[BaseException]) ->
     """repro_kbint_cascade: dropping list -> Node -> list -> Node ... whose first __del__
     raises frees the whole chain; no nesting or deferred object is left behind."""
     heap = gclab.Heap()
-    armed = [True]
-
-    @heap.cls
-    class Node:
-        def __del__(self) -> None:
-            if armed[0]:
-                armed[0] = False
-                raise error
-
+    Node = heap.cls(type("Node", (), {"__del__": raise_once(error)}))
     head = heap.list()
     node = head
     for _ in range(5):

@@ -19,8 +19,6 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 from __future__ import annotations
 
 import threading
-import weakref
-from types import TracebackType
 from typing import NoReturn, Protocol
 
 import numpy as np
@@ -41,8 +39,7 @@ from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
-from .guard import guard_methods
-from .invariants import debug_check
+from .guard import NoUserCode, Operation, guard_methods
 from .layout import gc_referents, traverse_codes
 from .rules import LayoutMixin
 from .table import GEN0, MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
@@ -76,63 +73,6 @@ class _NoCollector:
         pass
 
 
-class _Operation:
-    """The context manager of :meth:`HeapCore.operation` (a class: it is entered often).
-
-    It refers to its heap through a weak proxy, as every part the heap owns does: a heap no
-    longer referenced is freed at once, arrays and all, without waiting for the host's cyclic
-    collector."""
-
-    __slots__ = ("heap",)
-
-    def __init__(self, heap: HeapCore) -> None:
-        self.heap = weakref.proxy(heap)
-
-    def __enter__(self) -> None:
-        heap = self.heap
-        heap._lock.acquire()  # one thread at a time (heap/guard.py)
-        if heap.shut_down and not heap._op_depth:
-            heap._lock.release()
-            heap.refuse_after_shutdown()
-        if heap._deferred_releases and not heap._op_depth:
-            heap.flush_releases()  # proxies the host's collector freed since the last one
-        heap._op_depth += 1
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        heap = self.heap
-        try:
-            heap._op_depth -= 1
-            if exc_type is None and heap._op_depth == 0:
-                if heap._deferred_releases:
-                    heap.flush_releases()
-                heap.observer.safepoint()
-                if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
-                    heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
-                debug_check(heap, 2)
-        finally:
-            heap._lock.release()
-
-
-class _NoUserCode:
-    """The context manager of :meth:`HeapCore.no_user_code` (a weak proxy to the heap)."""
-
-    __slots__ = ("heap",)
-
-    def __init__(self, heap: HeapCore) -> None:
-        self.heap = weakref.proxy(heap)
-
-    def __enter__(self) -> None:
-        self.heap._defer_depth += 1
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        heap = self.heap
-        heap._defer_depth -= 1
-        if exc_type is None and heap._defer_depth == 0 and heap._deferred_releases:
-            heap.flush_releases()
-
-
 class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
@@ -160,8 +100,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
-        self._operation = _Operation(self)
-        self._no_user_code = _NoUserCode(self)
+        self._operation = Operation(self)
+        self._no_user_code = NoUserCode(self)
         self._init_dealloc()
         self._init_weakrefs()
         self._init_containers()
@@ -276,14 +216,14 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
 
     # -- top-level operations and safe points ----------------------------------------------------
 
-    def operation(self) -> _Operation:
+    def operation(self) -> Operation:
         """Bracket a top-level heap operation; its end is a safe point (spec §2.3, 3.12+).
 
         ``with heap.operation():`` counts the nesting; when the outermost one ends without an
         exception, the observer's safepoint runs (then the level-2 invariant check)."""
         return self._operation
 
-    def no_user_code(self) -> _NoUserCode:
+    def no_user_code(self) -> NoUserCode:
         """Phases that run no user code: proxy releases wait until the phase is over.
 
         ``with heap.no_user_code():`` counts the nesting; when the outermost one ends without

@@ -30,9 +30,15 @@ reading while another writes sees the value before or after the write, never a b
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Iterable
-from types import FunctionType
-from typing import Any, TypeVar
+from types import FunctionType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .invariants import debug_check
+
+if TYPE_CHECKING:
+    from .core import HeapCore
 
 C = TypeVar("C", bound=type)
 
@@ -96,4 +102,64 @@ def guard_methods(cls: C, names: Iterable[str], heap_of: Callable[[Any], Any]) -
     return cls
 
 
-__all__ = ["GUARDED_DUNDERS", "guard_methods", "guard_proxy_methods"]
+# -- the brackets of operations and phases -------------------------------------------------------
+
+
+class Operation:
+    """The context manager of :meth:`HeapCore.operation` (a class: it is entered often).
+
+    It refers to its heap through a weak proxy, as every part the heap owns does: a heap no
+    longer referenced is freed at once, arrays and all, without waiting for the host's cyclic
+    collector."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self, heap: HeapCore) -> None:
+        self.heap = weakref.proxy(heap)
+
+    def __enter__(self) -> None:
+        heap = self.heap
+        heap._lock.acquire()  # one thread at a time (heap/guard.py)
+        if heap.shut_down and not heap._op_depth:
+            heap._lock.release()
+            heap.refuse_after_shutdown()
+        if heap._deferred_releases and not heap._op_depth:
+            heap.flush_releases()  # proxies the host's collector freed since the last one
+        heap._op_depth += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        heap = self.heap
+        try:
+            heap._op_depth -= 1
+            if exc_type is None and heap._op_depth == 0:
+                if heap._deferred_releases:
+                    heap.flush_releases()
+                heap.observer.safepoint()
+                if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
+                    heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
+                debug_check(heap, 2)
+        finally:
+            heap._lock.release()
+
+
+class NoUserCode:
+    """The context manager of :meth:`HeapCore.no_user_code` (a weak proxy to the heap)."""
+
+    __slots__ = ("heap",)
+
+    def __init__(self, heap: HeapCore) -> None:
+        self.heap = weakref.proxy(heap)
+
+    def __enter__(self) -> None:
+        self.heap._defer_depth += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        heap = self.heap
+        heap._defer_depth -= 1
+        if exc_type is None and heap._defer_depth == 0 and heap._deferred_releases:
+            heap.flush_releases()
+
+
+__all__ = ["GUARDED_DUNDERS", "NoUserCode", "Operation", "guard_methods", "guard_proxy_methods"]
