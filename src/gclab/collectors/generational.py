@@ -86,7 +86,7 @@ class GenerationalCollector:
     kernel_accounting = True
 
     def __init__(self, heap: HeapCore, *, free_lists: bool = False) -> None:
-        self.heap = weakref.proxy(heap)  # the heap owns its collector: no cycle back
+        self._heap = weakref.ref(heap)  # the heap owns its collector: no cycle back
         self.profile = heap.profile
         self.state = GcState(thresholds=list(self.profile.thresholds))
         self.history: list[CollectionRecord] = []
@@ -99,6 +99,14 @@ class GenerationalCollector:
         self.free_counts: npt.NDArray[np.int64] | None = (
             np.zeros(len(self.free_caps), np.int64) if free_lists else None)
         heap.observer = self
+
+    @property
+    def heap(self) -> HeapCore:
+        """The heap this collector collects (held weakly: the heap owns its collector)."""
+        heap = self._heap()
+        if heap is None:
+            raise ReferenceError("the collector's heap no longer exists")
+        return heap
 
     # -- counting and triggering (AllocationObserver) ------------------------------------------
 
@@ -232,7 +240,8 @@ class GenerationalCollector:
     def collect(self, generation: int, record: CollectionRecord) -> CollectionRecord:
         """gc_collect_main: collect ``generation`` and the younger ones. This is the main
         function: read it to understand how a collection proceeds."""
-        heap, state, t = self.heap, self.state, self.heap.table
+        heap = self.heap
+        state, t = self.state, heap.table
         started = time.perf_counter()
         young = GENERATIONS[generation]
         old = GENERATIONS[generation + 1] if generation < 2 else young
@@ -296,7 +305,8 @@ class GenerationalCollector:
 
     def collect_unreachable(self, old: int) -> int:
         """Steps 9-14 (PEP 442): weakrefs, __del__, resurrection, tp_clear. Returns m."""
-        heap, t = self.heap, self.heap.table
+        heap = self.heap
+        t = heap.table
         self._print_collectable()
         user_calls = heap.user_calls
         collected = phases.handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)
@@ -321,7 +331,8 @@ class GenerationalCollector:
 
     def collect_unreachable_legacy(self, old: int) -> int:
         """Pre-3.4 (spec §8): count, weakrefs, tp_clear; no finalizers are called. Returns m."""
-        heap, t = self.heap, self.heap.table
+        heap = self.heap
+        t = heap.table
         collected = t.list_size(UNREACHABLE_LIST)
         self._print_collectable()
         collected += phases.handle_weakrefs(heap, UNREACHABLE_LIST, old, WRCB_LIST)

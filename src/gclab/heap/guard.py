@@ -33,7 +33,7 @@ import functools
 import weakref
 from collections.abc import Callable, Iterable
 from types import FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .invariants import debug_check
 
@@ -108,17 +108,18 @@ def guard_methods(cls: C, names: Iterable[str], heap_of: Callable[[Any], Any]) -
 class Operation:
     """The context manager of :meth:`HeapCore.operation` (a class: it is entered often).
 
-    It refers to its heap through a weak proxy, as every part the heap owns does: a heap no
+    It refers to its heap through a weak reference, as every part the heap owns does: a heap no
     longer referenced is freed at once, arrays and all, without waiting for the host's cyclic
     collector."""
 
     __slots__ = ("heap",)
 
     def __init__(self, heap: HeapCore) -> None:
-        self.heap = weakref.proxy(heap)
+        # a weak reference, typed as never dead: the bracket is reached through its heap
+        self.heap = cast("Callable[[], HeapCore]", weakref.ref(heap))
 
     def __enter__(self) -> None:
-        heap = self.heap
+        heap = self.heap()
         heap._lock.acquire()  # one thread at a time (heap/guard.py)
         if heap.shut_down and not heap._op_depth:
             heap._lock.release()
@@ -129,7 +130,7 @@ class Operation:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        heap = self.heap
+        heap = self.heap()
         try:
             heap._op_depth -= 1
             if exc_type is None and heap._op_depth == 0:
@@ -144,19 +145,20 @@ class Operation:
 
 
 class NoUserCode:
-    """The context manager of :meth:`HeapCore.no_user_code` (a weak proxy to the heap)."""
+    """The context manager of :meth:`HeapCore.no_user_code` (a weak reference to the heap)."""
 
     __slots__ = ("heap",)
 
     def __init__(self, heap: HeapCore) -> None:
-        self.heap = weakref.proxy(heap)
+        # a weak reference, typed as never dead: the bracket is reached through its heap
+        self.heap = cast("Callable[[], HeapCore]", weakref.ref(heap))
 
     def __enter__(self) -> None:
-        self.heap._defer_depth += 1
+        self.heap()._defer_depth += 1
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        heap = self.heap
+        heap = self.heap()
         heap._defer_depth -= 1
         if exc_type is None and heap._defer_depth == 0 and heap._deferred_releases:
             heap.flush_releases()
