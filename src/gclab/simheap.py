@@ -203,4 +203,4 @@ class Heap(ProxyHeap, HeapCore):
 # (to_code and from_code are not: interning has its own lock, and from_code makes a proxy
 # through the guarded proxy().)
 guard_methods(Heap, ("list", "tuple", "dict", "set", "cls", "weakref", "frame", "getrefcount",
-                     "shutdown", "proxy"), lambda heap: heap)
+                     "shutdown", "proxy", "_release_proxy"), lambda heap: heap)

@@ -130,8 +130,8 @@ class InstanceProxy(Proxy):
 
     def __new__(cls, *args: object, **kwargs: object) -> InstanceProxy:
         heap: Any = class_heap(cls)
-        oid = heap.new_instance(cls._info)
-        return heap._adopt(oid)  # type: ignore[no-any-return]
+        with heap.operation():  # allocation and proxy in one step (heap/interrupts.py)
+            return heap._adopt(heap.new_instance(cls._info))  # type: ignore[no-any-return]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
@@ -163,9 +163,8 @@ class InstanceProxy(Proxy):
             object.__setattr__(self, name, value)
             return
         heap: Any = self._heap
-        code = heap.to_code(value)
-        with heap.operation():
-            heap.set_attr(self._id, name, code)
+        with heap.operation():  # interning and the store in one step
+            heap.set_attr(self._id, name, heap.to_code(value))
 
     def __delattr__(self, name: str) -> None:
         check_settable(self, name)
@@ -346,9 +345,8 @@ class NamespaceProxy(Proxy):
     def __setattr__(self, name: str, value: object) -> None:
         check_settable(self, name)
         heap: Any = self._heap
-        code = heap.to_code(value)
-        with heap.operation():
-            heap.dict_set(self._id, heap.atoms.code(name), code)
+        with heap.operation():  # interning and the store in one step
+            heap.dict_set(self._id, heap.atoms.code(name), heap.to_code(value))
 
     def __delattr__(self, name: str) -> None:
         check_settable(self, name)
@@ -396,7 +394,8 @@ class FrameProxy(NamespaceProxy):
     def __setattr__(self, name: str, value: object) -> None:
         check_settable(self, name)
         heap: Any = self._heap
-        heap.frame_store(self._id, name, heap.to_code(value))
+        with heap.operation():  # interning and the store in one step
+            heap.frame_store(self._id, name, heap.to_code(value))
 
     def __delattr__(self, name: str) -> None:
         check_settable(self, name)

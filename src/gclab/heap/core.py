@@ -40,6 +40,8 @@ from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
 from .guard import NoUserCode, Operation, guard_methods
+from .interrupts import INTERRUPTS
+from .interrupts import install as install_interrupts
 from .layout import gc_referents, traverse_codes
 from .rules import LayoutMixin
 from .table import GEN0, MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
@@ -94,9 +96,12 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         # The nesting of those calls, bounded by the profile's recursion limit (usercode.py).
         self.user_code = UserCalls(self.profile.recursion_limit)
         watch_host_collector()  # proxies it frees give their references back later
+        install_interrupts()  # Ctrl-C waits for the end of an engine step
         self._lock = threading.RLock()  # taken by every entry point (heap/guard.py)
         self.shut_down = False  # set by Heap.shutdown(): every entry point refuses afterwards
         self._op_depth = 0
+        self._op_counted: list[bool] = []  # per open operation: counted by INTERRUPTS
+        self._interrupts_seen = INTERRUPTS.raised
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
@@ -208,6 +213,15 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         running = [f for f in self.running_frames
                    if t.is_alive(f) and int(t.type_id[f]) == frame_type]
         return 1 + len(running)
+
+    def recover_interrupted(self) -> None:
+        """After a KeyboardInterrupt raised outside engine code: anything it may have cut
+        short before it took the heap is finished now (the proxy layer gives back releases a
+        dying proxy's callback did not make; heap/interrupts.py)."""
+        self._interrupts_seen = INTERRUPTS.raised
+        recover = getattr(self, "recover_lost_releases", None)
+        if recover is not None:
+            recover()
 
     def refuse_after_shutdown(self) -> NoReturn:
         """Raise :class:`~gclab.errors.ShutdownError`: the heap was shut down."""

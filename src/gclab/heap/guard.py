@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from types import FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .interrupts import INTERRUPTS
 from .invariants import debug_check
 
 if TYPE_CHECKING:
@@ -73,7 +74,14 @@ def _guarded(function: Callable[..., Any], heap_of: Callable[[Any], Any]) -> Cal
         with lock:
             if heap.shut_down:
                 heap.refuse_after_shutdown()
-            return function(self, *args, **kwargs)
+            if heap._interrupts_seen != INTERRUPTS.raised:
+                heap.recover_interrupted()
+            if not INTERRUPTS.enter():
+                return function(self, *args, **kwargs)
+            try:  # a SIGINT waits for the end of the call (heap/interrupts.py)
+                return function(self, *args, **kwargs)
+            finally:
+                INTERRUPTS.leave()
 
     method.__gclab_guarded__ = True  # type: ignore[attr-defined]
     return method
@@ -124,6 +132,9 @@ class Operation:
         if heap.shut_down and not heap._op_depth:
             heap._lock.release()
             heap.refuse_after_shutdown()
+        if heap._interrupts_seen != INTERRUPTS.raised and not heap._op_depth:
+            heap.recover_interrupted()
+        heap._op_counted.append(INTERRUPTS.enter())  # a SIGINT waits (heap/interrupts.py)
         if heap._deferred_releases and not heap._op_depth:
             heap.flush_releases()  # proxies the host's collector freed since the last one
         heap._op_depth += 1
@@ -141,6 +152,8 @@ class Operation:
                     heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
                 debug_check(heap, 2)
         finally:
+            if heap._op_counted.pop():
+                INTERRUPTS.leave()
             heap._lock.release()
 
 

@@ -41,6 +41,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .interrupts import INTERRUPTS
+
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../gclab
 
 # The most nested simulated calls gclab makes, whatever the profile's recursion limit: each
@@ -185,13 +187,17 @@ class UserCalls:
         needed = self.saved_limit + self.depth * HOST_FRAMES_PER_LEVEL
         if sys.getrecursionlimit() < needed:
             sys.setrecursionlimit(needed)
+        engine_depth = INTERRUPTS.busy
         try:
+            # user code is not engine code: a SIGINT waiting is delivered here (and reported)
+            INTERRUPTS.user_code()
             fn(arg)  # not fn(*args): that would cost a C-level call at every level
         except BaseException as exc:
             # the report starts at the user's frame, as CPython's does (it has no caller
             # here); no local keeps the traceback, whose frames would form a cycle with this one
             write_unraisable(exc, report_as, legacy=legacy, tb=user_traceback(exc))
         finally:
+            INTERRUPTS.busy = engine_depth
             self.depth -= 1
             if self.depth == 0 and sys.getrecursionlimit() != self.saved_limit:
                 sys.setrecursionlimit(self.saved_limit)

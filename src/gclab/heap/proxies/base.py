@@ -139,15 +139,16 @@ class ProxyRef(weakref.ref):  # type: ignore[type-arg]
     """The proxy cache's weak reference to a proxy (``oid``: its object); its callback
     releases the reference the proxy held when the host frees it."""
 
-    __slots__ = ("heap", "oid")
+    __slots__ = ("done", "heap", "oid")
     oid: int
     heap: weakref.ref[Any]
+    done: bool  # the reference was given back (by the callback, or by a recovery)
 
 
 def _proxy_freed(ref: ProxyRef) -> None:
     """The callback of every ProxyRef: the proxy died, its heap (if alive) takes it back."""
     heap = ref.heap()
-    if heap is not None:
+    if heap is not None and not heap.shut_down:  # after shutdown: nothing to give back
         heap._release_proxy(ref)
 
 
@@ -171,9 +172,19 @@ class ProxyHeap:
         object has replaced it) and the reference it held (deferred during collector phases)."""
         if sys.is_finalizing() or self.shut_down:  # the host, or the simulation, has exited
             return
+        if ref.done:
+            return
+        ref.done = True
         if self._proxies.get(ref.oid) is ref:
             del self._proxies[ref.oid]
         self.release_external(ref.oid)
+
+    def recover_lost_releases(self: Any) -> None:
+        """Give back the references of dead proxies whose callback never finished: a
+        KeyboardInterrupt can land on a callback's first bytecodes, before it takes the heap
+        (heap/interrupts.py; run at the next entry point after such an interrupt)."""
+        for ref in [r for r in self._proxies.values() if r() is None]:
+            self._release_proxy(ref)
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError("cannot pickle 'Heap' object: a simulated heap and its objects exist "
@@ -202,6 +213,8 @@ class ProxyHeap:
             self.table.extern[oid] -= 1  # the live proxy holds a reference: not the last one
             self.table.refcnt[oid] -= 1
             return found
+        if ref is not None:  # a dead proxy whose callback has not run (or was interrupted)
+            self._release_proxy(ref)  # the caller's reference keeps the object alive
         info = self.type_of(oid)
         cls = info.proxy_class or _PROXY_CLASSES[info.kind]
         proxy = object.__new__(cls)
@@ -210,6 +223,7 @@ class ProxyHeap:
         ref = ProxyRef(proxy, _proxy_freed)
         ref.oid = oid
         ref.heap = self._self_ref
+        ref.done = False
         self._proxies[oid] = ref
         return proxy
 
