@@ -13,46 +13,20 @@ kernels (see :mod:`gclab.kernels.phases`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from .. import config
+from .._jit import ENABLED as _ENABLED
+from .._jit import at, jit
 from ..heap.types import Kind
 
 if TYPE_CHECKING:
     from ..heap.types import TypeRegistry
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-_numba: Any = None
-if config.JIT:  # GCLAB_JIT=0 does not even import numba
-    try:  # pragma: no cover - depends on the environment
-        import numba as _numba
-    except ImportError:  # pragma: no cover
-        _numba = None
-
 #: True when the collector runs the compiled kernels (numba importable and GCLAB_JIT != 0).
-ENABLED: bool = config.JIT and _numba is not None
-
-
-def jit(fn: F) -> F:
-    """``numba.njit(cache=True)`` when :data:`ENABLED`, else ``fn`` unchanged."""
-    if not ENABLED:
-        return fn
-    return _numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
-
-
-def _at(i: int) -> np.uint32:
-    """``i`` (never negative) as an unsigned index: numba adds negative-index wraparound code to
-    every signed index it cannot prove positive, which costs a kernel that indexes a lot
-    (update_refs ran twice as fast with its row indices unsigned)."""
-    return np.uint32(i)
-
-
-at = jit(_at)
+ENABLED = _ENABLED
 
 
 # Kind codes as the kernels see them (a uint8 per type id).
