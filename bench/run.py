@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(cases) - set(CASES)
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
-    from gclab.kernels import ENABLED
+    from gclab._jit import ENABLED
 
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, kernels "
           f"{'compiled' if ENABLED else 'OFF (GCLAB_JIT=0)'}, n={args.n:,}, "

@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/walks.py            # 1,000,000 members, median of 9
 
 For each layout (ascending ids, descending, pairs as allocated from the LIFO free-id stack,
-random) it times ``kernels.lists.list_size`` (the run loop every kernel walk uses) against a
+random) it times ``heap._jit_lists.list_size`` (the run loop every kernel walk uses) against a
 plain ``node = gc_next[node]`` chain compiled the same way, and prints both and their ratio.
 Not part of the test suite; nothing here asserts.
 """
@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from gclab.heap import _jit_lists as lists
 from gclab.heap.table import N_HEADS
-from gclab.kernels import lists
 
 HEAD = 4
 

@@ -1,7 +1,7 @@
 """Differential tests: the compiled deallocation cascade agrees with the generator oracle.
 
 Each test builds the same random heap twice, on one heap with the kernel
-(:mod:`gclab.kernels.dealloc`; under ``GCLAB_JIT=0`` its uncompiled Python, forced on) and on one
+(:mod:`gclab.heap._jit_dealloc`; under ``GCLAB_JIT=0`` its uncompiled Python, forced on) and on one
 with ``dealloc_kernel = None`` (the generators of :mod:`gclab.heap.dealloc`), runs the same drops,
 bulk drops and collections on both, and compares everything observable: every table column and
 the reference pool, ``free_ids`` in order, ``live``/``pool_holes``, the collector's counts and
@@ -24,11 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gclab
+from gclab._jit import ENABLED
+from gclab.collectors.cpython import phases
 from gclab.errors import InvariantViolation
+from gclab.heap._jit_dealloc import FRAME, IO_TOP, IO_VTOP, DeallocKernel
 from gclab.heap.core import HeapCore
 from gclab.heap.flags import HAS_WEAKREFS
-from gclab.kernels import ENABLED, phases
-from gclab.kernels.dealloc import FRAME, IO_TOP, IO_VTOP, DeallocKernel
 
 PROFILES = ("2.7", "3.11", "3.12", "3.13")
 KINDS = ("list", "tuple", "dict", "set", "inst", "fin", "winst")
@@ -42,10 +43,10 @@ def _delete_garbage_through_the_kernel() -> Iterator[None]:
     if ENABLED:
         yield
         return
-    from gclab.kernels import finalizers
+    from gclab.collectors.cpython import fast
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(phases, "delete_garbage", finalizers.delete_garbage)
+        patch.setattr(phases, "delete_garbage", fast.delete_garbage)
         yield
 
 

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 import gclab
 from gclab.algorithms import introspection as oracle
+from gclab.collectors import phases
 from gclab.heap.flags import ALIVE, TRACKED
 from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS, NULL, PERMANENT
 from gclab.heap.types import Kind
 from gclab.kernels import introspection as kernel
-from gclab.kernels import phases
 
 KINDS = ("list", "tuple", "dict", "set", "inst", "dinst", "frame", "weakref")
 PLACES = (GEN0, GEN1, GEN2, PERMANENT)

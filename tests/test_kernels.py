@@ -21,10 +21,11 @@ import gclab
 from gclab.algorithms import cycles as oracle
 from gclab.algorithms import finalizers as finalizer_oracle
 from gclab.collectors import generational
+from gclab.heap import _jit_lists as lists
 from gclab.heap import flags as heap_flags
 from gclab.heap.core import HeapCore
 from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS
-from gclab.kernels import K_DICT, K_LIST, K_OTHER, K_TUPLE, lists, type_arrays
+from gclab.heap.types import K_DICT, K_LIST, K_OTHER, K_TUPLE, type_arrays
 from gclab.kernels import cycles as kernel
 
 UNREACHABLE_LIST = 4

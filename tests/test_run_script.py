@@ -50,7 +50,7 @@ def test_tests_job_names_each_stage() -> None:
     """A user sees which stage of ``./run tests`` is running: one line per stage."""
     text = RUN.read_text()
     stages = [line.strip() for line in text.splitlines() if line.strip().startswith('say "tests [')]
-    assert [s.split("]")[0] for s in stages] == [f'say "tests [{i}/4' for i in range(1, 5)]
+    assert [s.split("]")[0] for s in stages] == [f'say "tests [{i}/5' for i in range(1, 6)]
     pytest_runs = [line for line in text.splitlines() if "-m pytest" in line]
     assert len(pytest_runs) == 2
     assert all(" -q" not in line for line in pytest_runs)  # pytest's per-file progress shows

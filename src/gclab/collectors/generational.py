@@ -19,7 +19,7 @@ from ..heap.invariants import debug_check
 from ..heap.table import GEN0, GENERATIONS, PERMANENT
 from ..heap.types import Kind, TypeInfo
 from ..heap.usercode import user_traceback, write_unraisable
-from ..kernels import phases  # compiled unless GCLAB_JIT=0
+from .cpython import phases  # compiled unless GCLAB_JIT=0
 from .record import CollectionRecord
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class GenerationalCollector:
 
     name = "cpython"
     # The compiled deallocation cascade repeats after_gc_free's count[0] and free-list
-    # bookkeeping on this class's state (kernels/dealloc.py); an observer without this flag
+    # bookkeeping on this class's state (heap/_jit_dealloc.py); an observer without this flag
     # gets every free through after_gc_free.
     kernel_accounting = True
 

@@ -23,12 +23,12 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
+from ..collectors import phases  # compiled scans unless GCLAB_JIT=0
 from ..errors import ForeignObjectError
 from ..heap.flags import FINALIZED
 from ..heap.guard import guard_methods
 from ..heap.proxies import Proxy
 from ..heap.table import GENERATIONS
-from ..kernels import phases  # compiled scans unless GCLAB_JIT=0
 from .debug import DebugPrinter
 
 if TYPE_CHECKING:

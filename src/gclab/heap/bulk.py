@@ -41,14 +41,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .._jit import jit
 from ..errors import HeapFullError, RefcountUnderflowError
-from ..kernels import K_TUPLE, jit, type_arrays
 from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
 from .rules import NAMESPACES, PAIRED, UNHASHABLE
 from .table import GEN0, N_HEADS, NULL
-from .types import DICT, Kind, TypeInfo, TypeRegistry
+from .types import DICT, K_TUPLE, Kind, TypeInfo, TypeRegistry, type_arrays
 
 if TYPE_CHECKING:
     from .core import HeapCore

@@ -8,7 +8,7 @@ a bracketed dealloc entered at nesting depth ``trashcan_deposit_at`` is deferred
 ``trashcan_drain_at``.
 
 With the kernels on (``heap.dealloc_kernel`` set), plain objects are deallocated by the compiled
-twin of this driver, :mod:`gclab.kernels.dealloc`; :meth:`_run_mixed` interleaves it with the
+twin of this driver, :mod:`gclab.heap._jit_dealloc`; :meth:`_run_mixed` interleaves it with the
 generators of the objects that run user code. The trashcan state (:class:`TrashCan`) is shared.
 """
 
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .._jit import ENABLED as _JIT
 from ..errors import InvariantViolation
-from ..kernels import ENABLED as _JIT
-from ..kernels import dealloc as _kernel
+from . import _jit_dealloc as _kernel
 from .flags import COLLECTING, FINALIZED, HAS_WEAKREFS, TRACKED
 from .layout import release_order
 from .table import NULL

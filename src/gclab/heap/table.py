@@ -15,14 +15,12 @@ from collections.abc import Callable, Hashable, Iterator
 import numpy as np
 import numpy.typing as npt
 
+from .._jit import ENABLED as _JIT
 from ..errors import HeapFullError
-from ..kernels import ENABLED as _JIT
+from . import _jit_lists
 from .flags import ALIVE
 
-if _JIT:  # compiled list walks (gclab.kernels.lists) unless GCLAB_JIT=0
-    from ..kernels import lists as _lists
-else:
-    _lists = None  # type: ignore[assignment]
+_lists = _jit_lists if _JIT else None  # compiled list walks unless GCLAB_JIT=0
 
 NULL = -1
 # List heads: the three generations, the permanent generation, then scratch lists that a

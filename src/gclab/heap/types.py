@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 T = TypeVar("T")
+U8 = npt.NDArray[np.uint8]
 
 
 class Kind(Enum):
@@ -141,3 +145,26 @@ class TypeRegistry:
             cached = (len(self.types), build(self))
             self._derived[key] = cached
         return cached[1]  # type: ignore[no-any-return]
+
+
+# Kind codes as compiled code sees them (a uint8 per type id).
+K_OTHER, K_LIST, K_TUPLE, K_DICT = 0, 1, 2, 3
+_KIND_CODE = {Kind.LIST: K_LIST, Kind.TUPLE: K_TUPLE, Kind.DICT: K_DICT}
+
+
+def _build_type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
+    kinds = np.zeros(len(types), np.uint8)
+    gc_capable = np.zeros(len(types), np.uint8)
+    for info in types.types:
+        kinds[info.type_id] = _KIND_CODE.get(info.kind, K_OTHER)
+        gc_capable[info.type_id] = 1 if info.gc_capable else 0
+    return kinds, gc_capable
+
+
+def type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
+    """``(kinds, gc_capable)``: per type id, the kind code and 1 if the type is GC-capable.
+
+    Cached on the registry (:meth:`TypeRegistry.derived`), so the arrays always cover every
+    type id.
+    """
+    return types.derived("types.type_arrays", _build_type_arrays)

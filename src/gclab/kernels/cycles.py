@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..heap._jit_lists import _list_append, _list_remove
 from ..heap.flags import ObjFlag
 from . import K_DICT, K_LIST, K_TUPLE, at, jit, type_arrays
 
@@ -43,25 +44,6 @@ UNTRACK_MASK = 0xFF & ~(TRACKED | COLLECTING | UNREACHABLE)
 # alternating ones (pairs allocated from the free-id stack: 1, -3, 1, -3 ...). A list in random
 # id order walks as fast as a plain chain. The members visited and their order are exactly the
 # list's; a run never continues into the head.
-
-
-@jit
-def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
-    prev = at(gc_prev[node])
-    nxt = at(gc_next[node])
-    gc_next[prev] = nxt
-    gc_prev[nxt] = prev
-    gc_next[node] = NULL
-    gc_prev[node] = NULL
-
-
-@jit
-def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
-    last = at(gc_prev[head])
-    gc_next[last] = node
-    gc_prev[node] = last
-    gc_next[node] = head
-    gc_prev[head] = node
 
 
 @jit

@@ -1,12 +1,11 @@
-"""Fast twins of the unreachable-set phases (:mod:`gclab.algorithms.finalizers`).
+"""Compiled helpers of the unreachable-set phases (:mod:`gclab.algorithms.finalizers`).
 
-These phases run user code, so they stay in Python; what is vectorised here is only the
-common case in which a phase has nothing to do for most members (no ``__del__`` to call, no
-weakref in or to the set) — the answer is then read off one compiled walk of the list instead
-of a Python loop per object. Every function has the oracle's name, signature and
-post-condition, and falls back to the oracle whenever the shortcut does not apply, or when the
-compiled cascade is off for the heap (``heap.dealloc_kernel is None``: then the oracles run, so
-both paths stay observable in tests). ``tests/test_dealloc_kernel.py`` runs whole collections
+These phases run user code, so they stay in Python; what is compiled here is only what the
+common case needs: one walk of the list that answers "is there anything to do?" (no ``__del__``
+to call, no weakref in or to the set), and the twins of the two phases that run no user code
+(:func:`move_legacy_finalizers`, :func:`handle_resurrected_objects`). Which of these the
+collector runs, and when it falls back to the oracle, is its choice
+(:mod:`gclab.collectors.cpython.fast`). ``tests/test_dealloc_kernel.py`` runs whole collections
 both ways on twin heaps.
 """
 
@@ -17,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..algorithms import finalizers as oracle
+from ..heap import _jit_lists as lists
 from ..heap.flags import COLLECTING, FINALIZED, HAS_WEAKREFS, UNREACHABLE
 from ..heap.types import Kind
-from . import at, jit, lists, type_arrays
+from . import at, jit, type_arrays
 from .cycles import _clear_collecting, _clear_flag, _deduce_unreachable
 
 if TYPE_CHECKING:
@@ -82,11 +81,28 @@ def _type_flags(heap: HeapCore) -> tuple[U8, U8]:
     return heap.types.derived("kernels.finalizers.type_flags", _build_type_flags)
 
 
+def any_weakref_member(heap: HeapCore, head: int) -> bool:
+    """True when a member of ``head`` is a weakref or has weakrefs (one compiled walk; False
+    at once when the heap has neither)."""
+    if not heap.wr_referent and not heap.weaklists:  # no weakref object, no referent
+        return False
+    t = heap.table
+    _, is_weakref = _type_flags(heap)
+    return bool(_any_member(t.gc_next, t.flags, t.type_id, is_weakref, 0, HAS_WEAKREFS, head))
+
+
+def any_finalizer_to_call(heap: HeapCore, head: int) -> bool:
+    """True when a member of ``head`` has a ``__del__`` not yet run (not FINALIZED); False at
+    once when no registered type has a ``__del__``."""
+    if heap.types.derived("kernels.finalizers.no_finalizers", _no_finalizers):
+        return False
+    t = heap.table
+    has_del, _ = _type_flags(heap)
+    return bool(_any_member(t.gc_next, t.flags, t.type_id, has_del, FINALIZED, 0, head))
+
+
 def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) -> None:
     """As the oracle: UNREACHABLE cleared on all; legacy-finalizer objects to ``finalizers``."""
-    if heap.dealloc_kernel is None:
-        oracle.move_legacy_finalizers(heap, unreachable, finalizers)
-        return
     t = heap.table
     if not heap.profile.legacy_finalizers:
         _clear_flag(t.gc_next, t.flags, unreachable, NOT_UNREACHABLE)
@@ -97,32 +113,6 @@ def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) ->
     for oid in members[has_del[t.type_id[members]] != 0].tolist():  # in list order
         t.flags[oid] &= ~COLLECTING & 0xFF
         t.list_move(oid, finalizers)
-
-
-def handle_weakrefs(heap: HeapCore, unreachable: int, old: int, wrcb_to_call: int) -> int:
-    """As the oracle; with no weakref in or to the set there is nothing to clear or call."""
-    if heap.dealloc_kernel is not None:
-        if not heap.wr_referent and not heap.weaklists:  # no weakref object, no referent
-            return 0
-        t = heap.table
-        _, is_weakref = _type_flags(heap)
-        if not _any_member(t.gc_next, t.flags, t.type_id, is_weakref, 0, HAS_WEAKREFS,
-                           unreachable):
-            return 0
-    return oracle.handle_weakrefs(heap, unreachable, old, wrcb_to_call)
-
-
-def finalize_garbage(heap: HeapCore, collectable: int, seen: int) -> None:
-    """As the oracle; with no ``__del__`` left to call every member would move to ``seen`` and
-    back in the same order, so nothing is done."""
-    t = heap.table
-    if heap.dealloc_kernel is not None and t.list_is_empty(seen):
-        if heap.types.derived("kernels.finalizers.no_finalizers", _no_finalizers):
-            return  # no registered type has a __del__
-        has_del, _ = _type_flags(heap)
-        if not _any_member(t.gc_next, t.flags, t.type_id, has_del, FINALIZED, 0, collectable):
-            return
-    oracle.finalize_garbage(heap, collectable, seen)
 
 
 def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachable: int,
@@ -136,26 +126,5 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
     t.list_merge(unreachable, old)
 
 
-def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[object],
-                   saveall: bool) -> None:
-    """As the oracle, the tp_clear loop run by the compiled cascade
-    (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
-    if heap.table.list_is_empty(collectable):  # the oracle's loop would not run
-        return
-    if not saveall and heap.dealloc_kernel is not None and heap._observer_known():
-        heap.delete_garbage_compiled(collectable, old)
-        return
-    oracle.delete_garbage(heap, collectable, old, garbage, saveall)
-
-
-def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int, garbage: list[object],
-                             saveall: bool) -> None:
-    """As the oracle; an empty ``finalizers`` list (the common case) has nothing to do."""
-    if not heap.table.list_is_empty(finalizers):
-        oracle.handle_legacy_finalizers(heap, finalizers, old, garbage, saveall)
-
-
-def move_legacy_finalizer_reachable(heap: HeapCore, finalizers: int) -> None:
-    """As the oracle; an empty ``finalizers`` list (every PEP 442 collection) reaches nothing."""
-    if not heap.table.list_is_empty(finalizers):
-        oracle.move_legacy_finalizer_reachable(heap, finalizers)
+__all__ = ["any_finalizer_to_call", "any_weakref_member", "handle_resurrected_objects",
+           "move_legacy_finalizers"]

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..heap._jit_lists import _list_size
 from ..heap.table import GENERATIONS
 from . import K_DICT, jit, type_arrays
-from .lists import _list_size
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore

@@ -1,4 +1,5 @@
-"""The compiled deallocation cascade: the twin of the generator driver in :mod:`gclab.heap.dealloc`.
+"""The compiled deallocation cascade: the twin of the generator driver in :mod:`gclab.heap.dealloc`
+(the heap's own compiled helper, built on :mod:`gclab._jit` and :mod:`gclab.heap._jit_lists`).
 
 The oracle runs a stack of Python generators (:meth:`DeallocMixin._run`); here :func:`_cascade`
 runs the same cascade over an explicit stack of frames in a numpy array, for *plain* objects
@@ -42,16 +43,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..heap.flags import HAS_WEAKREFS, ObjFlag
-from ..heap.types import Kind
-from . import at as _at
-from . import jit
-from .cycles import _list_append
-from .cycles import _list_remove as _unlink
+from .._jit import at as _at
+from .._jit import jit
+from ._jit_lists import _list_append
+from ._jit_lists import _list_remove as _unlink
+from .flags import HAS_WEAKREFS, ObjFlag
+from .types import Kind
 
 if TYPE_CHECKING:
-    from ..heap.core import HeapCore
-    from ..heap.types import TypeRegistry
+    from .core import HeapCore
+    from .types import TypeRegistry
 
 NULL = -1
 TRACKED = int(ObjFlag.TRACKED)

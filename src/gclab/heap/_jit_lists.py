@@ -1,7 +1,10 @@
-"""Compiled walks of the collector lists: the twins of ``ObjectTable.list_members``/``list_size``.
+"""The heap's compiled list primitives: walks (the twins of ``ObjectTable.list_members`` and
+``list_size``) and the link/unlink of one member that compiled code shares.
 
 A list is a ring through ``gc_next`` starting and ending at its head row (spec §3.2); the walk
 visits members head to tail. ``tests/test_kernels.py`` compares these with the Python walks.
+These live in the heap (they are what its lists are), built on :mod:`gclab._jit` only; the
+kernels and the compiled deallocation cascade import them from here.
 """
 
 from __future__ import annotations
@@ -11,10 +14,31 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from . import at, jit
+from .._jit import at, jit
 
 if TYPE_CHECKING:
-    from ..heap.table import ObjectTable
+    from .table import ObjectTable
+
+
+@jit
+def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
+    """Unlink ``node`` from its list; its links become NULL (-1)."""
+    prev = at(gc_prev[node])
+    nxt = at(gc_next[node])
+    gc_next[prev] = nxt
+    gc_prev[nxt] = prev
+    gc_next[node] = -1
+    gc_prev[node] = -1
+
+
+@jit
+def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
+    """Link ``node`` (in no list) at the tail of ``head``."""
+    last = at(gc_prev[head])
+    gc_next[last] = node
+    gc_prev[node] = last
+    gc_next[node] = head
+    gc_prev[head] = node
 
 
 @jit
@@ -29,7 +53,7 @@ def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
     step, alt = 1, 1
     node = gc_next[head]
     while node != head:
-        while True:  # a run (see kernels.cycles)
+        while True:  # a run (see gclab.kernels.cycles)
             if count < len(out):  # (an empty ``out``: only count)
                 out[count] = node
             count += 1
