@@ -124,7 +124,7 @@ class Twin:
     def put(self, oid: int, value: int) -> None:
         """Store ``value`` in ``oid`` the way its kind allows."""
         heap, t = self.heap, self.heap.table
-        kind = heap.type_of(oid).kind.value
+        kind = heap.type_of(oid).kind.name.lower()
         if kind == "set" and value != -1 and value in heap.slots(oid):
             return  # set elements are unique
         if kind == "dict":

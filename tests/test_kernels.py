@@ -25,7 +25,7 @@ from gclab.heap import _jit_lists as lists
 from gclab.heap import flags as heap_flags
 from gclab.heap.core import HeapCore
 from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS
-from gclab.heap.types import K_DICT, K_LIST, K_OTHER, K_TUPLE, type_arrays
+from gclab.heap.types import K_DICT, K_INSTANCE, K_LIST, K_SET, K_TUPLE, type_arrays
 from gclab.kernels import cycles as kernel
 
 UNREACHABLE_LIST = 4
@@ -304,13 +304,13 @@ def test_untrack_tuples_follows_list_order(phases: object) -> None:
 def test_type_arrays_follow_registrations() -> None:
     heap = HeapCore()
     kinds, gc_capable = type_arrays(heap.types)
-    assert (kinds[0], kinds[1], kinds[2], kinds[3]) == (K_LIST, K_TUPLE, K_DICT, K_OTHER)
+    assert (kinds[0], kinds[1], kinds[2], kinds[3]) == (K_LIST, K_TUPLE, K_DICT, K_SET)
     assert gc_capable[heap.types.by_name("frame").type_id] == 0
     info = heap.types.add_class("Late", slot_names=(), has_dict=True, weakrefable=True,
                                 finalizer=None)
     kinds, gc_capable = type_arrays(heap.types)
     assert len(kinds) == len(heap.types)
-    assert (kinds[info.type_id], gc_capable[info.type_id]) == (K_OTHER, 1)
+    assert (kinds[info.type_id], gc_capable[info.type_id]) == (K_INSTANCE, 1)
 
 
 # -- list walks ------------------------------------------------------------------------------------

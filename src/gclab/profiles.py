@@ -27,6 +27,17 @@ TupleUntracking = Literal["in_move_unreachable", "after_reachability"]
 
 
 INT_MAX = 2**31 - 1  # a C int: thresholds, limits and trashcan levels fit one
+
+# The gc module's debug flags (Modules/gcmodule.c), by name: the one place their values are
+# written. DEBUG_INSTANCES and DEBUG_OBJECTS exist on 2.7 only, and so does its DEBUG_LEAK with
+# them (each profile's ``debug_flags`` lists what its gc module has).
+DEBUG_STATS = 1
+DEBUG_COLLECTABLE = 2
+DEBUG_UNCOLLECTABLE = 4
+DEBUG_INSTANCES = 8
+DEBUG_OBJECTS = 16
+DEBUG_SAVEALL = 32
+DEBUG_LEAK = DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE | DEBUG_SAVEALL
 MAX_TUPLE_FREE_LISTS = 10_000  # tuple_max_size sizes an array of free-list counts
 
 
@@ -124,11 +135,11 @@ class Profile:
     # Names the gc module of this version has (the facade hides the others).
     gc_functions: frozenset[str] = frozenset()
     debug_flags: tuple[tuple[str, int], ...] = (
-        ("DEBUG_STATS", 1),
-        ("DEBUG_COLLECTABLE", 2),
-        ("DEBUG_UNCOLLECTABLE", 4),
-        ("DEBUG_SAVEALL", 32),
-        ("DEBUG_LEAK", 38),
+        ("DEBUG_STATS", DEBUG_STATS),
+        ("DEBUG_COLLECTABLE", DEBUG_COLLECTABLE),
+        ("DEBUG_UNCOLLECTABLE", DEBUG_UNCOLLECTABLE),
+        ("DEBUG_SAVEALL", DEBUG_SAVEALL),
+        ("DEBUG_LEAK", DEBUG_LEAK),
     )
     # "modern" (3.x) or "2.7" format of the DEBUG_STATS lines (§4.3).
     debug_text: Literal["modern", "2.7"] = "modern"
@@ -257,13 +268,13 @@ PROFILES: dict[str, Profile] = {
         clear_garbage_weakrefs=False,
         gc_functions=_GC_COMMON,
         debug_flags=(
-            ("DEBUG_STATS", 1),
-            ("DEBUG_COLLECTABLE", 2),
-            ("DEBUG_UNCOLLECTABLE", 4),
-            ("DEBUG_INSTANCES", 8),
-            ("DEBUG_OBJECTS", 16),
-            ("DEBUG_SAVEALL", 32),
-            ("DEBUG_LEAK", 62),
+            ("DEBUG_STATS", DEBUG_STATS),
+            ("DEBUG_COLLECTABLE", DEBUG_COLLECTABLE),
+            ("DEBUG_UNCOLLECTABLE", DEBUG_UNCOLLECTABLE),
+            ("DEBUG_INSTANCES", DEBUG_INSTANCES),
+            ("DEBUG_OBJECTS", DEBUG_OBJECTS),
+            ("DEBUG_SAVEALL", DEBUG_SAVEALL),
+            ("DEBUG_LEAK", DEBUG_LEAK | DEBUG_INSTANCES | DEBUG_OBJECTS),
         ),
         debug_text="2.7",
         unraisable_text="2.7",

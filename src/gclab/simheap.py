@@ -29,7 +29,7 @@ from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
 from .heap.table import AtomTable
 from .heap.types import LIST, MODULE, SET, TUPLE
-from .profiles import Profile
+from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile
 
 
 @dataclass(frozen=True)
@@ -177,9 +177,9 @@ class Heap(ProxyHeap, HeapCore):
             self._clear_module(self._globals_id)
             self.collector.collect_with_callbacks(2, "shutdown", callbacks=False)
         message = None
-        if self.profile.shutdown_warning and state.garbage and not state.debug & 32:
+        if self.profile.shutdown_warning and state.garbage and not state.debug & DEBUG_SAVEALL:
             message = f"gc: {len(state.garbage)} uncollectable objects at shutdown"
-            if state.debug & 4:
+            if state.debug & DEBUG_UNCOLLECTABLE:
                 (self.gc.stream or __import__("sys").stderr).write(
                     f"      {state.garbage!r}\n")
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..heap.flags import COLLECTING, UNREACHABLE
+from ..heap.flags import COLLECTING, NOT_COLLECTING, NOT_UNREACHABLE, UNREACHABLE
 from ..heap.types import Kind
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def move_unreachable(heap: HeapCore, young: int, unreachable: int,
         if t.gc_refs[node] > 0:
             for ref in heap.referents(node):
                 visit_reachable(heap, ref, young)
-            t.flags[node] &= ~COLLECTING & 0xFF
+            t.flags[node] &= NOT_COLLECTING
             following = int(t.gc_next[node])
             if untrack_tuples_inline and heap.type_of(node).kind is Kind.TUPLE:
                 maybe_untrack_tuple(heap, node)
@@ -84,7 +84,7 @@ def visit_reachable(heap: HeapCore, ref: int, young: int) -> None:
         return
     if flags & UNREACHABLE:
         t.list_move(ref, young)
-        t.flags[ref] &= ~UNREACHABLE & 0xFF
+        t.flags[ref] &= NOT_UNREACHABLE
         t.gc_refs[ref] = 1
     elif t.gc_refs[ref] == 0:
         t.gc_refs[ref] = 1

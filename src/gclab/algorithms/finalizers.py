@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..heap.flags import FINALIZED
+from ..heap.flags import COLLECTING, FINALIZED, NOT_COLLECTING, NOT_UNREACHABLE
 from ..heap.types import Kind
-from .cycles import COLLECTING, UNREACHABLE, clear_collecting, deduce_unreachable
+from .cycles import clear_collecting, deduce_unreachable
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
@@ -26,9 +26,9 @@ def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) ->
     ``finalizers`` (COLLECTING cleared). Afterwards ``unreachable`` holds none of them."""
     t = heap.table
     for oid in t.list_members(unreachable):
-        t.flags[oid] &= ~UNREACHABLE & 0xFF
+        t.flags[oid] &= NOT_UNREACHABLE
         if has_legacy_finalizer(heap, oid):
-            t.flags[oid] &= ~COLLECTING & 0xFF
+            t.flags[oid] &= NOT_COLLECTING
             t.list_move(oid, finalizers)
 
 
@@ -43,7 +43,7 @@ def move_legacy_finalizer_reachable(heap: HeapCore, finalizers: int) -> None:
         for ref in heap.referents(node):
             if t.flags[ref] & COLLECTING:
                 t.list_move(ref, finalizers)
-                t.flags[ref] &= ~COLLECTING & 0xFF
+                t.flags[ref] &= NOT_COLLECTING
         node = int(t.gc_next[node])
 
 
@@ -109,7 +109,7 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
     deduce_unreachable(heap, unreachable, still_unreachable)
     t = heap.table
     for oid in t.list_members(still_unreachable):
-        t.flags[oid] &= ~UNREACHABLE & 0xFF
+        t.flags[oid] &= NOT_UNREACHABLE
     clear_collecting(heap, unreachable)
     t.list_merge(unreachable, old)
 

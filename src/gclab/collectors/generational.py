@@ -19,6 +19,7 @@ from ..heap.invariants import debug_check
 from ..heap.table import GEN0, GENERATIONS, PERMANENT
 from ..heap.types import Kind, TypeInfo
 from ..heap.usercode import user_traceback, write_unraisable
+from ..profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE
 from .cpython import phases  # compiled unless GCLAB_JIT=0
 from .record import CollectionRecord
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 # Scratch list heads a collection borrows (never nested: the collecting flag forbids it).
 UNREACHABLE_LIST, FINALIZERS_LIST, WRCB_LIST, SEEN_LIST, STILL_UNREACHABLE_LIST = range(4, 9)
-DEBUG_SAVEALL = 32
 
 
 class DebugSink(Protocol):
@@ -247,7 +247,7 @@ class GenerationalCollector:
         old = GENERATIONS[generation + 1] if generation < 2 else young
         record.heap_objects_before = t.live
         record.count_before = (state.count[0], state.count[1], state.count[2])
-        if state.debug & 1:  # the sizes walk every list: only for DEBUG_STATS, as in CPython
+        if state.debug & DEBUG_STATS:  # the sizes walk every list: only then, as in CPython
             record.generation_sizes = tuple(t.list_size(g) for g in (*GENERATIONS, PERMANENT))
             self.debug_sink.header(generation, record.generation_sizes)
         self.reset_counts(generation)
@@ -345,12 +345,12 @@ class GenerationalCollector:
         t, state = self.heap.table, self.state
         uncollectable_ids = [] if t.list_is_empty(FINALIZERS_LIST) else t.list_members(
             FINALIZERS_LIST)
-        if state.debug & 4:
+        if state.debug & DEBUG_UNCOLLECTABLE:
             for oid in uncollectable_ids:
                 self.debug_sink.uncollectable(oid)
         record.collected, record.uncollectable = collected, len(uncollectable_ids)
         record.wall_time = time.perf_counter() - started
-        if state.debug & 1:
+        if state.debug & DEBUG_STATS:
             self.debug_sink.done(collected, len(uncollectable_ids), record.wall_time)
         phases.handle_legacy_finalizers(self.heap, FINALIZERS_LIST, old, state.garbage,
                                         self._saveall)
@@ -369,7 +369,7 @@ class GenerationalCollector:
         return bool(self.state.debug & DEBUG_SAVEALL)
 
     def _print_collectable(self) -> None:
-        if self.state.debug & 2:
+        if self.state.debug & DEBUG_COLLECTABLE:
             for oid in self.heap.table.list_members(UNREACHABLE_LIST):
                 self.debug_sink.collectable(oid)
 

@@ -9,11 +9,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
+from ..profiles import DEBUG_OBJECTS
+
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
-
-DEBUG_INSTANCES = 8
-DEBUG_OBJECTS = 16
 
 
 class DebugPrinter:

@@ -47,24 +47,18 @@ from .._jit import at as _at
 from .._jit import jit
 from ._jit_lists import _list_append
 from ._jit_lists import _list_remove as _unlink
-from .flags import HAS_WEAKREFS, ObjFlag
-from .types import Kind
+from .flags import HAS_WEAKREFS, NOT_COLLECTING, TRACKED, UNTRACK_MASK
+from .table import NULL
+from .types import K_DICT, K_INSTANCE, K_LIST, K_TUPLE, K_WEAKREF, Kind
 
 if TYPE_CHECKING:
     from .core import HeapCore
     from .types import TypeRegistry
 
-NULL = -1
-TRACKED = int(ObjFlag.TRACKED)
-NOT_COLLECTING = 0xFF & ~int(ObjFlag.COLLECTING)
-UNTRACK_MASK = 0xFF & ~int(ObjFlag.TRACKED | ObjFlag.COLLECTING | ObjFlag.UNREACHABLE)
+# Kind codes are :class:`~gclab.heap.types.Kind`'s: the trashcan-bracketed kinds come first
+# (``kind <= K_INSTANCE``), lists and tuples first of all (``kind <= K_TUPLE``: released last to
+# first). One byte per type id: the kind code in the low bits, T_PLAIN when its dealloc runs no user
 
-# Kind codes; the first five are the trashcan-bracketed kinds (D_INSTANCE is the last of them).
-D_LIST, D_TUPLE, D_DICT, D_SET, D_INSTANCE, D_WEAKREF, D_FRAME, D_MODULE = range(8)
-_D_CODE = {Kind.LIST: D_LIST, Kind.TUPLE: D_TUPLE, Kind.DICT: D_DICT, Kind.SET: D_SET,
-           Kind.INSTANCE: D_INSTANCE, Kind.WEAKREF: D_WEAKREF, Kind.FRAME: D_FRAME,
-           Kind.MODULE: D_MODULE}
-# One byte per type id: the kind code in the low bits, T_PLAIN when its dealloc runs no user
 # code (no ``__del__``, not a weakref), T_GC when it is GC-capable.
 T_KIND, T_PLAIN, T_GC = 7, 8, 16
 
@@ -131,11 +125,11 @@ def _free_list(kind, size, free_lists, tuple_max):  # type: ignore[no-untyped-de
     """The free list that would take the shell of a freed object (-1: none)."""
     slot = -1
     if free_lists != 0:
-        if kind == D_LIST:
+        if kind == K_LIST:
             slot = 0
-        elif kind == D_DICT:
+        elif kind == K_DICT:
             slot = 1
-        elif kind == D_TUPLE and 1 <= size <= tuple_max:
+        elif kind == K_TUPLE and 1 <= size <= tuple_max:
             slot = 2 + size
     return slot
 
@@ -183,8 +177,8 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
             if flags[p] & TRACKED:
                 _untrack(gc_next, gc_prev, flags, p)
             kind = ti & T_KIND
-            if kind <= D_INSTANCE:  # Py_TRASHCAN_BEGIN
-                shift = ishift if kind == D_INSTANCE else 0
+            if kind <= K_INSTANCE:  # Py_TRASHCAN_BEGIN
+                shift = ishift if kind == K_INSTANCE else 0
                 if nesting + shift >= deposit:
                     dl[_at(depth)] = p  # refcount 0, untracked: waits
                     depth += 1
@@ -195,7 +189,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                 for i in range(n):
                     vbuf[_at(vtop + i)] = pool[first + i]
                 vtop += n
-                if kind <= D_TUPLE:
+                if kind <= K_TUPLE:
                     first += n - 1
             top = _push(frames, top, p, FK_BODY, min(n, 1), n)
             if n > 0:  # the body's first release, at once
@@ -217,7 +211,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                 break
             start_clear = -1
             kind = _type_byte(tinfo, type_id, c) & T_KIND
-            if kind == D_INSTANCE:  # its slots are cleared in place, one at a time
+            if kind == K_INSTANCE:  # its slots are cleared in place, one at a time
                 top = _push(frames, top, c, FK_CLEAR_INST, 0, n)
                 continue
             start = np.int64(ref_start[c])  # the values move to the value stack
@@ -226,7 +220,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                 pool[start + i] = NULL
             vtop += n
             ref_len[c] = 0
-            top = _push(frames, top, c, FK_CLEAR_REV if kind <= D_TUPLE else FK_CLEAR_FWD, 0, n)
+            top = _push(frames, top, c, FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD, 0, n)
             continue
         elif start_garbage != 0:
             if FRAME * top >= len(frames):
@@ -246,7 +240,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
             ti = _type_byte(tinfo, type_id, oid)
             kind = ti & T_KIND
             if k < n:
-                v = vbuf[_at(vtop - n + (n - 1 - k if kind <= D_TUPLE else k))]
+                v = vbuf[_at(vtop - n + (n - 1 - k if kind <= K_TUPLE else k))]
                 frames[_word(f, F_K)] = k + 1
                 if v >= 0:
                     refcnt[v] -= 1
@@ -269,8 +263,8 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                     fl_count[slot] += 1
                 elif count0 > 0:
                     count0 -= 1
-            if kind <= D_INSTANCE:  # Py_TRASHCAN_END
-                shift = ishift if kind == D_INSTANCE else 0
+            if kind <= K_INSTANCE:  # Py_TRASHCAN_END
+                shift = ishift if kind == K_INSTANCE else 0
                 nesting -= 1
                 if depth > 0 and nesting + shift <= drain:
                     nesting += 1
@@ -339,12 +333,12 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                 top = f
                 continue
             kind = _type_byte(tinfo, type_id, m) & T_KIND
-            if kind == D_WEAKREF:
+            if kind == K_WEAKREF:
                 frames[_word(f, F_K)] = 0
                 status, target = MEMBER, m
                 break
             frames[_word(f, F_OID)] = m
-            if kind == D_TUPLE:  # no tp_clear
+            if kind == K_TUPLE:  # no tp_clear
                 frames[_word(f, F_K)] = 2
                 continue
             frames[_word(f, F_K)] = 1
@@ -371,15 +365,15 @@ def _build_type_info(types: TypeRegistry) -> U8:
     tinfo = np.zeros(len(types), np.uint8)
     for info in types.types:
         plain = info.kind is not Kind.WEAKREF and info.finalizer is None
-        tinfo[info.type_id] = (_D_CODE[info.kind] | (T_PLAIN if plain else 0)
+        tinfo[info.type_id] = (int(info.kind) | (T_PLAIN if plain else 0)
                                | (T_GC if info.gc_capable else 0))
     return tinfo
 
 
 def dealloc_type_info(types: TypeRegistry) -> U8:
-    """One byte per type id: its D_* kind code | ``T_PLAIN`` | ``T_GC`` (see above); cached on
-    the registry (:meth:`~gclab.heap.types.TypeRegistry.derived`)."""
-    return types.derived("kernels.dealloc.type_info", _build_type_info)
+    """One byte per type id: its :class:`~gclab.heap.types.Kind` code | ``T_PLAIN`` | ``T_GC``
+    (see above); cached on the registry (:meth:`~gclab.heap.types.TypeRegistry.derived`)."""
+    return types.derived("heap.dealloc.type_info", _build_type_info)
 
 
 class DeallocKernel:

@@ -48,7 +48,17 @@ from .flags import ALIVE, TRACKED
 from .invariants import debug_check
 from .rules import NAMESPACES, PAIRED, UNHASHABLE
 from .table import GEN0, N_HEADS, NULL
-from .types import DICT, K_TUPLE, Kind, TypeInfo, TypeRegistry, type_arrays
+from .types import (
+    DICT,
+    K_DICT,
+    K_SET,
+    K_TUPLE,
+    K_WEAKREF,
+    Kind,
+    TypeInfo,
+    TypeRegistry,
+    type_arrays,
+)
 
 if TYPE_CHECKING:
     from .core import HeapCore
@@ -140,17 +150,14 @@ def _reject(heap: HeapCore, position: int, check: Callable[[], object]) -> None:
 
 # -- per-type arrays (indexed by type id) -----------------------------------------------------
 
-_KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
-
-
 def _code_set(kinds: frozenset[Kind]) -> list[int]:
-    return [_KIND_CODES[k] for k in kinds]
+    return [int(k) for k in kinds]
 
 
 def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.uint8],
                                                                  npt.NDArray[np.int64]]:
     """Per type id: the kind's code, and the slot of a separate ``__dict__`` (-1: none)."""
-    kinds = np.array([_KIND_CODES[info.kind] for info in types.types], np.uint8)
+    kinds, _ = type_arrays(types)
     dict_slot = np.array([len(info.slot_names)
                           if info.kind is Kind.INSTANCE and info.has_dict and separate else -1
                           for info in types.types], np.int64)
@@ -370,7 +377,7 @@ class BulkMixin:
         safe = np.where(alive, ids, N_HEADS)
         kinds, dict_slot = self._layout_arrays()
         kind = kinds[t.type_id[safe]]
-        ok = alive & (kind != _KIND_CODES[Kind.WEAKREF])
+        ok = alive & (kind != K_WEAKREF)
         ok &= (indices >= 0) & (indices < t.ref_len[safe])
         ok &= (values == NULL) | self.atoms.live_codes(values) | self._alive_mask(values)
         layout_ok, duplicate = self._layout_mask(ids, indices, values, kind, ok, dict_slot, safe)
@@ -397,7 +404,7 @@ class BulkMixin:
         """The entries the layout rules allow (see :mod:`gclab.heap.rules`), and the first
         entry that would store a duplicate key, name or element (with the slot holding it)."""
         good = np.ones(len(ids), bool)
-        keyed = ok & ((kind == _KIND_CODES[Kind.SET])
+        keyed = ok & ((kind == K_SET)
                       | (np.isin(kind, _code_set(PAIRED)) & (indices % 2 == 0)))
         if keyed.any():
             good &= self._keys_ok(values, kind, keyed)
@@ -424,14 +431,14 @@ class BulkMixin:
         is_id = ok & (values >= 0)
         codes, _ = self._layout_arrays()
         value_kind = codes[t.type_id[np.where(is_id, values, N_HEADS)]]
-        return is_id & np.isin(value_kind, [_KIND_CODES[k] for k in kinds])
+        return is_id & np.isin(value_kind, _code_set(frozenset(kinds)))
 
     def _keys_ok(self: HeapCore, values: IDs, kind: npt.NDArray[np.uint8],
                  keyed: Mask) -> Mask:
         """Keyed entries: hashable dict keys, str names (NULL is always fine)."""
         good = np.ones(len(values), bool)
         names = keyed & np.isin(kind, _code_set(NAMESPACES)) & (values != NULL)
-        keys = keyed & (kind == _KIND_CODES[Kind.DICT])
+        keys = keyed & (kind == K_DICT)
         good &= ~(keys & self._kind_is(values, keys, *UNHASHABLE))
         if names.any():  # the distinct name codes are few: each is looked at once
             codes = np.unique(values[names])
@@ -458,7 +465,7 @@ class BulkMixin:
         # every key slot of the objects the batch stores keys into: (object, slot, key)
         lens = t.ref_len[objs].astype(np.int64)
         kinds, _ = self._layout_arrays()
-        step = np.where(kinds[t.type_id[objs]] == _KIND_CODES[Kind.SET], 1, 2)
+        step = np.where(kinds[t.type_id[objs]] == K_SET, 1, 2)
         n_keys = (lens + step - 1) // step
         owner = np.repeat(objs.astype(np.int64), n_keys)
         first = np.cumsum(n_keys) - n_keys

@@ -38,7 +38,7 @@ from .args import INT32_MAX, as_count, as_int, is_int
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
-from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .flags import ALIVE, TRACKED, UNTRACK_MASK
 from .guard import NoUserCode, Operation, guard_methods
 from .interrupts import INTERRUPTS
 from .interrupts import install as install_interrupts
@@ -330,7 +330,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         if not t.flags[oid] & TRACKED:
             return
         t.list_remove(oid)
-        t.flags[oid] &= ~(TRACKED | COLLECTING | UNREACHABLE) & 0xFF
+        t.flags[oid] &= UNTRACK_MASK
 
     def is_tracked(self, oid: int) -> bool:
         """True when the object is linked into a collector list."""

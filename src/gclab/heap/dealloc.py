@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .._jit import ENABLED as _JIT
 from ..errors import InvariantViolation
 from . import _jit_dealloc as _kernel
-from .flags import COLLECTING, FINALIZED, HAS_WEAKREFS, TRACKED
+from .flags import FINALIZED, HAS_WEAKREFS, NOT_COLLECTING, TRACKED
 from .layout import release_order
 from .table import NULL
 from .types import Kind, TypeInfo
@@ -217,7 +217,7 @@ class DeallocMixin:
             self.clear(oid)
             self.release(oid)
         if int(t.gc_next[collectable]) == oid:
-            t.flags[oid] &= ~COLLECTING & 0xFF
+            t.flags[oid] &= NOT_COLLECTING
             t.list_move(oid, old)
 
     def delete_garbage_compiled(self: HeapCore, collectable: int, old: int) -> None:

@@ -35,3 +35,10 @@ FINALIZED = int(ObjFlag.FINALIZED)
 COLLECTING = int(ObjFlag.COLLECTING)
 UNREACHABLE = int(ObjFlag.UNREACHABLE)
 HAS_WEAKREFS = int(ObjFlag.HAS_WEAKREFS)
+
+# Masks that clear flags (``flags &= MASK``), defined once for Python and compiled code alike.
+NOT_COLLECTING = 0xFF & ~COLLECTING
+NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
+NOT_COLLECTING_UNREACHABLE = 0xFF & ~(COLLECTING | UNREACHABLE)
+# untrack(): out of every list, and no longer marked by a collection in progress.
+UNTRACK_MASK = 0xFF & ~(TRACKED | COLLECTING | UNREACHABLE)

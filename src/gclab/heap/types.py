@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import IntEnum
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,17 +19,29 @@ T = TypeVar("T")
 U8 = npt.NDArray[np.uint8]
 
 
-class Kind(Enum):
-    """The layout family of a type: it fixes traverse and release order (spec §7.1)."""
+class Kind(IntEnum):
+    """The layout family of a type: it fixes traverse and release order (spec §7.1).
 
-    LIST = "list"  # slots = items; traverse and release last to first
-    TUPLE = "tuple"  # slots = items; traverse and release last to first; no tp_clear
-    DICT = "dict"  # slots = key0, value0, key1, value1 ...; release key then value, in order
-    SET = "set"  # slots = elements in insertion order
-    INSTANCE = "instance"  # slots = __slots__ (sorted), then inline name/value pairs or a dict
-    WEAKREF = "weakref"  # no slots: the referent is not a strong reference
-    FRAME = "frame"  # a running frame: slots = name/value pairs; a root, never tracked
-    MODULE = "module"  # a module namespace (heap.globals); a root, never tracked
+    The value is the kind's code everywhere, compiled code included (:func:`type_arrays`, the
+    deallocation cascade's type byte): the trashcan-bracketed kinds come first, so ``kind <=
+    INSTANCE`` says "bracketed", and every code fits in three bits.
+
+    >>> int(Kind.DICT), Kind(4).name, Kind.INSTANCE >= Kind.SET
+    (2, 'INSTANCE', True)
+    """
+
+    LIST = 0  # slots = items; traverse and release last to first
+    TUPLE = 1  # slots = items; traverse and release last to first; no tp_clear
+    DICT = 2  # slots = key0, value0, key1, value1 ...; release key then value, in order
+    SET = 3  # slots = elements in insertion order
+    INSTANCE = 4  # slots = __slots__ (sorted), then inline name/value pairs or a dict
+    WEAKREF = 5  # no slots: the referent is not a strong reference
+    FRAME = 6  # a running frame: slots = name/value pairs; a root, never tracked
+    MODULE = 7  # a module namespace (heap.globals); a root, never tracked
+
+
+# The kind codes as plain ints, for compiled code (numba reads module-level ints as constants).
+K_LIST, K_TUPLE, K_DICT, K_SET, K_INSTANCE, K_WEAKREF, K_FRAME, K_MODULE = (int(k) for k in Kind)
 
 
 @dataclass(eq=False)
@@ -147,22 +159,15 @@ class TypeRegistry:
         return cached[1]  # type: ignore[no-any-return]
 
 
-# Kind codes as compiled code sees them (a uint8 per type id).
-K_OTHER, K_LIST, K_TUPLE, K_DICT = 0, 1, 2, 3
-_KIND_CODE = {Kind.LIST: K_LIST, Kind.TUPLE: K_TUPLE, Kind.DICT: K_DICT}
-
-
 def _build_type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
-    kinds = np.zeros(len(types), np.uint8)
-    gc_capable = np.zeros(len(types), np.uint8)
-    for info in types.types:
-        kinds[info.type_id] = _KIND_CODE.get(info.kind, K_OTHER)
-        gc_capable[info.type_id] = 1 if info.gc_capable else 0
+    kinds = np.array([info.kind for info in types.types], np.uint8)
+    gc_capable = np.array([info.gc_capable for info in types.types], np.uint8)
     return kinds, gc_capable
 
 
 def type_arrays(types: TypeRegistry) -> tuple[U8, U8]:
-    """``(kinds, gc_capable)``: per type id, the kind code and 1 if the type is GC-capable.
+    """``(kinds, gc_capable)``: per type id, its :class:`Kind` code and 1 if the type is
+    GC-capable.
 
     Cached on the registry (:meth:`TypeRegistry.derived`), so the arrays always cover every
     type id.

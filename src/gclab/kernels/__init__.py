@@ -16,6 +16,6 @@ the kernels.
 from __future__ import annotations
 
 from .._jit import ENABLED, at, jit
-from ..heap.types import K_DICT, K_LIST, K_OTHER, K_TUPLE, type_arrays
+from ..heap.types import type_arrays
 
-__all__ = ["ENABLED", "K_DICT", "K_LIST", "K_OTHER", "K_TUPLE", "at", "jit", "type_arrays"]
+__all__ = ["ENABLED", "at", "jit", "type_arrays"]

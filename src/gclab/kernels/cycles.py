@@ -17,20 +17,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..heap._jit_lists import _list_append, _list_remove
-from ..heap.flags import ObjFlag
-from . import K_DICT, K_LIST, K_TUPLE, at, jit, type_arrays
+from ..heap.flags import (
+    COLLECTING,
+    NOT_COLLECTING,
+    NOT_COLLECTING_UNREACHABLE,
+    NOT_UNREACHABLE,
+    TRACKED,
+    UNREACHABLE,
+    UNTRACK_MASK,
+)
+from ..heap.table import NULL
+from ..heap.types import K_DICT, K_LIST, K_TUPLE
+from . import at, jit, type_arrays
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
 
-NULL = -1
-TRACKED = int(ObjFlag.TRACKED)
-COLLECTING = int(ObjFlag.COLLECTING)
-UNREACHABLE = int(ObjFlag.UNREACHABLE)
-NOT_COLLECTING = 0xFF & ~COLLECTING
-NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
-NOT_COLLECTING_UNREACHABLE = 0xFF & ~(COLLECTING | UNREACHABLE)
-UNTRACK_MASK = 0xFF & ~(TRACKED | COLLECTING | UNREACHABLE)
 
 
 # -- helpers shared by the kernels (inlined by numba) ----------------------------------------------

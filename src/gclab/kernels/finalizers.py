@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..heap import _jit_lists as lists
-from ..heap.flags import COLLECTING, FINALIZED, HAS_WEAKREFS, UNREACHABLE
+from ..heap.flags import FINALIZED, HAS_WEAKREFS, NOT_COLLECTING, NOT_UNREACHABLE
 from ..heap.types import Kind
 from . import at, jit, type_arrays
 from .cycles import _clear_collecting, _clear_flag, _deduce_unreachable
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ..heap.types import TypeRegistry
 
 U8 = npt.NDArray[np.uint8]
-NOT_UNREACHABLE = 0xFF & ~UNREACHABLE
 
 
 @jit
@@ -111,7 +110,7 @@ def move_legacy_finalizers(heap: HeapCore, unreachable: int, finalizers: int) ->
     t.flags[members] &= NOT_UNREACHABLE
     has_del, _ = _type_flags(heap)
     for oid in members[has_del[t.type_id[members]] != 0].tolist():  # in list order
-        t.flags[oid] &= ~COLLECTING & 0xFF
+        t.flags[oid] &= NOT_COLLECTING
         t.list_move(oid, finalizers)
 
 

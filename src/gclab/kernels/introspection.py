@@ -19,7 +19,8 @@ import numpy as np
 
 from ..heap._jit_lists import _list_size
 from ..heap.table import GENERATIONS
-from . import K_DICT, jit, type_arrays
+from ..heap.types import K_DICT
+from . import jit, type_arrays
 
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
