@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 import gclab
 from gclab.algorithms import introspection as oracle
 from gclab.collectors import phases
+from gclab.collectors.cpython.generational import GEN0, GEN1, GEN2, GENERATIONS, PERMANENT
 from gclab.heap.flags import ALIVE, TRACKED
-from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS, NULL, PERMANENT
+from gclab.heap.table import N_HEADS, NULL
 from gclab.heap.types import Kind
 from gclab.kernels import introspection as kernel
 
@@ -193,12 +194,13 @@ def test_kernels_agree_with_oracles(recipe: Recipe) -> None:
         assert phases.get_objects_ids(heap, heads) == want, heads
     targets = [ids[i] for i in recipe.targets if heap.is_alive(ids[i])]
     targets += [atoms[i] for i in recipe.atom_targets]
-    want = oracle.get_referrer_ids(heap, targets)
-    assert kernel.get_referrer_ids(heap, targets) == want
-    assert phases.get_referrer_ids(heap, targets) == want
+    want = oracle.get_referrer_ids(heap, targets, GENERATIONS)
+    assert kernel.get_referrer_ids(heap, targets, GENERATIONS) == want
+    assert phases.get_referrer_ids(heap, targets, GENERATIONS) == want
     assert want == brute_referrers(heap, {t for t in targets if t >= 0})
     every = [oid for oid in ids if heap.is_alive(oid)]
-    assert kernel.get_referrer_ids(heap, every) == oracle.get_referrer_ids(heap, every)
+    assert (kernel.get_referrer_ids(heap, every, GENERATIONS)
+            == oracle.get_referrer_ids(heap, every, GENERATIONS))
 
 
 @SETTINGS
@@ -252,10 +254,11 @@ def test_referrers_fixed_heap(impl: object) -> None:
     heap.table.list_move(d_key, GEN2)
     heap.table.list_move(frozen, PERMANENT)
     assert not heap.is_tracked(untracked) and not heap.is_tracked(frame)
-    assert impl.get_referrer_ids(heap, [x, y]) == [both, tup, d_key]  # type: ignore[attr-defined]
-    assert impl.get_referrer_ids(heap, [x]) == [both, d_key]  # type: ignore[attr-defined]
-    assert impl.get_referrer_ids(heap, [heap.atom(1)]) == []  # type: ignore[attr-defined]
-    assert impl.get_referrer_ids(heap, []) == []  # type: ignore[attr-defined]
+    assert impl.get_referrer_ids(  # type: ignore[attr-defined]
+        heap, [x, y], GENERATIONS) == [both, tup, d_key]
+    assert impl.get_referrer_ids(heap, [x], GENERATIONS) == [both, d_key]  # type: ignore[attr-defined]
+    assert impl.get_referrer_ids(heap, [heap.atom(1)], GENERATIONS) == []  # type: ignore[attr-defined]
+    assert impl.get_referrer_ids(heap, [], GENERATIONS) == []  # type: ignore[attr-defined]
     assert impl.get_objects_ids(heap, GENERATIONS) == [  # type: ignore[attr-defined]
         x, y, both, tup, d_key]
     assert impl.get_objects_ids(heap, (PERMANENT,)) == [frozen]  # type: ignore[attr-defined]

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 import gclab
 from gclab.algorithms import cycles as oracle
 from gclab.algorithms import finalizers as finalizer_oracle
-from gclab.collectors import generational
+from gclab.collectors.cpython import generational
+from gclab.collectors.cpython.generational import GEN0, GEN1, GEN2, GENERATIONS
 from gclab.heap import _jit_lists as lists
 from gclab.heap import flags as heap_flags
 from gclab.heap.core import HeapCore
-from gclab.heap.table import GEN0, GEN1, GEN2, GENERATIONS, N_HEADS
+from gclab.heap.table import N_HEADS
 from gclab.heap.types import K_DICT, K_INSTANCE, K_LIST, K_SET, K_TUPLE, type_arrays
 from gclab.kernels import cycles as kernel
 

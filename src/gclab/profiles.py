@@ -153,6 +153,9 @@ class Profile:
     recursion_limit: int = 1000
     # §4.4: 3.x warns (ResourceWarning) about uncollectable garbage at shutdown; 2.7 does not.
     shutdown_warning: bool = True
+    # The collector gclab.Heap(profile) gets when none is named (a registered name, see
+    # gclab.COLLECTORS; checked when a heap is made): the interpreter's own.
+    collector: str = "cpython"
 
     def __post_init__(self) -> None:
         """Check every field (ProfileError naming it); sequences become tuples."""
@@ -207,7 +210,14 @@ def _check_debug_flags(owner: str, name: str, value: object) -> tuple[tuple[str,
     return tuple(pairs)
 
 
+def _check_name(owner: str, name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise _fail(owner, name, "a collector's name (a str such as 'cpython')", value)
+    return value
+
+
 def _check_names(owner: str, name: str, value: object) -> frozenset[str]:
+
     if not isinstance(value, (frozenset, set)) or not all(isinstance(v, str) for v in value):
         raise _fail(owner, name, "a frozenset of str", value)
     return frozenset(value)
@@ -236,6 +246,8 @@ _FIELD_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "debug_flags": _check_debug_flags,
     "debug_text": lambda o, n, v: _check_choice(o, n, v, ("modern", "2.7")),
     "shutdown_warning": _check_bool,
+    "collector": _check_name,
+
 }
 
 

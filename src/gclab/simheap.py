@@ -1,4 +1,7 @@
-"""``gclab.Heap``: a simulated Python heap with CPython's collector and the ``gc`` interface.
+"""``gclab.Heap``: a simulated Python heap with a collector and the ``gc`` interface.
+
+The collector is CPython's by default (each profile names its own, ``Profile.collector``);
+``collector=`` picks another registered one (``gclab.COLLECTORS``).
 
 >>> import gclab
 >>> heap = gclab.Heap()
@@ -7,6 +10,15 @@
 >>> del a, b
 >>> heap.gc.collect()
 2
+>>> rc = gclab.Heap(collector="refcount")             # reference counting alone
+>>> a = rc.list(); a.append(a); del a
+>>> rc.gc.collect(), len(rc.gc.get_objects())         # the cycle is never collected
+(0, 1)
+
+>>> gclab.Heap(collector="tracing")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+gclab.collectors.base.UnknownCollectorError: no collector named 'tracing'; registered: cpython, ...
 """
 
 from __future__ import annotations
@@ -17,7 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .collectors.generational import GenerationalCollector
+from .collectors import collector_class
+from .collectors.base import Collector
 from .collectors.record import CollectionRecord
 from .errors import ForeignObjectError
 from .gcmodule import GcModule
@@ -29,7 +42,7 @@ from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
 from .heap.table import AtomTable
 from .heap.types import LIST, MODULE, SET, TUPLE
-from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile
+from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
 
 
 @dataclass(frozen=True)
@@ -41,21 +54,27 @@ class ShutdownReport:
 
 
 class Heap(ProxyHeap, HeapCore):
-    """A simulated heap: objects, reference counts, CPython's collector, ``heap.gc``.
+    """A simulated heap: objects, reference counts, a collector, ``heap.gc``.
 
-    ``free_lists=True`` models CPython's list/dict/tuple free lists in ``count[0]`` (they
-    start empty, as right after a full collection).
+    ``collector`` names a registered collector (``gclab.COLLECTORS``); None means the
+    profile's (``Profile.collector``: ``"cpython"`` for every built-in profile). An unknown
+    name is an :class:`~gclab.collectors.base.UnknownCollectorError` listing the names, raised
+    before anything is built. ``free_lists=True`` models CPython's list/dict/tuple free lists in
+    ``count[0]`` (they start empty, as right after a full collection).
     """
 
-    def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024,
-                 free_lists: bool = False) -> None:
+    def __init__(self, profile: str | Profile | None = None, *, collector: str | None = None,
+                 capacity: int = 1024, free_lists: bool = False) -> None:
         if not isinstance(free_lists, bool):
             raise TypeError(f"free_lists must be a bool, got {type(free_lists).__name__} "
                             f"{free_lists!r}")
+        make = collector_class(get_profile(profile).collector if collector is None
+                               else collector)
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
-        self.collector = GenerationalCollector(self, free_lists=free_lists)
+        self.collector: Collector = self.attach(lambda heap: make(heap, free_lists=free_lists))
         self.gc = GcModule(self, self.collector)
+
         # The module namespace: held by the simulation (a static reference, like
         # sys.modules's), so it lives until the heap does; heap.globals hands out proxies.
         self._globals_id = self._new_object(self.types[MODULE], 0, track=False)

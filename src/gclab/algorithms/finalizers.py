@@ -123,7 +123,12 @@ def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[obj
     t = heap.table
     while not t.list_is_empty(collectable):
         oid = int(t.gc_next[collectable])
-        heap.delete_garbage_member(oid, collectable, old, garbage if saveall else None)
+        if saveall:
+            garbage.append(heap.wrap(oid))
+            heap.keep_if_first(oid, collectable, old)
+        else:
+            heap.clear_member(oid, collectable, old)
+
 
 
 def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int,

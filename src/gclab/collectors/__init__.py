@@ -1,6 +1,15 @@
-"""Collectors: *when* and *what* to collect, and the order of the phases."""
+"""Collectors: *when* and *what* to collect, and the order of the phases.
 
-from .generational import GcState, GenerationalCollector
+Importing this package registers every collector (:func:`~gclab.collectors.base.collector_names`
+lists them): ``cpython`` (:mod:`gclab.collectors.cpython.generational`) and ``refcount``
+(:mod:`gclab.collectors.refcount`).
+"""
+
+from .base import Capabilities, Collector, collector_class, collector_names
+from .cpython.generational import GenerationalCollector
 from .record import CollectionRecord
+from .refcount import RefcountCollector
+from .state import GcState
 
-__all__ = ["CollectionRecord", "GcState", "GenerationalCollector"]
+__all__ = ["Capabilities", "CollectionRecord", "Collector", "GcState", "GenerationalCollector",
+           "RefcountCollector", "collector_class", "collector_names"]

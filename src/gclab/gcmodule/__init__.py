@@ -28,11 +28,10 @@ from ..errors import ForeignObjectError
 from ..heap.flags import FINALIZED
 from ..heap.guard import guard_methods
 from ..heap.proxies import Proxy
-from ..heap.table import GENERATIONS
 from .debug import DebugPrinter
 
 if TYPE_CHECKING:
-    from ..collectors.generational import GenerationalCollector
+    from ..collectors.base import Collector
 
 _GATED = frozenset({"callbacks", "get_stats", "freeze", "unfreeze", "get_freeze_count",
                     "is_finalized"})
@@ -95,9 +94,10 @@ def _fixed_args(count: int) -> Callable[[_F], _F]:
 
 
 class GcModule:
-    """The ``gc`` module of one heap."""
+    """The ``gc`` module of one heap, over its collector (any :class:`Collector`: the facade
+    reads its state, asks it for its lists and branches on its ``capabilities``)."""
 
-    def __init__(self, heap: Any, collector: GenerationalCollector) -> None:
+    def __init__(self, heap: Any, collector: Collector) -> None:
         self._heap_ref = weakref.ref(heap)  # the heap owns its gc facade: no cycle back
         self._collector = collector
         self._state = collector.state
@@ -218,7 +218,7 @@ class GcModule:
         generation = args[0] if args else kwargs.get("generation")
         heads: tuple[int, ...]
         if generation is None:
-            heads = GENERATIONS
+            heads = self._collector.heads()
         else:
             if not hasattr(type(generation), "__index__"):
                 raise TypeError(f"argument should be integer or None, not "
@@ -231,14 +231,15 @@ class GcModule:
                                  "available generations (3)")
             if generation < -1:
                 raise ValueError("generation parameter cannot be negative")
-            heads = GENERATIONS if generation == -1 else (GENERATIONS[generation],)
+            heads = self._collector.heads(None if generation == -1 else generation)
         ids = phases.get_objects_ids(self._heap, heads)
         return [self._heap.proxy(oid) for oid in ids]
 
     def get_referrers(self, *objs: object) -> list[object]:
-        """Tracked objects (gen0, gen1, gen2) that refer to any of ``objs``."""
+        """Tracked objects (every generation, not the permanent one) that refer to any of
+        ``objs``."""
         targets = {i for i in (self._id_of(o) for o in objs) if i is not None}
-        found = phases.get_referrer_ids(self._heap, targets)
+        found = phases.get_referrer_ids(self._heap, targets, self._collector.heads())
         return [self._heap.proxy(oid) for oid in found]
 
     def get_referents(self, *objs: object) -> list[object]:
@@ -281,18 +282,22 @@ class GcModule:
 
     @_fixed_args(0)
     def freeze(self) -> None:
-        """Move every tracked object to the permanent generation."""
-        self._collector.freeze()
+        """Move every tracked object to the permanent generation (a collector without one:
+        nothing happens)."""
+        if self._collector.capabilities.freezes:
+            self._collector.freeze()
 
     @_fixed_args(0)
     def unfreeze(self) -> None:
         """Move the permanent generation back into the oldest generation."""
-        self._collector.unfreeze()
+        if self._collector.capabilities.freezes:
+            self._collector.unfreeze()
 
     @_fixed_args(0)
     def get_freeze_count(self) -> int:
         """Number of objects in the permanent generation."""
-        return self._collector.freeze_count()
+        return self._collector.freeze_count() if self._collector.capabilities.freezes else 0
+
 
 
 # Every function of the facade takes the heap's lock (heap/guard.py).

@@ -22,8 +22,10 @@ Frames (``FRAME`` words each of the uint32 array ``frames``: ``F_OID``, ``F_KIND
 * ``FK_CLEAR_FWD``/``FK_CLEAR_REV``: tp_clear of a list, dict, set, frame or module: the old
   values sit on the value stack ``vbuf`` (``F_X`` of them) and are released in order.
 * ``FK_CLEAR_INST``: tp_clear of an instance: each slot set to NULL, then released (Py_CLEAR).
-* ``FK_GARBAGE``: the collector's delete_garbage loop over a list (``F_OID`` the member,
-  ``F_K`` its phase); a weakref member is handed to Python (status ``MEMBER``).
+* ``FK_CLEAR_LIST``: tp_clear of every member of a list in turn, survivors moved to another
+  list (:meth:`~gclab.heap.dealloc.DeallocMixin.clear_list`, the loop of CPython's
+  delete_garbage; ``F_OID`` the member, ``F_K`` its phase); a weakref member is handed to
+  Python (status ``MEMBER``).
 
 A body releases a snapshot of the slots taken when it starts (user code run meanwhile by a
 non-plain object's dealloc may still write to them, as through a dying proxy). Its first release
@@ -65,14 +67,14 @@ T_KIND, T_PLAIN, T_GC = 7, 8, 16
 # A frame is FRAME words of the flat uint32 array ``frames``: F_OID, F_KIND, F_K, F_X.
 FRAME = 4
 F_OID, F_KIND, F_K, F_X = range(FRAME)
-FK_BODY, FK_DRAIN, FK_CLEAR_FWD, FK_CLEAR_REV, FK_CLEAR_INST, FK_GARBAGE = range(6)
+FK_BODY, FK_DRAIN, FK_CLEAR_FWD, FK_CLEAR_REV, FK_CLEAR_INST, FK_CLEAR_LIST = range(6)
 # Statuses returned by the kernel.
 DONE, NEED, ROOM, NEGATIVE, MEMBER = range(5)
 # io slots (int64): the kernel's registers kept between calls, then its read-only parameters,
 # then the free-list capacities (from P_CAPS on).
-(IO_TOP, IO_VTOP, IO_PENDING, IO_NFREED, IO_LIVE, IO_HOLES, IO_COUNT0, IO_COLLECTABLE, IO_OLD,
- IO_TARGET, IO_START_CLEAR, IO_START_GARBAGE, IO_ROOM,
- P_DEPOSIT, P_DRAIN, P_ISHIFT, P_OBSERVER, P_FREE_LISTS, P_TUPLE_MAX, P_CAPS) = range(20)
+(IO_TOP, IO_VTOP, IO_PENDING, IO_NFREED, IO_LIVE, IO_HOLES, IO_COUNT0, IO_MEMBERS, IO_SURVIVORS,
+ IO_TARGET, IO_START_CLEAR, IO_START_LIST, IO_ROOM,
+ P_DEPOSIT, P_DRAIN, P_ISHIFT, P_COUNTS, P_FREE_LISTS, P_TUPLE_MAX, P_CAPS) = range(20)
 # ROOM causes (io[IO_TARGET]).
 ROOM_FRAMES, ROOM_TRASH, ROOM_FREED, ROOM_VALUES = range(4)
 
@@ -138,10 +140,11 @@ def _free_list(kind, size, free_lists, tuple_max):  # type: ignore[no-untyped-de
 def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignore[no-untyped-def]
              ref_len, ref_cap, pool, tinfo, trash, dl, frames, vbuf, freed, fl_count, io, base):
     """Run the frames above ``base`` (after the start request in ``io``: at most one of
-    ``IO_PENDING``, ``IO_START_CLEAR``, ``IO_START_GARBAGE`` is set) until they are done
+    ``IO_PENDING``, ``IO_START_CLEAR``, ``IO_START_LIST`` is set) until they are done
     (DONE), a non-plain object must be deallocated by Python (NEED, ``io[IO_TARGET]``), an array
-    is full (ROOM), a tp_clear release went below zero (NEGATIVE) or a garbage member needs
-    Python (MEMBER). Every return leaves a state from which a new call resumes exactly.
+    is full (ROOM), a tp_clear release went below zero (NEGATIVE) or a member of the list
+    being cleared needs Python (MEMBER). Every return leaves a state from which a new call
+    resumes exactly.
 
     Written as one loop over locals on purpose: numba updates the reference counts of the
     arrays passed to a helper that branches (atomic operations, several per object), so the
@@ -150,9 +153,9 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
     a merged "pending = v or -1" would make every next object wait for the count's update)."""
     top, vtop, pending = io[IO_TOP], io[IO_VTOP], io[IO_PENDING]
     nfreed, live, holes, count0 = io[IO_NFREED], io[IO_LIVE], io[IO_HOLES], io[IO_COUNT0]
-    start_clear, start_garbage = io[IO_START_CLEAR], io[IO_START_GARBAGE]
-    coll, old = _at(io[IO_COLLECTABLE]), io[IO_OLD]
-    deposit, drain, ishift, observer = io[P_DEPOSIT], io[P_DRAIN], io[P_ISHIFT], io[P_OBSERVER]
+    start_clear, start_list = io[IO_START_CLEAR], io[IO_START_LIST]
+    members, survivors = _at(io[IO_MEMBERS]), io[IO_SURVIVORS]
+    deposit, drain, ishift, counting = io[P_DEPOSIT], io[P_DRAIN], io[P_ISHIFT], io[P_COUNTS]
     free_lists, tuple_max = io[P_FREE_LISTS], io[P_TUPLE_MAX]
     nesting, depth = trash[0], trash[1]
     status, target, need = DONE, np.int64(0), np.int64(0)
@@ -222,12 +225,12 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
             ref_len[c] = 0
             top = _push(frames, top, c, FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD, 0, n)
             continue
-        elif start_garbage != 0:
+        elif start_list != 0:
             if FRAME * top >= len(frames):
                 status, target, need = ROOM, ROOM_FRAMES, top + 1
                 break
-            start_garbage = 0
-            top = _push(frames, top, 0, FK_GARBAGE, 0, 0)
+            start_list = 0
+            top = _push(frames, top, 0, FK_CLEAR_LIST, 0, 0)
             continue
         f = top - 1
         if f < base:
@@ -257,7 +260,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
             holes += _free_row(oid, flags, ref_len, ref_cap, freed, nfreed)
             nfreed += 1
             live -= 1
-            if (ti & T_GC) != 0 and observer != 0:  # after_gc_free
+            if (ti & T_GC) != 0 and counting != 0:  # after_gc_free, as FreeAccounting says
                 slot = _free_list(kind, n, free_lists, tuple_max)
                 if slot >= 0 and fl_count[slot] < io[P_CAPS + slot]:
                     fl_count[slot] += 1
@@ -311,7 +314,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                             break
                 continue
             top = f
-        else:  # FK_GARBAGE: phases 0, 1, 2 per member; the next one follows at once unless a
+        else:  # FK_CLEAR_LIST: phases 0, 1, 2 per member; the next one follows at once unless a
             # dealloc is pending
             phase = frames[_word(f, F_K)]
             if phase == 1:  # cleared: drop the reference held on it
@@ -324,12 +327,13 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
                     pending = oid
                     continue
                 phase = 2
-            if phase == 2 and gc_next[coll] == oid:  # still the head: it survived, to the
-                flags[oid] &= NOT_COLLECTING  # older generation
+            if phase == 2 and gc_next[members] == oid:  # still the head: it survived
+                flags[oid] &= NOT_COLLECTING
                 _unlink(gc_next, gc_prev, oid)
-                _list_append(gc_next, gc_prev, oid, old)
-            m = _at(gc_next[coll])  # phase 0: the next member, held while its tp_clear runs
-            if m == coll:
+                _list_append(gc_next, gc_prev, oid, survivors)
+            m = _at(gc_next[members])  # phase 0: the next member, held while its tp_clear runs
+            if m == members:
+
                 top = f
                 continue
             kind = _type_byte(tinfo, type_id, m) & T_KIND
@@ -346,7 +350,7 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignor
             start_clear = m
     io[IO_TOP], io[IO_VTOP], io[IO_PENDING] = top, vtop, pending
     io[IO_NFREED], io[IO_LIVE], io[IO_HOLES], io[IO_COUNT0] = nfreed, live, holes, count0
-    io[IO_START_CLEAR], io[IO_START_GARBAGE] = start_clear, start_garbage
+    io[IO_START_CLEAR], io[IO_START_LIST] = start_clear, start_list
     io[IO_TARGET], io[IO_ROOM] = target, need
     trash[0], trash[1] = nesting, depth
     return status
@@ -392,20 +396,20 @@ class DeallocKernel:
         self._no_free_lists = np.zeros(1, np.int64)
         # what the parameters were taken from (see _bind)
         self._observer: object = None
-        self._state: object = None
+        self._counts: list[int] | None = None
         self._fl = self._no_free_lists
 
-    def start(self, oid: int = -1, *, clear: int = -1, garbage: tuple[int, int] | None = None
-              ) -> int:
-        """Begin a segment: deallocate ``oid``, tp_clear ``clear`` or delete_garbage
-        ``(collectable, old)`` (one of them); returns the segment's base, to run at once with
-        :meth:`resume`."""
+    def start(self, oid: int = -1, *, clear: int = -1,
+              clear_list: tuple[int, int] | None = None) -> int:
+        """Begin a segment: deallocate ``oid``, tp_clear ``clear`` or clear every member of a
+        list, ``clear_list=(members, survivors)`` (one of them); returns the segment's base, to
+        run at once with :meth:`resume`."""
         io = self.io
         io[IO_PENDING] = oid
         io[IO_START_CLEAR] = clear
-        if garbage is not None:
-            io[IO_START_GARBAGE] = 1
-            io[IO_COLLECTABLE], io[IO_OLD] = garbage
+        if clear_list is not None:
+            io[IO_START_LIST] = 1
+            io[IO_MEMBERS], io[IO_SURVIVORS] = clear_list
         return int(io[IO_TOP])
 
     def abandon(self, top: int, vtop: int) -> None:
@@ -413,16 +417,16 @@ class DeallocKernel:
         io = self.io
         io[IO_TOP], io[IO_VTOP] = top, vtop
         io[IO_PENDING] = io[IO_START_CLEAR] = -1
-        io[IO_START_GARBAGE] = 0
+        io[IO_START_LIST] = 0
 
     def resume(self, heap: HeapCore, base: int) -> tuple[int, int]:
         """Run segment ``base`` until DONE, NEED, NEGATIVE or MEMBER: ``(status, target)``.
 
         Afterwards the freed ids are pushed onto ``table.free_ids`` in order and ``live``,
-        ``pool_holes``, ``count[0]`` and the free lists are up to date."""
+        ``pool_holes``, the collector's ``counts[0]`` and free lists are up to date."""
         if heap.observer is not self._observer:
             self._bind(heap)
-        t, io, state = heap.table, self.io, self._state
+        t, io, counts = heap.table, self.io, self._counts
         tinfo = dealloc_type_info(heap.types)
         trash = heap.trash_delete_later
         free = t.free_ids
@@ -431,8 +435,8 @@ class DeallocKernel:
             io[IO_NFREED] = freed_before
             io[IO_LIVE] = t.live
             io[IO_HOLES] = t.pool_holes
-            if state is not None:
-                io[IO_COUNT0] = state.count[0]  # type: ignore[attr-defined]
+            if counts is not None:
+                io[IO_COUNT0] = counts[0]
             status = _cascade(t.type_id, t.flags, t.refcnt, t.gc_next, t.gc_prev, t.ref_start,
                               t.ref_len, t.ref_cap, t.pool, tinfo, trash.state, trash.items,
                               self.frames, self.vbuf, free.items, self._fl, io, base)
@@ -440,8 +444,8 @@ class DeallocKernel:
             t.live = get(IO_LIVE)
             t.pool_holes = get(IO_HOLES)
             free.size = get(IO_NFREED)
-            if state is not None:
-                state.count[0] = get(IO_COUNT0)  # type: ignore[attr-defined]
+            if counts is not None:
+                counts[0] = get(IO_COUNT0)
             if t.free_listeners:  # the kernel only pushes: new ids, in order
                 for oid in free.items[freed_before:free.size].tolist():
                     for listener in t.free_listeners:
@@ -451,25 +455,29 @@ class DeallocKernel:
             self._make_room(heap, get(IO_TARGET), get(IO_ROOM))
 
     def _bind(self, heap: HeapCore) -> None:
-        """Take the parameters of the heap's profile and observer into ``io``: the trashcan
-        levels, whether there is a collector's ``count[0]`` and free lists, their capacities."""
+        """Take the parameters of the heap's profile and of its collector's accounting
+        (:class:`~gclab.heap.observer.FreeAccounting`) into ``io``: the trashcan levels,
+        whether there is a ``counts[0]`` to count down, the free lists and their capacities."""
         observer, profile = heap.observer, heap.profile
-        state = getattr(observer, "state", None)
-        counts = getattr(observer, "free_counts", None)
-        caps = getattr(observer, "free_caps", None) if counts is not None else None
-        self._observer, self._state = observer, state
-        self._fl = counts if counts is not None else self._no_free_lists
+        accounting = observer.accounting
+        assert accounting is not None, "the compiled cascade runs only with FreeAccounting"
+        fl, caps = accounting.free_counts, accounting.free_caps
+        if fl is None or caps is None:
+            fl = caps = None
+        self._observer, self._counts = observer, accounting.counts
+        self._fl = fl if fl is not None else self._no_free_lists
         io = np.zeros(P_CAPS + (len(caps) if caps is not None else 1), np.int64)
         io[:IO_ROOM + 1] = self.io[:IO_ROOM + 1]  # the registers
         io[P_DEPOSIT] = profile.trashcan_deposit_at
         io[P_DRAIN] = profile.trashcan_drain_at
         io[P_ISHIFT] = profile.trashcan_instance_shift
-        io[P_OBSERVER] = state is not None
-        io[P_FREE_LISTS] = counts is not None
-        io[P_TUPLE_MAX] = profile.free_lists.tuple_max_size
+        io[P_COUNTS] = accounting.counts is not None
+        io[P_FREE_LISTS] = fl is not None
+        io[P_TUPLE_MAX] = accounting.tuple_max
         if caps is not None:
             io[P_CAPS:] = caps
         self.io = io
+
 
     def _make_room(self, heap: HeapCore, cause: int, need: int) -> None:
         if cause == ROOM_FRAMES:

@@ -6,9 +6,11 @@ entry, plus a note naming its position; the heap is unchanged):
 
 ``alloc_many(type, count, size)``
     Exactly ``count`` calls of :meth:`~gclab.heap.core.HeapCore.alloc`, in order: same ids, same
-    tracking (gen0 tail, dicts untracked), same ``count[0]`` and the same automatic collections
-    at the same moments. Runs of allocations that cannot trigger anything are done in bulk; the
-    allocation that may trigger a collection goes through ``alloc`` itself.
+    tracking (placed by the collector in order, dicts untracked), same accounting and the same
+    automatic collections at the same moments. Runs of allocations that cannot trigger anything
+    are done in bulk; the allocation that may trigger a collection goes through ``alloc``
+    itself.
+
 ``set_slots(ids, indices, values)``
     Stores ``values[k]`` in slot ``indices[k]`` of ``ids[k]`` for every ``k`` in order (each new
     reference held, the dict tracking rule applied), **then** drops the overwritten references
@@ -47,7 +49,7 @@ from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
 from .rules import NAMESPACES, PAIRED, UNHASHABLE
-from .table import GEN0, N_HEADS, NULL
+from .table import N_HEADS, NULL
 from .types import (
     DICT,
     K_DICT,
@@ -168,8 +170,12 @@ def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.
 
 
 @jit
-def _store_many(pool, ref_start, refcnt, type_id, flags, gc_next, gc_prev,  # type: ignore[no-untyped-def]
-                kinds, gc_capable, ids, indices, values, olds, dict_type):
+def _store_many(pool, ref_start, refcnt, type_id, flags,  # type: ignore[no-untyped-def]
+                kinds, gc_capable, ids, indices, values, olds, dict_type, tracked):
+    """The stores of ``set_slots``: each new value held, the old ones in ``olds``; a dict that
+    receives a value that may be tracked is flagged TRACKED and listed in ``tracked`` (for the
+    collector to place, in order). Returns how many were listed."""
+    count = 0
     for k in range(len(ids)):
         oid = ids[k]
         value = values[k]
@@ -181,12 +187,10 @@ def _store_many(pool, ref_start, refcnt, type_id, flags, gc_next, gc_prev,  # ty
         if type_id[oid] == dict_type and (flags[oid] & TRACKED) == 0 and value >= 0:
             tid = type_id[value]
             if gc_capable[tid] != 0 and (kinds[tid] != K_TUPLE or (flags[value] & TRACKED) != 0):
-                last = gc_prev[0]  # GEN0's head is row 0
-                gc_next[last] = oid
-                gc_prev[oid] = last
-                gc_next[oid] = 0
-                gc_prev[0] = oid
                 flags[oid] |= TRACKED
+                tracked[count] = oid
+                count += 1
+    return count
 
 
 @jit
@@ -245,9 +249,10 @@ class BulkMixin:
         of :meth:`alloc`; returns their ids in allocation order (int32).
 
         Afterwards each new object has refcount 1 (one external reference held by the caller),
-        non-dict GC objects are tracked at the tail of gen0 in allocation order, ``count[0]``
-        went up by the number of GC allocations and every automatic collection a loop of
-        ``alloc`` would have run has run at the same point.
+        non-dict GC objects are tracked, placed by the collector in allocation order (CPython's:
+        at the tail of gen0), the collector accounted for every GC allocation and every
+        automatic collection a loop of ``alloc`` would have run has run at the same point.
+
 
         Everything is checked first (the layout's size rule, ``count * size`` against the
         pool's limit, the ids against int32: :class:`~gclab.errors.HeapFullError`), then the
@@ -295,10 +300,7 @@ class BulkMixin:
         """How many of the next ``wanted`` allocations trigger nothing; they are counted."""
         if not info.gc_capable:
             return wanted
-        bulk = getattr(self.observer, "bulk_gc_alloc", None)
-        if bulk is None:
-            return wanted if type(self.observer).__name__ == "_NoCollector" else 0
-        return int(bulk(info, size, wanted))
+        return int(self.observer.bulk_gc_alloc(info, size, wanted))
 
     def _rows_many(self: HeapCore, info: TypeInfo, size: int, out: IDs,
                    scratch: _Scratch) -> None:
@@ -332,13 +334,7 @@ class BulkMixin:
         t.ref_cap[ids] = size
         t.live += count
         if info.gc_capable and info.kind is not Kind.DICT:
-            last = int(t.gc_prev[GEN0])
-            t.gc_next[last] = out[0]
-            t.gc_prev[out[0]] = last
-            t.gc_next[ids[:-1]] = out[1:]
-            t.gc_prev[ids[1:]] = out[:-1]
-            t.gc_next[out[-1]] = GEN0
-            t.gc_prev[GEN0] = out[-1]
+            self.observer.place_many(out)
             t.flags[ids] = ALIVE | TRACKED
 
     # -- set_slots -------------------------------------------------------------------------------
@@ -361,10 +357,13 @@ class BulkMixin:
         t = self.table
         kinds, gc_capable = type_arrays(self.types)
         olds = np.empty(len(ids_c), np.int32)
+        tracked = np.empty(len(ids_c), np.int32)
         with self.operation():
-            _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags, t.gc_next,
-                        t.gc_prev, kinds, gc_capable, ids_c.codes, idx_c.codes, val_c.codes,
-                        olds, DICT)
+            placed = _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags, kinds,
+                                 gc_capable, ids_c.codes, idx_c.codes, val_c.codes, olds, DICT,
+                                 tracked)
+            if placed:
+                self.observer.place_many(tracked[:placed])
             self._drop_all(olds, external=False)
 
     def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,

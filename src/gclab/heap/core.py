@@ -19,7 +19,8 @@ zero is deallocated at once (see :mod:`gclab.heap.dealloc`).
 from __future__ import annotations
 
 import threading
-from typing import NoReturn, Protocol
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,36 +44,14 @@ from .guard import NoUserCode, Operation, guard_methods
 from .interrupts import INTERRUPTS
 from .interrupts import install as install_interrupts
 from .layout import gc_referents, traverse_codes
+from .observer import AllocationObserver, NoCollector
 from .rules import LayoutMixin
-from .table import GEN0, MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
+from .table import MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .usercode import UserCalls, host_collector, watch_host_collector
 from .weakrefs import WeakrefMixin
 
-
-class AllocationObserver(Protocol):
-    """What the heap tells the collector (the collector decides *when* to collect)."""
-
-    def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
-        """A GC-capable object of ``info`` is about to be allocated (CPython's gc_alloc)."""
-
-    def after_gc_free(self, info: TypeInfo, size: int) -> None:
-        """The memory of a GC-capable object was released (PyObject_GC_Del)."""
-
-    def safepoint(self) -> None:
-        """A top-level heap operation returned: a scheduled collection may run now."""
-
-
-class _NoCollector:
-    kernel_accounting = True  # after_gc_free does nothing the compiled cascade must repeat
-    def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
-        pass
-
-    def after_gc_free(self, info: TypeInfo, size: int) -> None:
-        pass
-
-    def safepoint(self) -> None:
-        pass
+C = TypeVar("C", bound=AllocationObserver)
 
 
 class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin):
@@ -87,7 +66,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.table = ObjectTable(capacity)
         self.types = TypeRegistry()
         self.atoms = AtomTable()
-        self.observer: AllocationObserver = _NoCollector()
+        # The collector (heap/observer.py): a bare HeapCore's counts nothing, never collects.
+        self.observer: AllocationObserver = NoCollector(self.table)
         # Makes a host-side handle (a proxy) for an id; the handle holds one reference.
         # Finalizers and weakref callbacks receive these. The proxy layer replaces it.
         # How many times host code was handed heap objects by the engine (a ``__del__``, a
@@ -117,6 +97,21 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.static_refs: dict[int, int] = {}
         self.empty_tuple = self._new_object(self.types[TUPLE], 0, track=False)
         self.add_static_ref(self.empty_tuple)
+
+    def attach(self, make: Callable[[HeapCore], C]) -> C:
+        """Make ``make(self)`` the heap's collector (:attr:`observer`) and return it.
+
+        The current collector gives its list heads back first (its lists must be empty: a
+        collector is chosen before anything is tracked); if ``make`` fails, a
+        :class:`~gclab.heap.observer.NoCollector` takes its place."""
+        self.observer.detach()
+        try:
+            collector = make(self)
+        except BaseException:
+            self.observer = NoCollector(self.table)
+            raise
+        self.observer = collector
+        return collector
 
     def add_static_ref(self, oid: int) -> None:
         """Take a reference on behalf of the simulation itself (CPython's static empty tuple,
@@ -314,15 +309,17 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
     # -- tracking --------------------------------------------------------------------------------
 
     def track(self, oid: int) -> None:
-        """Link a GC-capable object at the tail of gen0 (CPython's _PyObject_GC_TRACK).
+        """Start tracking a GC-capable object (CPython's _PyObject_GC_TRACK): the collector
+        places it in its list for new objects (CPython's: the tail of gen0).
 
         An engine primitive, like :meth:`untrack`, :meth:`hold` and :meth:`store`: ``oid`` is
         not checked (callers pass live ids of the right kind)."""
         t = self.table
         if t.flags[oid] & TRACKED:
             return
-        t.list_append(oid, GEN0)
+        self.observer.place(oid)
         t.flags[oid] |= TRACKED
+
 
     def untrack(self, oid: int) -> None:
         """Unlink from whatever list holds it; FINALIZED is kept, collection marks cleared."""

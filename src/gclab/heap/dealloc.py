@@ -111,7 +111,7 @@ class DeallocMixin:
         if rc[code] == 0:
             self._dealloc_depth += 1  # the invariant checker: a deallocation is running
             try:
-                if self.dealloc_kernel is not None and self._observer_known():
+                if self.dealloc_kernel is not None and self.observer.accounting is not None:
                     self._run_mixed([self._dealloc_step(code)])
                 else:
                     self._run(self._dealloc(code))
@@ -138,11 +138,10 @@ class DeallocMixin:
                     stack.append(self._dealloc(target))
 
     # -- the driver with the compiled cascade ----------------------------------------------------
-
-    def _observer_known(self: HeapCore) -> bool:
-        """True when the observer declares ``kernel_accounting``: the compiled cascade can do
-        its after_gc_free bookkeeping (count[0], free lists); else the generators run."""
-        return bool(getattr(self.observer, "kernel_accounting", False))
+    #
+    # It runs when the heap has it (``dealloc_kernel``) and the collector's after_gc_free is
+    # data the kernel can apply itself (``observer.accounting``, heap/observer.py); a collector
+    # that wants every free reported (``accounting is None``) gets the generators alone.
 
     def _is_plain(self: HeapCore, oid: int) -> bool:
         """True when ``oid``'s dealloc runs no user code and touches no side table."""
@@ -175,7 +174,7 @@ class DeallocMixin:
                     elif status == _kernel.NEED:
                         stack.append(self._dealloc(target))
                     elif status == _kernel.MEMBER:
-                        self._garbage_member(target)
+                        self._clear_member_for_kernel(target)
                     else:  # NEGATIVE
                         raise InvariantViolation(
                             f"{self.describe(target)}: reference count below zero")
@@ -196,35 +195,45 @@ class DeallocMixin:
             kernel.abandon(*saved)
             raise
 
-    def _garbage_member(self: HeapCore, oid: int) -> None:
-        """One delete_garbage member the kernel leaves to Python (a weakref): tp_clear it;
-        if it is still the head of the list, it moves to the older generation."""
+    def _clear_member_for_kernel(self: HeapCore, oid: int) -> None:
+        """One member of the list the kernel clears that it leaves to Python (a weakref)."""
         assert self.dealloc_kernel is not None
         io = self.dealloc_kernel.io
-        collectable, old = int(io[_kernel.IO_COLLECTABLE]), int(io[_kernel.IO_OLD])
-        self.delete_garbage_member(oid, collectable, old)
+        members, survivors = int(io[_kernel.IO_MEMBERS]), int(io[_kernel.IO_SURVIVORS])
+        self.clear_member(oid, members, survivors)
 
-    def delete_garbage_member(self: HeapCore, oid: int, collectable: int, old: int,
-                              garbage: list[object] | None = None) -> None:
-        """delete_garbage's step on the head ``oid`` of ``collectable``: appended to ``garbage``
-        (DEBUG_SAVEALL) when given, else tp_clear under a held reference (if the type has one).
-        Still the head afterwards means it survived: it moves to ``old``."""
-        t = self.table
-        if garbage is not None:
-            garbage.append(self.wrap(oid))
-        elif self.has_clear(oid):
+    # -- clearing lists of objects (a service for collectors: CPython's delete_garbage) ----------
+
+    def clear_member(self: HeapCore, oid: int, members: int, survivors: int) -> None:
+        """tp_clear ``oid``, the first member of the list ``members``, under a held reference
+        (if its type has a tp_clear). Afterwards ``oid`` is freed, or, when it is still the
+        first member (it survived: something outside still refers to it), it has moved to the
+        tail of ``survivors`` with COLLECTING cleared."""
+        if self.has_clear(oid):
+
             self.hold(oid)
             self.clear(oid)
             self.release(oid)
-        if int(t.gc_next[collectable]) == oid:
-            t.flags[oid] &= NOT_COLLECTING
-            t.list_move(oid, old)
+        self.keep_if_first(oid, members, survivors)
 
-    def delete_garbage_compiled(self: HeapCore, collectable: int, old: int) -> None:
-        """delete_garbage (without DEBUG_SAVEALL) through the kernel; same post-conditions as
-        :func:`gclab.algorithms.finalizers.delete_garbage`: ``collectable`` ends empty."""
-        assert self.dealloc_kernel is not None
-        self._run_mixed([self.dealloc_kernel.start(garbage=(collectable, old))])
+    def keep_if_first(self: HeapCore, oid: int, members: int, survivors: int) -> None:
+        """If ``oid`` is still the first member of ``members``, move it to the tail of
+        ``survivors`` with COLLECTING cleared (what is left of a cleared member survived)."""
+        t = self.table
+        if int(t.gc_next[members]) == oid:
+            t.flags[oid] &= NOT_COLLECTING
+            t.list_move(oid, survivors)
+
+    def clear_list(self: HeapCore, members: int, survivors: int) -> None:
+        """:meth:`clear_member` on the first member of ``members`` until the list is empty,
+        through the compiled cascade when it can run (else one member at a time). Afterwards
+        ``members`` is empty: each member was freed or moved to ``survivors``."""
+        if self.dealloc_kernel is not None and self.observer.accounting is not None:
+            self._run_mixed([self.dealloc_kernel.start(clear_list=(members, survivors))])
+            return
+        t = self.table
+        while not t.list_is_empty(members):
+            self.clear_member(int(t.gc_next[members]), members, survivors)
 
     # -- one deallocation ------------------------------------------------------------------------
 
@@ -268,7 +277,7 @@ class DeallocMixin:
             self.trash_nesting -= 1
             raise
         drain = self._trashcan_end()
-        if self.dealloc_kernel is not None and self._observer_known():
+        if self.dealloc_kernel is not None and self.observer.accounting is not None:
             self._run_mixed([drain])
         else:
             self._run(drain)
@@ -297,7 +306,8 @@ class DeallocMixin:
             self.track(oid)
             resurrected = self._call_finalizer_from_dealloc(oid, info)
             if resurrected:
-                # stays tracked, at the tail of gen0 (e29); 2.7 too: ``goto endlabel``
+                # stays tracked, placed again by the collector (CPython: at the tail of gen0,
+                # e29); 2.7 too: ``goto endlabel``
                 # comes before _PyObject_GC_UNTRACK in its subtype_dealloc
                 return False
             self.untrack(oid)
@@ -370,7 +380,8 @@ class DeallocMixin:
             self.clear_weakref(oid)
             self.drop_callback(oid)
         elif info.kind is not Kind.TUPLE:
-            if self.dealloc_kernel is not None and self._observer_known():
+            if self.dealloc_kernel is not None and self.observer.accounting is not None:
+
                 self._run_mixed([self.dealloc_kernel.start(clear=oid)])
                 return
             for value in release_order(info, self.table.truncate(oid)):

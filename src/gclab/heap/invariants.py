@@ -8,8 +8,6 @@ object found in a bad state. What it checks (architecture, "Invariants"):
   API). Between top-level operations no internal hold may be outstanding, so this is exact;
 - collector lists: every list is a well-formed doubly linked list of live, tracked,
   GC-capable objects; every tracked object is in exactly one list, an untracked one in none;
-  between operations only the generations and the permanent generation (heads 0-3) have
-  members and no object carries the flags of a collection in progress;
 - slots: each value is NULL, a known atom code or the id of a live object (never a freed id
   or a list head); slices lie inside the pool and do not overlap;
 - weak references: the side tables (``wr_referent``, ``wr_callback``, ``weaklists``) agree
@@ -18,14 +16,16 @@ object found in a bad state. What it checks (architecture, "Invariants"):
   no key (name) twice, names are str atoms; sets hold no element twice; a tuple's length is its
   allocated size; an instance's slot count fits its class's layout;
 - static references: every object the simulation holds (:attr:`HeapCore.static_refs`) is
-  alive and keeps them; the shared empty tuple is an untracked tuple of length 0.
+  alive and keeps them; the shared empty tuple is an untracked tuple of length 0;
+- the collector's own invariants: its ``check`` (heap/observer.py) is called last (CPython's
+  "nothing of a collection is left between operations" lives in its collector).
 
 While user code runs in the middle of a heap operation (a ``__del__`` or a weakref callback
 during a deallocation cascade or a collection) some of these hold only loosely: objects being
 deallocated have count 0 but still own their slots, the collector holds references and uses
-its scratch lists. :func:`is_quiescent` tells the two situations apart; in the loose one the
+its own lists. :func:`is_quiescent` tells the two situations apart; in the loose one the
 reference count check becomes a lower bound (no object may have *fewer* references counted
-than it has holders) and the scratch lists may have members.
+than it has holders).
 
 At rest (:func:`at_rest`: no top-level operation, deallocation, deferred release phase or
 collection in progress) nothing may be left over from one: no live object with refcount 0, a
@@ -50,29 +50,26 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import InvariantViolation
-from .flags import ALIVE, COLLECTING, TRACKED, UNREACHABLE
+from .flags import ALIVE, TRACKED
 from .rules import NAMESPACES, PAIRED
-from .table import FIRST_SCRATCH, N_HEADS, NULL
+from .table import N_HEADS, NULL
 from .types import Kind
 
 if TYPE_CHECKING:
     from .core import HeapCore
 
-_COLLECTION_FLAGS = COLLECTING | UNREACHABLE
-
 
 def is_quiescent(heap: HeapCore, *, ignore_collecting: bool = False) -> bool:
     """True when no deallocation cascade, deferred-release phase or collection is running:
-    then reference counts are exact and the scratch lists empty.
+    then reference counts are exact (and the collector's scratch state is clear).
 
     ``ignore_collecting`` is for the check at the end of a collection, whose own
     ``collecting`` flag is still set.
     """
-    state: Any = getattr(heap.observer, "state", None)
-    if state is not None and state.collecting and not ignore_collecting:
+    if heap.observer.collecting and not ignore_collecting:
         return False
     return heap._dealloc_depth == 0 and heap._defer_depth == 0
 
@@ -87,16 +84,16 @@ def check_invariants(heap: HeapCore, *, strict: bool | None = None,
                      rest: bool | None = None) -> None:
     """Raise :class:`InvariantViolation` if the heap is inconsistent (see the module doc).
 
-    ``strict`` (default: :func:`is_quiescent`) demands exact reference counts and empty
-    scratch lists; ``rest`` (default: :func:`at_rest`) demands that no operation left anything
-    behind.
+    ``strict`` (default: :func:`is_quiescent`) demands exact reference counts (and of the
+    collector, its quiet state); ``rest`` (default: :func:`at_rest`) demands that no operation
+    left anything behind.
     """
     if strict is None:
         strict = is_quiescent(heap)
     if rest is None:
         rest = strict and at_rest(heap)
     _check_rows(heap)
-    _check_lists(heap, strict)
+    _check_lists(heap)
     counted = _check_slots(heap, strict)
     _check_refcounts(heap, counted, strict)
     _check_weakrefs(heap, strict)
@@ -104,6 +101,7 @@ def check_invariants(heap: HeapCore, *, strict: bool | None = None,
     _check_static(heap)
     if rest:
         _check_at_rest(heap)
+    heap.observer.check(heap, strict=strict, rest=rest)
 
 
 def debug_check(heap: HeapCore, level: int, *, after_collection: bool = False) -> None:
@@ -149,7 +147,7 @@ def _check_rows(heap: HeapCore) -> None:
         _fail(f"table.live is {t.live} but {live} rows are alive")
 
 
-def _check_lists(heap: HeapCore, strict: bool) -> None:
+def _check_lists(heap: HeapCore) -> None:
     """Every list well formed; every tracked object in exactly one, untracked in none."""
     t = heap.table
     owner: dict[int, int] = {}
@@ -175,9 +173,6 @@ def _check_lists(heap: HeapCore, strict: bool) -> None:
                 _fail(f"{heap.describe(node)} is in list {head} but not flagged TRACKED")
             if not heap.type_of(node).gc_capable:
                 _fail(f"{heap.describe(node)} is tracked but its type is not GC-capable")
-            if strict and head >= FIRST_SCRATCH:
-                _fail(f"{heap.describe(node)} is left in scratch list {head} between "
-                      f"operations")
             prev, node = node, int(t.gc_next[node])
         if int(t.gc_prev[head]) != prev:
             _fail(f"list {head}: head's gc_prev is {int(t.gc_prev[head])}, expected {prev}")
@@ -187,9 +182,7 @@ def _check_lists(heap: HeapCore, strict: bool) -> None:
             _fail(f"{heap.describe(oid)} is flagged TRACKED but in no list")
         if not tracked and (t.gc_next[oid] != NULL or t.gc_prev[oid] != NULL):
             _fail(f"{heap.describe(oid)} is untracked but still linked")
-        if strict and t.flags[oid] & _COLLECTION_FLAGS:
-            _fail(f"{heap.describe(oid)} keeps collection flags {int(t.flags[oid])} between "
-                  f"operations")
+
 
 
 def _check_slots(heap: HeapCore, strict: bool) -> Counter[int]:

@@ -2,6 +2,8 @@
 
 Ids are row numbers. Rows ``0 .. N_HEADS-1`` are list heads (sentinels of the doubly linked
 collector lists, like CPython's ``PyGC_Head`` of a generation); objects start at ``N_HEADS``.
+The heads belong to no one until a collector reserves some (:meth:`ObjectTable.reserve_heads`):
+what its lists mean (generations, scratch lists of a collection) is the collector's business.
 Each object owns a slice ``pool[ref_start : ref_start + ref_len]`` of the reference pool, with
 room for ``ref_cap`` values. A pool value is an object id (``>= 0``), :data:`NULL` (an empty
 slot) or an atom code (``<= -2``, see :class:`AtomTable`): atoms are never heap objects.
@@ -16,19 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .._jit import ENABLED as _JIT
-from ..errors import HeapFullError
+from ..errors import HeapError, HeapFullError
 from . import _jit_lists
 from .flags import ALIVE
 
 _lists = _jit_lists if _JIT else None  # compiled list walks unless GCLAB_JIT=0
 
 NULL = -1
-# List heads: the three generations, the permanent generation, then scratch lists that a
-# collection borrows (unreachable, finalizers, weakref callbacks, ...).
-GEN0, GEN1, GEN2, PERMANENT = 0, 1, 2, 3
-GENERATIONS = (GEN0, GEN1, GEN2)
-FIRST_SCRATCH = 4
-N_HEADS = 16
+N_HEADS = 16  # rows set aside as list heads, for collectors to reserve
 POOL_LIMIT = 2**32 - 1  # ref_start is uint32
 MAX_ID = 2**31 - 1  # ids are int32 (the columns, the pool, the lists)
 MAX_SLOTS = 2**31 - 1  # ref_len and ref_cap are int32
@@ -287,6 +284,7 @@ class ObjectTable:
         # (tools and tests that watch deaths; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
         self.live = 0
+        self.heads_reserved = np.zeros(N_HEADS, np.bool_)
         for head in range(N_HEADS):
             self.gc_next[head] = head
             self.gc_prev[head] = head
@@ -490,6 +488,30 @@ class ObjectTable:
 
     # -- ordered collector lists (CPython's gc_list_* on the next/prev columns) ----------------
 
+    def reserve_heads(self, count: int) -> int:
+        """Set aside ``count`` consecutive list heads (the lowest free ones) for a collector's
+        lists; returns the first. They are empty lists until the collector links objects in.
+
+        >>> table = ObjectTable()
+        >>> table.reserve_heads(3), table.reserve_heads(1)
+        (0, 3)
+        """
+        free = ~self.heads_reserved
+        for first in range(N_HEADS - count + 1):
+            if free[first : first + count].all():
+                self.heads_reserved[first : first + count] = True
+                return first
+        raise HeapError(f"no {count} consecutive free list heads left (there are {N_HEADS}, "
+                        f"{int(self.heads_reserved.sum())} reserved)")
+
+    def release_heads(self, first: int, count: int) -> None:
+        """Give back the heads ``first .. first + count - 1``; their lists must be empty."""
+        for head in range(first, first + count):
+            if not self.list_is_empty(head):
+                raise HeapError(f"list head {head} still has members: a collector's lists must "
+                                f"be empty when it lets them go")
+        self.heads_reserved[first : first + count] = False
+
     def list_init(self, head: int) -> None:
         """Make ``head`` an empty list."""
         self.gc_next[head] = head
@@ -514,6 +536,20 @@ class ObjectTable:
         self.gc_prev[nxt] = prev
         self.gc_next[node] = NULL
         self.gc_prev[node] = NULL
+
+    def list_extend(self, nodes: npt.NDArray[np.integer], head: int) -> None:
+        """Link ``nodes`` (in no list, distinct), in order, at the tail of ``head``
+        (vectorised :meth:`list_append`)."""
+        if not len(nodes):
+            return
+        last = int(self.gc_prev[head])
+        first, final = int(nodes[0]), int(nodes[-1])
+        self.gc_next[last] = first
+        self.gc_prev[first] = last
+        self.gc_next[nodes[:-1]] = nodes[1:]
+        self.gc_prev[nodes[1:]] = nodes[:-1]
+        self.gc_next[final] = head
+        self.gc_prev[head] = final
 
     def list_move(self, node: int, head: int) -> None:
         """Move ``node`` to the tail of ``head``."""

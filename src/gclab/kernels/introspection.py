@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..heap._jit_lists import _list_size
-from ..heap.table import GENERATIONS
 from ..heap.types import K_DICT
 from . import jit, type_arrays
 
@@ -84,18 +83,18 @@ def get_objects_ids(heap: HeapCore, heads: Iterable[int]) -> list[int]:
     return out[:count].tolist()  # type: ignore[no-any-return]
 
 
-def get_referrer_ids(heap: HeapCore, targets: Iterable[int]) -> list[int]:
-    """The tracked objects whose traverse visits any of ``targets``, each once, in scan order.
-
-    The scan covers gen0, gen1 and gen2 (not ``permanent``), each head to tail. Atoms are
-    negative codes, never heap objects: a negative target never matches.
+def get_referrer_ids(heap: HeapCore, targets: Iterable[int], heads: Iterable[int]) -> list[int]:
+    """The members of the lists ``heads`` whose traverse visits any of ``targets``, each once,
+    in scan order (list after list, each head to tail). Atoms are negative codes, never heap
+    objects: a negative target never matches.
     """
     t = heap.table
     is_target = np.zeros(t.capacity, np.uint8)
     wanted = np.fromiter(targets, np.int64)
     is_target[wanted[(wanted >= 0) & (wanted < t.capacity)]] = 1
     kinds, gc_capable = type_arrays(heap.types)
-    heads_arr = _heads_array(GENERATIONS)
+    heads_arr = _heads_array(heads)
+
     out = np.empty(_count_members(t.gc_next, heads_arr), np.int32)
     count = _get_referrer_ids(t.gc_next, t.type_id, kinds, gc_capable, t.pool, t.ref_start,
                               t.ref_len, heads_arr, is_target, out)

@@ -62,14 +62,15 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
 
 def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[object],
                    saveall: bool) -> None:
-    """As the oracle, the tp_clear loop run by the compiled cascade
-    (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
+    """As the oracle; without DEBUG_SAVEALL the heap's service clears the list
+    (:meth:`~gclab.heap.dealloc.DeallocMixin.clear_list`: the compiled cascade's loop)."""
     if heap.table.list_is_empty(collectable):  # the oracle's loop would not run
         return
-    if not saveall and heap.dealloc_kernel is not None and heap._observer_known():
-        heap.delete_garbage_compiled(collectable, old)
-        return
-    oracle.delete_garbage(heap, collectable, old, garbage, saveall)
+    if saveall:
+        oracle.delete_garbage(heap, collectable, old, garbage, saveall)
+    else:
+        heap.clear_list(collectable, old)
+
 
 
 def handle_legacy_finalizers(heap: HeapCore, finalizers: int, old: int, garbage: list[object],

@@ -1,0 +1,89 @@
+"""Reference counting alone: what ``gc.disable()`` from the first line on means.
+
+An object dies when its reference count reaches zero, at once, with its ``__del__`` and its
+weakrefs' callbacks (the heap's deallocation cascade does all of that, for every collector
+that ``uses_refcounts``). Nothing else ever frees anything: a cycle that loses its last outside
+reference stays, unreachable, until the heap goes away. The algorithm is therefore the empty
+one: count allocations, place new objects, never collect.
+
+What the ``gc`` facade answers, modelled on CPython 3.11 with the collector disabled from the
+start (measured: ``gc.disable()``, then a cycle is leaked and allocations go past threshold 0):
+
+- ``gc.collect()`` returns 0 and changes nothing: no ``gc.callbacks``, no statistics, no
+  DEBUG_STATS text, ``gc.garbage`` stays empty (CPython would still collect when asked; a
+  runtime without a cycle collector cannot);
+- ``gc.get_count()`` is ``(n, 0, 0)``: ``count[0]`` goes up at every GC-capable allocation and
+  down at every such free, as CPython's does (free lists included when modelled), and no
+  collection resets it; ``gc.get_threshold()``/``set_threshold()`` keep the profile's
+  thresholds, which trigger nothing; ``gc.isenabled()`` starts False (``gc.enable()`` sets the
+  flag, and still nothing is collected);
+- ``gc.get_objects()`` (and ``get_objects(0)``) are every tracked object in the order it was
+  tracked; generations 1 and 2 are empty, since only a collection promotes;
+- ``gc.is_tracked()`` follows CPython's rules at allocation and store (a dict starts tracking
+  when it stores something that may be tracked); nothing is ever untracked by a collection, so
+  a tuple of atoms stays tracked (as a tuple built at run time does on CPython 3.11 with the
+  collector disabled);
+- ``gc.freeze()`` moves every tracked object to a permanent list (``count[0]`` zeroed),
+  ``gc.unfreeze()`` moves them back, ``gc.get_freeze_count()`` counts them.
+
+>>> import gclab
+>>> heap = gclab.Heap(collector="refcount")
+>>> a = heap.list(); a.append(a); del a      # a cycle: it leaks
+>>> heap.gc.collect(), heap.gc.get_count()
+(0, (1, 0, 0))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import Capabilities, register
+from .counting import CountingCollector
+
+if TYPE_CHECKING:
+    from ..heap.core import HeapCore
+    from ..heap.types import TypeInfo
+
+TRACKED_LIST, PERMANENT = 0, 1  # its two lists, as offsets from its first head
+
+
+@register("refcount")
+class RefcountCollector(CountingCollector):
+    """Reference counting only; cycles are never collected."""
+
+    name = "refcount"
+    capabilities = Capabilities(collects_cycles=False, generational=False, incremental=False,
+                                write_barrier=False, uses_refcounts=True, freezes=True)
+    lists = 2
+
+    def __init__(self, heap: HeapCore, *, free_lists: bool = False) -> None:
+        super().__init__(heap, free_lists=free_lists)
+        self.young = self.first_head + TRACKED_LIST
+        self.permanent = self.first_head + PERMANENT
+        self.state.enabled = False  # gc.disable(), from the first line on
+
+    def before_gc_alloc(self, info: TypeInfo, size: int) -> None:
+        """Count the allocation; nothing is ever triggered."""
+        self.count_alloc(info, size)
+
+    def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
+        """Count ``count`` allocations at once (one by one when free lists are modelled)."""
+        if self.free_counts is not None:
+            return 0
+        self.state.count[0] += count
+        return count
+
+    def safepoint(self) -> None:
+        """Nothing is ever scheduled."""
+
+    def collect_with_callbacks(self, generation: int, reason: str = "manual",
+                               *, callbacks: bool = True) -> int:
+        """No collection: nothing runs, nothing is recorded; returns 0."""
+        return 0
+
+    def heads(self, generation: int | None = None) -> tuple[int, ...]:
+        """Everything tracked is in generation 0; generations 1 and 2 are empty."""
+        return (self.young,) if generation in (None, 0) else ()
+
+
+__all__ = ["RefcountCollector"]
