@@ -17,14 +17,15 @@ start (measured: ``gc.disable()``, then a cycle is leaked and allocations go pas
   collection resets it; ``gc.get_threshold()``/``set_threshold()`` keep the profile's
   thresholds, which trigger nothing; ``gc.isenabled()`` starts False (``gc.enable()`` sets the
   flag, and still nothing is collected);
-- ``gc.get_objects()`` (and ``get_objects(0)``) are every tracked object in the order it was
-  tracked; generations 1 and 2 are empty, since only a collection promotes;
+- ``gc.get_objects(0)`` is every tracked object in the order it was tracked; generations 1
+  and 2 are empty, since only a collection promotes (until ``gc.unfreeze()``, below);
 - ``gc.is_tracked()`` follows CPython's rules at allocation and store (a dict starts tracking
   when it stores something that may be tracked); nothing is ever untracked by a collection, so
   a tuple of atoms stays tracked (as a tuple built at run time does on CPython 3.11 with the
   collector disabled);
-- ``gc.freeze()`` moves every tracked object to a permanent list (``count[0]`` zeroed),
-  ``gc.unfreeze()`` moves them back, ``gc.get_freeze_count()`` counts them.
+- ``gc.freeze()`` moves every tracked object to a permanent list (the counts zeroed),
+  ``gc.get_freeze_count()`` counts them, ``gc.unfreeze()`` puts them at the tail of
+  generation 2, as CPython does.
 
 >>> import gclab
 >>> heap = gclab.Heap(collector="refcount")
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
     from ..heap.core import HeapCore
     from ..heap.types import TypeInfo
 
-TRACKED_LIST, PERMANENT = 0, 1  # its two lists, as offsets from its first head
+# Its lists, as offsets from its first head: new objects, what gc.unfreeze() gives back (the
+# "oldest generation"), the permanent list of gc.freeze().
+YOUNG, OLD, PERMANENT = 0, 1, 2
 
 
 @register("refcount")
@@ -54,11 +57,12 @@ class RefcountCollector(CountingCollector):
     name = "refcount"
     capabilities = Capabilities(collects_cycles=False, generational=False, incremental=False,
                                 write_barrier=False, uses_refcounts=True, freezes=True)
-    lists = 2
+    lists = 3
 
     def __init__(self, heap: HeapCore, *, free_lists: bool = False) -> None:
         super().__init__(heap, free_lists=free_lists)
-        self.young = self.first_head + TRACKED_LIST
+        self.young = self.first_head + YOUNG
+        self.old = self.first_head + OLD
         self.permanent = self.first_head + PERMANENT
         self.state.enabled = False  # gc.disable(), from the first line on
 
@@ -82,8 +86,11 @@ class RefcountCollector(CountingCollector):
         return 0
 
     def heads(self, generation: int | None = None) -> tuple[int, ...]:
-        """Everything tracked is in generation 0; generations 1 and 2 are empty."""
-        return (self.young,) if generation in (None, 0) else ()
+        """Generation 0: everything tracked since the start; 1: nothing; 2: what
+        ``gc.unfreeze()`` gave back."""
+        return {None: (self.young, self.old), 0: (self.young,), 1: (), 2: (self.old,)}[
+            generation]
+
 
 
 __all__ = ["RefcountCollector"]
