@@ -67,8 +67,13 @@ class Collector(AllocationObserver, Protocol):
     #: Where the text of the DEBUG_* flags goes (the facade installs its printer).
     debug_sink: DebugSink
 
+    def collect(self, generation: int, record: CollectionRecord) -> CollectionRecord:
+        """One collection of ``generation`` (no callbacks, ``collecting`` not set: the
+        caller's job); fills ``record`` with what it did and returns it."""
+
     def collect_with_callbacks(self, generation: int, reason: str = "manual", *,
                                callbacks: bool = True) -> int:
+
         """A collection of ``generation`` (and younger, if generational) with ``gc.callbacks``
         around it; returns collected + uncollectable (0 at once while one is running)."""
 

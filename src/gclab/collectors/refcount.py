@@ -44,6 +44,8 @@ from .counting import CountingCollector
 if TYPE_CHECKING:
     from ..heap.core import HeapCore
     from ..heap.types import TypeInfo
+    from .record import CollectionRecord
+
 
 # Its lists, as offsets from its first head: new objects, what gc.unfreeze() gives back (the
 # "oldest generation"), the permanent list of gc.freeze().
@@ -79,6 +81,10 @@ class RefcountCollector(CountingCollector):
 
     def safepoint(self) -> None:
         """Nothing is ever scheduled."""
+
+    def collect(self, generation: int, record: CollectionRecord) -> CollectionRecord:
+        """Reference counting finds no cycle: ``record`` is returned as it came."""
+        return record
 
     def collect_with_callbacks(self, generation: int, reason: str = "manual",
                                *, callbacks: bool = True) -> int:
