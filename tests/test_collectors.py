@@ -14,6 +14,7 @@ import gclab
 from gclab.collectors import GenerationalCollector, RefcountCollector, collector_names
 from gclab.collectors.base import NotIncrementalError, UnknownCollectorError, collector_class
 from gclab.errors import HeapError, InvariantViolation, ProfileError
+from gclab.heap import table as table_module
 from gclab.heap._jit_dealloc import DeallocKernel
 from gclab.heap.core import HeapCore
 from gclab.heap.flags import COLLECTING
@@ -111,6 +112,26 @@ def test_heads_are_reserved_lowest_first_and_given_back_empty() -> None:
     with pytest.raises(HeapError, match="list head 9 still has members"):
         table.release_heads(9, 2)
     assert table.heads_reserved[9]  # refused: nothing given back
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.intp])
+def test_list_extend_links_like_list_append(dtype: type, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """place_many's table service, compiled and in numpy (GCLAB_JIT=0), against a loop of
+    list_append: the same links, every column."""
+    ids = np.array([20, 17, 30, 18, 25], dtype)
+    tables = [ObjectTable(64) for _ in range(3)]
+    for table in tables:
+        table.list_append(16, 3)  # a member already there
+    for oid in ids.tolist():
+        tables[0].list_append(oid, 3)
+    tables[1].list_extend(ids, 3)
+    monkeypatch.setattr(table_module, "_lists", None)
+    tables[2].list_extend(ids, 3)
+    for table in tables[1:]:
+        np.testing.assert_array_equal(table.gc_next, tables[0].gc_next)
+        np.testing.assert_array_equal(table.gc_prev, tables[0].gc_prev)
+    assert tables[1].walk_members(3) == [16, 20, 17, 30, 18, 25]
 
 
 def test_a_bare_heap_keeps_tracked_objects_in_its_one_list() -> None:

@@ -42,7 +42,21 @@ def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
 
 
 @jit
+def _list_extend(gc_next, gc_prev, nodes, head):  # type: ignore[no-untyped-def]
+    """Link ``nodes`` (in no list), in order, at the tail of ``head``."""
+    last = gc_prev[head]
+    for k in range(len(nodes)):
+        node = nodes[k]
+        gc_next[at(last)] = node
+        gc_prev[at(node)] = last
+        last = node
+    gc_next[at(last)] = head
+    gc_prev[head] = last
+
+
+@jit
 def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
+
     return _list_members(gc_next, head, np.empty(0, np.int32))
 
 

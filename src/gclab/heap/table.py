@@ -539,10 +539,14 @@ class ObjectTable:
 
     def list_extend(self, nodes: npt.NDArray[np.integer], head: int) -> None:
         """Link ``nodes`` (in no list, distinct), in order, at the tail of ``head``
-        (vectorised :meth:`list_append`)."""
+        (:meth:`list_append` of each; compiled unless GCLAB_JIT=0)."""
         if not len(nodes):
             return
+        if _lists is not None:
+            _lists._list_extend(self.gc_next, self.gc_prev, nodes, head)
+            return
         last = int(self.gc_prev[head])
+
         first, final = int(nodes[0]), int(nodes[-1])
         self.gc_next[last] = first
         self.gc_prev[first] = last
