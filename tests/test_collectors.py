@@ -153,18 +153,27 @@ def test_attach_gives_the_old_collectors_heads_back() -> None:
     assert heap.table.walk_members(collector.young) == [a]
 
 
-def test_a_failed_attach_leaves_a_working_heap() -> None:
+def test_a_failed_attach_changes_nothing() -> None:
     heap = HeapCore()
+    before = heap.observer, heap.table.heads_reserved.copy()
 
     def broken(h: HeapCore) -> RefcountCollector:
+        h.table.reserve_heads(2)  # half made, then it fails
         raise RuntimeError("no")
 
     with pytest.raises(RuntimeError):
         heap.attach(broken)
-    assert isinstance(heap.observer, NoCollector)
+    with pytest.raises(TypeError, match="attach takes a callable"):
+        heap.attach(RefcountCollector(HeapCore()))  # type: ignore[arg-type]
+    assert heap.observer is before[0]
+    np.testing.assert_array_equal(heap.table.heads_reserved, before[1])
     a = heap.alloc("list")
-    assert heap.is_tracked(a)
+    assert heap.table.walk_members(heap.observer.head) == [a]
+    with pytest.raises(HeapError, match="still has members"):  # too late: a is tracked
+        heap.attach(lambda h: RefcountCollector(h))
+    assert heap.observer is before[0]
     check_invariants(heap)
+
 
 
 @pytest.mark.parametrize("name", ["cpython", "refcount"])

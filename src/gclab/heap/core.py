@@ -101,17 +101,23 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
     def attach(self, make: Callable[[HeapCore], C]) -> C:
         """Make ``make(self)`` the heap's collector (:attr:`observer`) and return it.
 
-        The current collector gives its list heads back first (its lists must be empty: a
-        collector is chosen before anything is tracked); if ``make`` fails, a
-        :class:`~gclab.heap.observer.NoCollector` takes its place."""
+        The current collector gives its list heads back first, so the new one can reserve
+        them; its lists must be empty (a collector is chosen before anything is tracked:
+        :class:`~gclab.errors.HeapError` otherwise). If ``make`` fails, the current collector
+        keeps its heads and its place: nothing changed."""
+        if not callable(make):
+            raise TypeError(f"attach takes a callable that makes the collector from the heap, "
+                            f"not {type(make).__name__}")
+        reserved = self.table.heads_reserved.copy()
         self.observer.detach()
         try:
             collector = make(self)
         except BaseException:
-            self.observer = NoCollector(self.table)
+            self.table.heads_reserved[:] = reserved
             raise
         self.observer = collector
         return collector
+
 
     def add_static_ref(self, oid: int) -> None:
         """Take a reference on behalf of the simulation itself (CPython's static empty tuple,
