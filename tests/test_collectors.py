@@ -195,7 +195,25 @@ def test_new_objects_go_where_the_collector_places_them(name: str) -> None:
     check_invariants(heap)
 
 
+def test_a_batch_that_starts_many_dicts_tracking_places_them_in_batch_order() -> None:
+    """set_slots tracks a dict at the first store of a value that may be tracked; the dicts go
+    to the collector in batch order (40 of them: past the kernel's first 16 places)."""
+    heap = gclab.Heap("3.12")
+    heap.gc.disable()
+    dicts = heap.alloc_many("dict", 40).tolist()
+    for d in dicts:
+        heap.dict_set(d, heap.atom("k"), heap.atom(0))
+    value = heap.alloc("list")
+    order = np.random.default_rng(7).permutation(40)
+    batch = np.array([dicts[i] for i in order] * 2, np.int32)  # each dict twice
+    heap.set_slots(batch, np.ones(80, np.int32), np.full(80, value, np.int32))
+    members = heap.table.walk_members(heap.collector.young)
+    assert members[-40:] == [dicts[i] for i in order]
+    check_invariants(heap)
+
+
 # -- the compiled cascade's accounting is declared ------------------------------------------------
+
 
 
 class Telling(RefcountCollector):

@@ -171,10 +171,12 @@ def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.
 
 @jit
 def _store_many(pool, ref_start, refcnt, type_id, flags,  # type: ignore[no-untyped-def]
-                kinds, gc_capable, ids, indices, values, olds, dict_type, tracked):
+                kinds, gc_capable, ids, indices, values, olds, dict_type):
     """The stores of ``set_slots``: each new value held, the old ones in ``olds``; a dict that
-    receives a value that may be tracked is flagged TRACKED and listed in ``tracked`` (for the
-    collector to place, in order). Returns how many were listed."""
+    receives a value that may be tracked is flagged TRACKED and listed for the collector to
+    place, in order. Returns ``(listed, how many)`` (a small array, grown as needed: dicts that
+    start tracking are rare, a batch may be huge)."""
+    tracked = np.empty(16, np.int32)
     count = 0
     for k in range(len(ids)):
         oid = ids[k]
@@ -188,9 +190,13 @@ def _store_many(pool, ref_start, refcnt, type_id, flags,  # type: ignore[no-unty
             tid = type_id[value]
             if gc_capable[tid] != 0 and (kinds[tid] != K_TUPLE or (flags[value] & TRACKED) != 0):
                 flags[oid] |= TRACKED
+                if count == len(tracked):
+                    grown = np.empty(2 * count, np.int32)
+                    grown[:count] = tracked
+                    tracked = grown
                 tracked[count] = oid
                 count += 1
-    return count
+    return tracked, count
 
 
 @jit
@@ -357,13 +363,13 @@ class BulkMixin:
         t = self.table
         kinds, gc_capable = type_arrays(self.types)
         olds = np.empty(len(ids_c), np.int32)
-        tracked = np.empty(len(ids_c), np.int32)
         with self.operation():
-            placed = _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags, kinds,
-                                 gc_capable, ids_c.codes, idx_c.codes, val_c.codes, olds, DICT,
-                                 tracked)
+            tracked, placed = _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags,
+                                          kinds, gc_capable, ids_c.codes, idx_c.codes,
+                                          val_c.codes, olds, DICT)
             if placed:
                 self.observer.place_many(tracked[:placed])
+
             self._drop_all(olds, external=False)
 
     def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,
