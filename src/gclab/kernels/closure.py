@@ -2,8 +2,14 @@
 
 :func:`mark_from` has the oracle's name, signature and post-conditions; it validates the roots
 and calls :func:`_mark_from`, which works on the view's arrays only. No recursion: the gray
-stack is an array of ``n`` node ids (every node is pushed at most once, when it turns gray), so
-10M nodes cost 40 MB of stack and a chain of any length is fine.
+nodes wait in an array of ``n`` node ids (each enters once, when it turns gray), so 10M nodes
+cost 40 MB and a chain of any length is fine.
+
+One difference from the oracle, which changes no mark: the oracle scans the most recent gray
+node first (a stack), the kernel the oldest (a queue in the same array). Then the next node to
+scan does not depend on the loads just made, so the CPU overlaps the cache misses: on a random
+graph of 1M nodes and 3M edges the queue marked in 0.14 s, the stack in 0.21 s
+(``bench/closure.py``; scipy's ``breadth_first_order`` 0.11 s).
 
 >>> from gclab.graphview import GraphView
 >>> g = GraphView.from_csr([0, 1, 2, 2], [1, 0])   # 0 <-> 1, and 2 alone
@@ -24,17 +30,19 @@ U8 = npt.NDArray[np.uint8]
 
 @jit
 def _mark_from(start, length, targets, alive, check_alive, roots, colour, gray):  # type: ignore[no-untyped-def]
-    """Shade the roots, then scan gray nodes until none is left (the oracle's loop)."""
-    top = 0
+    """Shade the roots, then scan gray nodes until none is left (the oracle's loop, the gray
+    nodes taken first in, first out: ``gray[scanned:shaded]``)."""
+    shaded = 0
     for k in range(len(roots)):
         root = at(roots[k])
         if colour[root] == WHITE:
             colour[root] = GRAY
-            gray[top] = root
-            top += 1
-    while top > 0:
-        top -= 1
-        node = at(gray[top])
+            gray[shaded] = root
+            shaded += 1
+    scanned = 0
+    while scanned < shaded:
+        node = at(gray[scanned])
+        scanned += 1
         colour[node] = BLACK
         first = np.int64(start[node])
         for k in range(first, first + np.int64(length[node])):
@@ -45,8 +53,8 @@ def _mark_from(start, length, targets, alive, check_alive, roots, colour, gray):
             if colour[t] != WHITE or (check_alive and not alive[t]):
                 continue
             colour[t] = GRAY
-            gray[top] = t
-            top += 1
+            gray[shaded] = t
+            shaded += 1
 
 
 def mark_from(graph: GraphView, roots: object) -> U8:
