@@ -36,11 +36,12 @@ False
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from ._jit import jit
 from .errors import GraphTypeError, InvalidGraphError, InvalidRootError
 
 #: The most nodes a view may have: node ids fit in int32, as the heap's ids do.
@@ -353,5 +354,156 @@ def _check_slices(start: Array, length: Array, targets: Array, alive: Array | No
                                 f"node of 0 .. {n - 1}")
 
 
-__all__ = ["ALIVE", "BLACK", "GRAY", "MAX_NODES", "TABLE_COLUMNS", "WHITE", "GraphView",
-           "as_graph"]
+# -- table-likes: what CPython's unreachable-set phases read --------------------------------------
+
+
+class TableColumns(Protocol):
+    """The object-table columns CPython's unreachable-set phases read and write, by the heap
+    table's names (:class:`gclab.heap.table.ObjectTable` has them), and its two list
+    primitives. Lists are sentinel-headed rings in ``gc_next``/``gc_prev``."""
+
+    @property
+    def gc_next(self) -> Array: ...
+    @property
+    def gc_prev(self) -> Array: ...
+    @property
+    def flags(self) -> Array: ...
+    @property
+    def refcnt(self) -> Array: ...
+    @property
+    def gc_refs(self) -> Array: ...
+    @property
+    def type_id(self) -> Array: ...
+    @property
+    def ref_start(self) -> Array: ...
+    @property
+    def ref_len(self) -> Array: ...
+    @property
+    def pool(self) -> Array: ...
+
+    def list_members(self, head: int) -> list[int]:
+        """The members of the list ``head``, head to tail."""
+        ...
+
+    def list_move(self, node: int, head: int) -> None:
+        """Move ``node`` to the tail of the list ``head``."""
+        ...
+
+
+class TableLike(Protocol):
+    """What CPython's unreachable-set phases (``update_refs``, ``subtract_refs``,
+    ``move_unreachable``, ``deduce_unreachable``, ``clear_collecting`` in
+    :mod:`gclab.algorithms.cycles` and :mod:`gclab.kernels.cycles`) take: a gclab heap is one,
+    and so is a :class:`GraphTable` over a graph view.
+
+    * ``table``: the columns (:class:`TableColumns`);
+    * ``types``: the type registry (a :class:`gclab.heap.types.TypeRegistry`) whose per-type
+      arrays (kind code, GC-capable: ``type_arrays``) the compiled phases read by ``type_id``;
+    * ``referents(oid)``: the ids traverse visits from ``oid``, in traverse order (the oracles
+      read this; it must visit what the kernels visit for the type's kind).
+    """
+
+    @property
+    def table(self) -> TableColumns: ...
+    @property
+    def types(self) -> Any: ...
+
+    def referents(self, oid: int) -> list[int]:
+        """The ids traverse visits from ``oid``, in order (no NULLs, no atoms)."""
+        ...
+
+
+@jit
+def _list_walk(gc_next, head, out):  # type: ignore[no-untyped-def]
+    """Write the members of the list ``head`` into ``out``, head to tail; return how many."""
+    count = 0
+    node = gc_next[head]
+    while node != head:
+        out[count] = node
+        count += 1
+        node = gc_next[node]
+    return count
+
+
+class GraphTable:
+    """A table-like over a graph view, so that CPython's ``deduce_unreachable`` runs on a graph
+    that is not a heap (a captured one): rows ``0 .. n-1`` are the nodes, two more rows are
+    list heads. ``young`` (row ``n``) holds the candidates in the order given, ``unreachable``
+    (row ``n + 1``) is empty; ``refcnt`` is ``refcounts`` (every reference to a node: from
+    slots and from outside the graph).
+
+    ``ref_start``, ``ref_len`` and ``pool`` are the view's arrays (shared, read-only); the
+    other columns are new. Every node has the type ``type_id`` of ``types``, whose traverse
+    must be slot order (the heap's ``set``), as :meth:`referents` is.
+
+    Bad input (a refcount below the references the graph holds to the node, a candidate that
+    is not a live node or is given twice) raises a typed error.
+    """
+
+    def __init__(self, graph: GraphView, refcounts: object, candidates: object, types: Any,
+                 type_id: int) -> None:
+        graph = as_graph(graph)
+        n = graph.n
+        refcnt = _int_array("refcounts", refcounts)
+        if refcnt.shape != (n,):
+            raise InvalidGraphError(f"refcounts must have shape ({n},), not {refcnt.shape}")
+        held = np.bincount(graph.edges()[1], minlength=n)
+        low = np.flatnonzero(refcnt < held)
+        if len(low):
+            raise InvalidGraphError(f"node {low[0]} has refcount {refcnt[low[0]]} but the graph "
+                                    f"holds {held[low[0]]} references to it")
+        members = graph.check_roots(candidates)
+        if len(np.unique(members)) != len(members):
+            values, counts = np.unique(members, return_counts=True)
+            raise InvalidRootError(f"candidate {values[counts > 1][0]} is given twice")
+        rows = n + 2
+        ids = np.int32 if rows <= MAX_NODES else np.int64
+        self.young, self.unreachable = n, n + 1
+        self.gc_next = np.full(rows, -1, ids)
+        self.gc_prev = np.full(rows, -1, ids)
+        ring = np.concatenate(([n], members, [n])).astype(ids)
+        self.gc_next[ring[:-1]] = ring[1:]
+        self.gc_prev[ring[1:]] = ring[:-1]
+        self.gc_next[n + 1] = self.gc_prev[n + 1] = n + 1
+        self.flags = np.zeros(rows, np.uint8)
+        self.refcnt = np.zeros(rows, np.int64)
+        self.refcnt[:n] = refcnt
+        self.gc_refs = np.zeros(rows, np.int64)
+        self.type_id = np.full(rows, operator.index(type_id), np.int32)
+        self.ref_start, self.ref_len, self.pool = graph.start, graph.length, graph.targets
+        self.types = types
+
+    @property
+    def table(self) -> GraphTable:
+        """The columns: the table-like is its own table."""
+        return self
+
+    def members(self, head: int) -> I64:
+        """The members of the list ``head``, head to tail (a compiled walk)."""
+        out = np.empty(len(self.gc_next), np.int64)
+        return out[: _list_walk(self.gc_next, head, out)]
+
+    def list_members(self, head: int) -> list[int]:
+        """The members of the list ``head``, head to tail, as a Python list."""
+        return self.members(head).tolist()  # type: ignore[no-any-return]
+
+    def list_move(self, node: int, head: int) -> None:
+        """Move ``node`` from its list to the tail of ``head``."""
+        nxt, prev = self.gc_next, self.gc_prev
+        before, after = prev[node], nxt[node]  # unlink
+        nxt[before] = after
+        prev[after] = before
+        last = prev[head]  # and append
+        nxt[last] = node
+        prev[node] = last
+        nxt[node] = head
+        prev[head] = node
+
+    def referents(self, oid: int) -> list[int]:
+        """The non-negative slot values of ``oid``, in slot order (what traverse visits)."""
+        first = int(self.ref_start[oid])
+        return [v for v in self.pool[first : first + int(self.ref_len[oid])].tolist() if v >= 0]
+
+
+__all__ = ["ALIVE", "BLACK", "GRAY", "MAX_NODES", "TABLE_COLUMNS", "WHITE", "GraphTable",
+           "GraphView", "TableColumns", "TableLike", "as_graph"]
