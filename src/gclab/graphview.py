@@ -21,8 +21,12 @@ Bad input raises a typed error (:class:`~gclab.errors.GraphTypeError` for wrong 
 dtypes, :class:`~gclab.errors.InvalidGraphError` for shapes and ranges,
 :class:`~gclab.errors.InvalidRootError` for roots) and changes nothing.
 
-This module is a bottom layer: it imports only numpy and :mod:`gclab.errors`, never the heap
-(:meth:`GraphView.of_table` reads a table by duck typing).
+The module also defines :class:`TableLike`, what CPython's unreachable-set phases read (a heap
+is one), and :class:`GraphTable`, a table-like over a view, so that those phases run on a graph
+that is not a heap.
+
+This module is a bottom layer: it imports only numpy, :mod:`gclab._jit` and
+:mod:`gclab.errors`, never the heap (:meth:`GraphView.of_table` reads a table by duck typing).
 
 >>> g = GraphView.from_edges(4, [0, 1, 1], [1, 2, 0])
 >>> g.out_edges(1).tolist(), g.out_edges(3).tolist()
