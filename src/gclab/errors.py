@@ -64,3 +64,22 @@ class InvariantViolation(GCLabError):
 
 class ProfileError(GCLabError, ValueError):
     """An unknown profile name or an invalid profile."""
+
+
+class GraphError(GCLabError):
+    """A graph view (:class:`gclab.graphview.GraphView`) or a graph kernel was given input it
+    cannot honour. Nothing was changed: not the caller's arrays, not the view."""
+
+
+class InvalidGraphError(GraphError, ValueError):
+    """The arrays do not describe a graph: wrong shapes, a negative length, a slice past the
+    targets array, a target that is not a node."""
+
+
+class GraphTypeError(InvalidGraphError, TypeError):
+    """An array of the wrong kind (not integers, not a mask) or an object that is not a graph
+    view or not table-like where one is needed."""
+
+
+class InvalidRootError(GraphError, ValueError):
+    """A root is not a live node of the graph (out of range, dead) or not an integer."""

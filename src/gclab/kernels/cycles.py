@@ -8,6 +8,10 @@ and ``gc_refs`` come out identical; ``tests/test_kernels.py`` checks that on ran
 Traverse order inside the kernels (as :func:`gclab.heap.layout.gc_referents`): list and tuple
 items last to first; dict entries value then key (an odd trailing key is not an entry); every
 other kind in slot order. Negative slot values (NULL, atoms) are skipped.
+
+The wrappers of the unreachable-set phases take a table-like (:class:`gclab.graphview.TableLike`):
+a heap, or a :class:`~gclab.graphview.GraphTable` over a graph that is not one
+(:func:`unreachable_in`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
+from ..graphview import GraphTable, GraphView, TableLike
 from ..heap._jit_lists import _list_append, _list_remove
 from ..heap.flags import (
     COLLECTING,
@@ -27,7 +33,7 @@ from ..heap.flags import (
     UNTRACK_MASK,
 )
 from ..heap.table import NULL
-from ..heap.types import K_DICT, K_LIST, K_TUPLE
+from ..heap.types import K_DICT, K_LIST, K_TUPLE, SET, TypeRegistry
 from . import at, jit, type_arrays
 
 if TYPE_CHECKING:
@@ -288,7 +294,7 @@ def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
 # -- public wrappers (the oracles' names and signatures) -------------------------------------------
 
 
-def update_refs(heap: HeapCore, young: int) -> int:
+def update_refs(heap: TableLike, young: int) -> int:
     """Copy each member's refcount into ``gc_refs`` and mark it COLLECTING.
 
     Afterwards every member has ``gc_refs == refcount`` and the COLLECTING flag.
@@ -297,7 +303,7 @@ def update_refs(heap: HeapCore, young: int) -> int:
     return int(_update_refs(t.gc_next, t.refcnt, t.gc_refs, t.flags, int(young)))
 
 
-def subtract_refs(heap: HeapCore, young: int) -> int:
+def subtract_refs(heap: TableLike, young: int) -> int:
     """Subtract the references members hold to each other.
 
     Afterwards ``gc_refs`` of a member is the number of references to it from outside the set.
@@ -308,7 +314,7 @@ def subtract_refs(heap: HeapCore, young: int) -> int:
                               t.pool, t.ref_start, t.ref_len, int(young)))
 
 
-def move_unreachable(heap: HeapCore, young: int, unreachable: int,
+def move_unreachable(heap: TableLike, young: int, unreachable: int,
                      untrack_tuples_inline: bool = False) -> None:
     """Move members nothing reachable refers to into ``unreachable`` (CPython's reordering).
 
@@ -335,7 +341,7 @@ def _deduce_unreachable(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignor
     return objects, references
 
 
-def deduce_unreachable(heap: HeapCore, young: int, unreachable: int,
+def deduce_unreachable(heap: TableLike, young: int, unreachable: int,
                        untrack_tuples_inline: bool = False) -> tuple[int, int]:
     """update_refs, subtract_refs, move_unreachable (one compiled call). Returns (objects,
     references) visited."""
@@ -367,11 +373,28 @@ def untrack_dicts(heap: HeapCore, head: int) -> None:
                   t.pool, t.ref_start, t.ref_len, int(head), K_DICT)
 
 
-def clear_collecting(heap: HeapCore, head: int) -> None:
+def clear_collecting(heap: TableLike, head: int) -> None:
     """Clear COLLECTING and UNREACHABLE on every member of the list."""
     t = heap.table
     _clear_collecting(t.gc_next, t.flags, int(head))
 
 
+def unreachable_in(graph: GraphView, refcounts: object,
+                   candidates: object) -> npt.NDArray[np.int64]:
+    """CPython's ``deduce_unreachable`` on a graph that is not a heap (a captured one).
+
+    Afterwards the returned ids are the candidates that no reference from outside the
+    candidates reaches, in the order ``move_unreachable`` leaves them; the graph is unchanged
+    (the oracle's post-conditions, :func:`gclab.algorithms.cycles.unreachable_in`).
+
+    >>> g = GraphView.from_csr([0, 1, 2, 3], [1, 0, 0])   # 0 <-> 1, 2 -> 0
+    >>> unreachable_in(g, [2, 1, 0], [0, 1, 2]).tolist()  # nothing holds 2: all garbage
+    [0, 1, 2]
+    """
+    table = GraphTable(graph, refcounts, candidates, TypeRegistry(), SET)
+    deduce_unreachable(table, table.young, table.unreachable)
+    return table.members(table.unreachable)
+
+
 __all__ = ["clear_collecting", "deduce_unreachable", "move_unreachable", "subtract_refs",
-           "untrack_dicts", "untrack_tuples", "update_refs"]
+           "unreachable_in", "untrack_dicts", "untrack_tuples", "update_refs"]
