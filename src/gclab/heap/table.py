@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import HeapFullError
+from ..errors import ColumnError, HeapFullError
 from ..kernels import ENABLED as _JIT
 from .flags import ALIVE
 
@@ -191,6 +191,31 @@ class AtomTable:
         return released
 
 
+def _column_kind(dtype: npt.DTypeLike, fill: object) -> tuple[np.dtype[np.generic], np.generic]:
+    """``dtype`` as a bool, integer or float dtype and ``fill`` as its exact value in it;
+    ColumnError for anything else."""
+    try:
+        kind = np.dtype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise ColumnError(f"{dtype!r} is not a dtype ({exc})") from None
+    if kind.kind not in "biuf":
+        raise ColumnError(f"a column holds bool, integer or float values, not {kind}")
+    if type(fill) not in (bool, int, float) and not isinstance(fill, (np.bool_, np.integer,
+                                                                      np.floating)):
+        raise ColumnError(f"a column's fill is a bool, int or float, not "
+                          f"{type(fill).__name__} {fill!r}")
+    try:
+        with np.errstate(all="ignore"):  # a value that does not fit is refused just below
+            value = np.array(fill).astype(kind, casting="unsafe")[()]
+    except OverflowError:  # a Python int past 64 bits
+        raise ColumnError(f"{fill!r} does not fit a column of dtype {kind}") from None
+    back = value.item()
+    if not (back == fill or (fill != fill and back != back)):  # exact (NaN stays NaN)
+        raise ColumnError(f"{fill!r} does not fit a column of dtype {kind} exactly (it "
+                          f"would be {back!r})")
+    return kind, value
+
+
 def _grown(array: npt.NDArray[np.generic], size: int, fill: int) -> npt.NDArray[np.generic]:
     out = np.full(size, fill, dtype=array.dtype)
     out[: len(array)] = array
@@ -286,8 +311,11 @@ class ObjectTable:
         self.top = N_HEADS  # first never-used id
         self.free_ids = IdStack()  # freed ids, reused last freed first
         # Called with every freed id, in order, by the Python and the compiled cascade alike
-        # (tools and tests that watch deaths; empty by default, costing nothing).
+        # (tools and tests that watch deaths, and the heap's mutation listeners' ``free``
+        # events, gclab.heap.mutation; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
+        self._extra: dict[str, npt.NDArray[np.generic]] = {}  # per-collector columns
+        self._fills: dict[str, np.generic] = {}  # their values for a new row
         self.live = 0
         for head in range(N_HEADS):
             self.gc_next[head] = head
@@ -329,8 +357,11 @@ class ObjectTable:
         grown = {name: _grown(getattr(self, name), size,
                               NULL if name in ("gc_next", "gc_prev") else 0)
                  for name in self.COLUMNS}
+        extra = {name: _grown(column, size, self._fills[name])  # type: ignore[arg-type]
+                 for name, column in self._extra.items()}
         for name, column in grown.items():  # nothing can fail from here on
             setattr(self, name, column)
+        self._extra.update(extra)
 
     def new_row(self, type_id: int, nslots: int) -> int:
         """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked.
@@ -361,6 +392,9 @@ class ObjectTable:
         self.gc_next[ids] = NULL
         self.gc_prev[ids] = NULL
         self.gc_refs[ids] = 0
+        if self._extra:  # per-collector columns start at their fill value
+            for name, column in self._extra.items():
+                column[ids] = self._fills[name]
 
     def free_row(self, oid: int) -> None:
         """Poison ``oid`` (no ALIVE flag) and give its id and pool slice back."""
@@ -376,6 +410,70 @@ class ObjectTable:
     def is_alive(self, oid: int) -> bool:
         """True when ``oid`` names a live object."""
         return N_HEADS <= oid < self.top and bool(self.flags[oid] & ALIVE)
+
+    # -- per-collector columns ------------------------------------------------------------------
+
+    def add_column(self, name: str, dtype: npt.DTypeLike,
+                   fill: bool | int | float = 0) -> npt.NDArray[np.generic]:
+        """A new numpy column ``name`` of ``dtype`` (bool, integer or float), one value per row,
+        for a collector's own per-object state (marks, colours, space bits) instead of more bits
+        in the shared ``flags`` byte; returns it.
+
+        Every row starts at ``fill``, and a row is reset to ``fill`` each time it is allocated
+        (:meth:`init_rows`: one by one and in bulk), never when it is freed: the value of a freed
+        row is stale until its id is reused. The column grows with the table, in the same
+        atomic step as the table's own columns, so growth replaces the array: read it again
+        with :meth:`column` after anything that may allocate.
+
+        :class:`~gclab.errors.ColumnError` for a name already in use, one of the table's own
+        columns, or not an identifier; a dtype that is not bool, integer or float; a fill the
+        dtype cannot hold exactly (TypeError for a name that is not a str). Nothing changes.
+
+        >>> table = ObjectTable()
+        >>> marks = table.add_column("mark", np.uint8)
+        >>> oid = table.new_row(0, 0)
+        >>> table.column("mark")[oid] = 1
+        >>> table.free_row(oid); table.new_row(0, 0) == oid     # the id is reused ...
+        True
+        >>> int(table.column("mark")[oid])                       # ... and its mark reset
+        0
+        >>> table.add_column("mark", np.uint8)
+        Traceback (most recent call last):
+        ...
+        gclab.errors.ColumnError: the table has a column named 'mark' already
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"a column name is a str, not {type(name).__name__} {name!r}")
+        if not name.isidentifier():
+            raise ColumnError(f"a column name is an identifier, not {name!r}")
+        if name in self.COLUMNS:
+            raise ColumnError(f"{name!r} is one of the table's own columns")
+        if name in self._extra:
+            raise ColumnError(f"the table has a column named {name!r} already")
+        kind, value = _column_kind(dtype, fill)
+        column = np.full(self.capacity, value, dtype=kind)
+        self._fills[name] = value
+        self._extra[name] = column
+        return column
+
+    def column(self, name: str) -> npt.NDArray[np.generic]:
+        """The per-collector column ``name`` (:meth:`add_column`); ColumnError if there is
+        none."""
+        try:
+            return self._extra[name]
+        except (KeyError, TypeError):
+            raise ColumnError(f"the table has no column named {name!r}") from None
+
+    def remove_column(self, name: str) -> None:
+        """Drop the per-collector column ``name``; ColumnError if there is none."""
+        self.column(name)
+        del self._extra[name]
+        del self._fills[name]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The per-collector columns, in the order they were added."""
+        return tuple(self._extra)
 
     # -- the reference pool ---------------------------------------------------------------------
 
