@@ -31,6 +31,11 @@ by an earlier entry is present for the later ones).
 
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
+
+Mutation listeners (:mod:`gclab.heap.mutation`) hear a batch as the one-at-a-time calls would
+tell it: ``alloc_many`` an ``alloc`` and an ``incref`` per object, ``set_slots`` one
+``store_many`` (the kernel's writes, in batch order, before any overwritten reference is
+released), ``decref_many`` a ``decref`` per entry.
 """
 
 from __future__ import annotations
@@ -282,6 +287,8 @@ class BulkMixin:
         out = np.full(count, oid, np.int32)
         t.refcnt[oid] += count
         t.extern[oid] += count
+        if self._watched:
+            self.tell_increfs(oid, count)
         return out
 
     def _quiet_allocations(self: HeapCore, info: TypeInfo, size: int, wanted: int) -> int:
@@ -333,6 +340,8 @@ class BulkMixin:
             t.gc_next[out[-1]] = GEN0
             t.gc_prev[GEN0] = out[-1]
             t.flags[ids] = ALIVE | TRACKED
+        if self._watched:
+            self.tell_rows(out, info.type_id, size)
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -358,6 +367,8 @@ class BulkMixin:
             _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags, t.gc_next,
                         t.gc_prev, kinds, gc_capable, ids_c.codes, idx_c.codes, val_c.codes,
                         olds, DICT)
+            if self._watched:  # the kernel's writes, told before any old value is released
+                self.tell_stores(ids_c.codes, idx_c.codes, olds, val_c.codes)
             self._drop_all(olds, external=False)
 
     def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,
@@ -547,7 +558,10 @@ class BulkMixin:
         t = self.table
         k = 0
         while k < len(codes):
+            start = k
             k = int(_drop_run(t.refcnt, t.extern, codes, k, external))
+            if external and self._watched:
+                self.tell_decrefs(codes[start:k])
             if k < len(codes):
                 if external:
                     self.decref(int(codes[k]))

@@ -144,6 +144,18 @@ class DeallocMixin:
         its after_gc_free bookkeeping (count[0], free lists); else the generators run."""
         return bool(getattr(self.observer, "kernel_accounting", False))
 
+    def _clear_compiled(self: HeapCore) -> bool:
+        """True when tp_clear may run in the compiled cascade: it runs, and no mutation
+        listener or write barrier must hear the slot writes (gclab.heap.mutation)."""
+        return not self._watched and self.dealloc_kernel is not None and self._observer_known()
+
+    def deallocating(self: HeapCore) -> bool:
+        """True while a deallocation runs: a cascade of :meth:`release`, or a compiled segment
+        (tp_clear, delete_garbage) paused for Python."""
+        kernel = self.dealloc_kernel
+        return bool(self._dealloc_depth) or (kernel is not None
+                                            and kernel.io.item(_kernel.IO_TOP) > 0)
+
     def _is_plain(self: HeapCore, oid: int) -> bool:
         """True when ``oid``'s dealloc runs no user code and touches no side table."""
         tinfo = _kernel.dealloc_type_info(self.types)
@@ -362,16 +374,14 @@ class DeallocMixin:
             for index in range(int(self.table.ref_len[oid])):
                 if index >= int(self.table.ref_len[oid]):
                     break
-                old = self.table.get(oid, index)
-                if old != NULL:
-                    self.table.put(oid, index, NULL)
-                    self.release(old)
+                if self.table.get(oid, index) != NULL:
+                    self.release(self.write_slot(oid, index, NULL))
         elif info.kind is Kind.WEAKREF:
             self.clear_weakref(oid)
             self.drop_callback(oid)
         elif info.kind is not Kind.TUPLE:
-            if self.dealloc_kernel is not None and self._observer_known():
-                self._run_mixed([self.dealloc_kernel.start(clear=oid)])
+            if self._clear_compiled():
+                self._run_mixed([self.dealloc_kernel.start(clear=oid)])  # type: ignore[union-attr]
                 return
-            for value in release_order(info, self.table.truncate(oid)):
+            for value in release_order(info, self.write_truncate(oid)):
                 self.release(value)

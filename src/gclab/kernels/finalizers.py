@@ -142,7 +142,7 @@ def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[obj
     (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
     if heap.table.list_is_empty(collectable):  # the oracle's loop would not run
         return
-    if not saveall and heap.dealloc_kernel is not None and heap._observer_known():
+    if not saveall and heap._clear_compiled():
         heap.delete_garbage_compiled(collectable, old)
         return
     oracle.delete_garbage(heap, collectable, old, garbage, saveall)
