@@ -331,12 +331,10 @@ class MutationMixin:
         """Stop telling ``listener`` (:class:`~gclab.errors.ListenerError` if it is not
         attached)."""
         listeners = self._dispatch.listeners
-        for position, known in enumerate(listeners):
-            if known is listener:
-                break
-        else:
+        found = [position for position, known in enumerate(listeners) if known is listener]
+        if not found:
             raise ListenerError(f"{listener!r} does not listen to this heap")
-        del listeners[position]
+        del listeners[found[0]]
         if not listeners:
             self.table.free_listeners.remove(self._dispatch.free)
         self._dispatch.rebuild()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -191,7 +192,7 @@ class AtomTable:
         return released
 
 
-def _column_kind(dtype: npt.DTypeLike, fill: object) -> tuple[np.dtype[np.generic], np.generic]:
+def _column_kind(dtype: npt.DTypeLike, fill: object) -> tuple[np.dtype[Any], Any]:
     """``dtype`` as a bool, integer or float dtype and ``fill`` as its exact value in it;
     ColumnError for anything else."""
     try:
@@ -315,7 +316,7 @@ class ObjectTable:
         # events, gclab.heap.mutation; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
         self._extra: dict[str, npt.NDArray[np.generic]] = {}  # per-collector columns
-        self._fills: dict[str, np.generic] = {}  # their values for a new row
+        self._fills: dict[str, Any] = {}  # their values for a new row (numpy scalars)
         self.live = 0
         for head in range(N_HEADS):
             self.gc_next[head] = head
@@ -357,7 +358,7 @@ class ObjectTable:
         grown = {name: _grown(getattr(self, name), size,
                               NULL if name in ("gc_next", "gc_prev") else 0)
                  for name in self.COLUMNS}
-        extra = {name: _grown(column, size, self._fills[name])  # type: ignore[arg-type]
+        extra = {name: _grown(column, size, self._fills[name])
                  for name, column in self._extra.items()}
         for name, column in grown.items():  # nothing can fail from here on
             setattr(self, name, column)
