@@ -288,7 +288,7 @@ class BulkMixin:
         t.refcnt[oid] += count
         t.extern[oid] += count
         if self._watched:
-            self.tell_increfs(oid, count)
+            self._tell_increfs(oid, count)
         return out
 
     def _quiet_allocations(self: HeapCore, info: TypeInfo, size: int, wanted: int) -> int:
@@ -341,7 +341,7 @@ class BulkMixin:
             t.gc_prev[GEN0] = out[-1]
             t.flags[ids] = ALIVE | TRACKED
         if self._watched:
-            self.tell_rows(out, info.type_id, size)
+            self._tell_rows(out, info.type_id, size)
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -368,7 +368,7 @@ class BulkMixin:
                         t.gc_prev, kinds, gc_capable, ids_c.codes, idx_c.codes, val_c.codes,
                         olds, DICT)
             if self._watched:  # the kernel's writes, told before any old value is released
-                self.tell_stores(ids_c.codes, idx_c.codes, olds, val_c.codes)
+                self._tell_stores(ids_c.codes, idx_c.codes, olds, val_c.codes)
             self._drop_all(olds, external=False)
 
     def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,
@@ -561,7 +561,7 @@ class BulkMixin:
             start = k
             k = int(_drop_run(t.refcnt, t.extern, codes, k, external))
             if external and self._watched:
-                self.tell_decrefs(codes[start:k])
+                self._tell_decrefs(codes[start:k])
             if k < len(codes):
                 if external:
                     self.decref(int(codes[k]))

@@ -309,7 +309,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
             self.observer.before_gc_alloc(info, size)
         oid = t.new_row(info.type_id, size)
         if self._watched:
-            self.tell_alloc(oid, info.type_id, size)
+            self._tell_alloc(oid, info.type_id, size)
         if track and info.gc_capable:
             self.track(oid)
         return oid

@@ -55,10 +55,10 @@ Costs and kernels. Without listeners and barrier every hot path pays one test of
 
 Errors. A listener or barrier that raises is reported through ``sys.unraisablehook`` (as a
 ``__del__`` is) and the heap goes on: a write is never left half done, and the other
-listeners still hear the event. Listeners are added and removed between operations or from
+listeners still hear the event. A listener or barrier is attached between operations or from
 user code, but not while a deallocation runs (it may be half way through a compiled tp_clear
-they could not follow): :class:`~gclab.errors.ListenerError`, as for a listener added twice or
-removed when absent.
+the newcomer could not follow): :class:`~gclab.errors.ListenerError`, as for a listener added
+twice or removed when absent. Removing one is allowed at any time.
 
 >>> from gclab.heap.core import HeapCore
 >>> heap = HeapCore()
@@ -346,7 +346,23 @@ class MutationMixin:
 
         Set it to an object with the :class:`WriteBarrier` methods (TypeError otherwise), or to
         None to remove it; :class:`~gclab.errors.ListenerError` when a barrier is installed
-        already (remove it first) or a deallocation runs."""
+        already (remove it first) or a deallocation runs. A collector whose
+        ``Capabilities.write_barrier`` is true installs itself here.
+
+        >>> from gclab.heap.core import HeapCore
+        >>> class Shade(OneAtATimeBarrier):      # Dijkstra's barrier: a new target turns gray
+        ...     def __init__(self):
+        ...         self.gray = []
+        ...     def write_barrier(self, oid, old, new):
+        ...         if new >= 0:
+        ...             self.gray.append(new)
+        >>> heap = HeapCore()
+        >>> heap.barrier = shade = Shade()
+        >>> a, b = heap.alloc("list"), heap.alloc("list")
+        >>> heap.append_slot(a, b); heap.set_slots([a], [0], [a])
+        >>> shade.gray == [b, a]
+        True
+        """
         return self._dispatch.barrier
 
     @barrier.setter
@@ -484,31 +500,31 @@ class MutationMixin:
 
     # -- what the bulk API and allocation did (called only while watched) ------------------------
 
-    def tell_alloc(self: HeapCore, oid: int, type_id: int, size: int) -> None:
+    def _tell_alloc(self: HeapCore, oid: int, type_id: int, size: int) -> None:
         """Tell a new row (:meth:`HeapCore._new_object`)."""
         self._dispatch.alloc(oid, type_id, size)
 
-    def tell_rows(self: HeapCore, ids: I32, type_id: int, size: int) -> None:
+    def _tell_rows(self: HeapCore, ids: I32, type_id: int, size: int) -> None:
         """Tell rows the bulk API made, each with its caller's external reference: ``alloc``
         then ``incref`` per id, in order."""
         for oid in ids.tolist():
             self._dispatch.alloc(oid, type_id, size)
             self._dispatch.incref(oid)
 
-    def tell_increfs(self: HeapCore, oid: int, count: int) -> None:
+    def _tell_increfs(self: HeapCore, oid: int, count: int) -> None:
         """Tell ``count`` new external references to ``oid``."""
         for _ in range(count):
             self._dispatch.incref(oid)
 
-    def tell_decrefs(self: HeapCore, ids: I32) -> None:
+    def _tell_decrefs(self: HeapCore, ids: I32) -> None:
         """Tell one external reference fewer to each of ``ids``, in order."""
         for oid in ids.tolist():
             self._dispatch.decref(oid)
 
-    def tell_stores(self: HeapCore, ids: I32, indices: I32, olds: I32, news: I32) -> None:
+    def _tell_stores(self: HeapCore, ids: I32, indices: I32, olds: I32, news: I32) -> None:
         """Tell the bulk store kernel's writes, in batch order."""
         self._dispatch.store_many(ids, indices, olds, news)
 
 
-__all__ = ["BaseListener", "Dispatch", "EventLog", "MutationListener", "MutationMixin",
+__all__ = ["BaseListener", "EventLog", "MutationListener", "MutationMixin",
            "OneAtATimeBarrier", "WriteBarrier"]
