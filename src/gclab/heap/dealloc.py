@@ -10,6 +10,9 @@ a bracketed dealloc entered at nesting depth ``trashcan_deposit_at`` is deferred
 With the kernels on (``heap.dealloc_kernel`` set), plain objects are deallocated by the compiled
 twin of this driver, :mod:`gclab.kernels.dealloc`; :meth:`_run_mixed` interleaves it with the
 generators of the objects that run user code. The trashcan state (:class:`TrashCan`) is shared.
+While a mutation listener or a write barrier watches (:mod:`gclab.heap.mutation`), tp_clear
+runs on its Python twin, whose slot writes they hear; cascades stay compiled (they write no
+slot, and their frees reach the listeners through ``ObjectTable.free_listeners``).
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ class DeallocMixin:
         listener or write barrier must hear the slot writes (gclab.heap.mutation)."""
         return not self._watched and self.dealloc_kernel is not None and self._observer_known()
 
-    def deallocating(self: HeapCore) -> bool:
+    def _deallocating(self: HeapCore) -> bool:
         """True while a deallocation runs: a cascade of :meth:`release`, or a compiled segment
         (tp_clear, delete_garbage) paused for Python."""
         kernel = self.dealloc_kernel

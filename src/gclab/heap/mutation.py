@@ -381,7 +381,7 @@ class MutationMixin:
             self._watched = bool(self._dispatch.listeners) or barrier is not None
 
     def _refuse_while_deallocating(self: HeapCore, what: str) -> None:
-        if self.deallocating():
+        if self._deallocating():
             raise ListenerError(f"cannot {what} while a deallocation runs (from a __del__ or "
                                 f"weakref callback it runs); do it between operations")
 

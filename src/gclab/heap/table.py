@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ColumnError, HeapFullError
+from ..errors import HeapFullError
 from ..kernels import ENABLED as _JIT
+from .columns import ColumnsMixin
 from .flags import ALIVE
 
 if _JIT:  # compiled list walks (gclab.kernels.lists) unless GCLAB_JIT=0
@@ -192,31 +192,6 @@ class AtomTable:
         return released
 
 
-def _column_kind(dtype: npt.DTypeLike, fill: object) -> tuple[np.dtype[Any], Any]:
-    """``dtype`` as a bool, integer or float dtype and ``fill`` as its exact value in it;
-    ColumnError for anything else."""
-    try:
-        kind = np.dtype(dtype)
-    except (TypeError, ValueError) as exc:
-        raise ColumnError(f"{dtype!r} is not a dtype ({exc})") from None
-    if kind.kind not in "biuf":
-        raise ColumnError(f"a column holds bool, integer or float values, not {kind}")
-    if type(fill) not in (bool, int, float) and not isinstance(fill, (np.bool_, np.integer,
-                                                                      np.floating)):
-        raise ColumnError(f"a column's fill is a bool, int or float, not "
-                          f"{type(fill).__name__} {fill!r}")
-    try:
-        with np.errstate(all="ignore"):  # a value that does not fit is refused just below
-            value = np.array(fill).astype(kind, casting="unsafe")[()]
-    except OverflowError:  # a Python int past 64 bits
-        raise ColumnError(f"{fill!r} does not fit a column of dtype {kind}") from None
-    back = value.item()
-    if not (back == fill or (fill != fill and back != back)):  # exact (NaN stays NaN)
-        raise ColumnError(f"{fill!r} does not fit a column of dtype {kind} exactly (it "
-                          f"would be {back!r})")
-    return kind, value
-
-
 def _grown(array: npt.NDArray[np.generic], size: int, fill: int) -> npt.NDArray[np.generic]:
     out = np.full(size, fill, dtype=array.dtype)
     out[: len(array)] = array
@@ -288,8 +263,9 @@ class IdStack:
         return count
 
 
-class ObjectTable:
-    """Parallel columns of object state plus the reference pool (struct of arrays)."""
+class ObjectTable(ColumnsMixin):
+    """Parallel columns of object state plus the reference pool (struct of arrays), and the
+    per-collector columns (:mod:`gclab.heap.columns`)."""
 
     COLUMNS = ("type_id", "flags", "refcnt", "extern", "gc_next", "gc_prev", "gc_refs",
                "ref_start", "ref_len", "ref_cap")
@@ -315,8 +291,7 @@ class ObjectTable:
         # (tools and tests that watch deaths, and the heap's mutation listeners' ``free``
         # events, gclab.heap.mutation; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
-        self._extra: dict[str, npt.NDArray[np.generic]] = {}  # per-collector columns
-        self._fills: dict[str, Any] = {}  # their values for a new row (numpy scalars)
+        self._init_columns()
         self.live = 0
         for head in range(N_HEADS):
             self.gc_next[head] = head
@@ -411,70 +386,6 @@ class ObjectTable:
     def is_alive(self, oid: int) -> bool:
         """True when ``oid`` names a live object."""
         return N_HEADS <= oid < self.top and bool(self.flags[oid] & ALIVE)
-
-    # -- per-collector columns ------------------------------------------------------------------
-
-    def add_column(self, name: str, dtype: npt.DTypeLike,
-                   fill: bool | int | float = 0) -> npt.NDArray[np.generic]:
-        """A new numpy column ``name`` of ``dtype`` (bool, integer or float), one value per row,
-        for a collector's own per-object state (marks, colours, space bits) instead of more bits
-        in the shared ``flags`` byte; returns it.
-
-        Every row starts at ``fill``, and a row is reset to ``fill`` each time it is allocated
-        (:meth:`init_rows`: one by one and in bulk), never when it is freed: the value of a freed
-        row is stale until its id is reused. The column grows with the table, in the same
-        atomic step as the table's own columns, so growth replaces the array: read it again
-        with :meth:`column` after anything that may allocate.
-
-        :class:`~gclab.errors.ColumnError` for a name already in use, one of the table's own
-        columns, or not an identifier; a dtype that is not bool, integer or float; a fill the
-        dtype cannot hold exactly (TypeError for a name that is not a str). Nothing changes.
-
-        >>> table = ObjectTable()
-        >>> marks = table.add_column("mark", np.uint8)
-        >>> oid = table.new_row(0, 0)
-        >>> table.column("mark")[oid] = 1
-        >>> table.free_row(oid); table.new_row(0, 0) == oid     # the id is reused ...
-        True
-        >>> int(table.column("mark")[oid])                       # ... and its mark reset
-        0
-        >>> table.add_column("mark", np.uint8)
-        Traceback (most recent call last):
-        ...
-        gclab.errors.ColumnError: the table has a column named 'mark' already
-        """
-        if not isinstance(name, str):
-            raise TypeError(f"a column name is a str, not {type(name).__name__} {name!r}")
-        if not name.isidentifier():
-            raise ColumnError(f"a column name is an identifier, not {name!r}")
-        if name in self.COLUMNS:
-            raise ColumnError(f"{name!r} is one of the table's own columns")
-        if name in self._extra:
-            raise ColumnError(f"the table has a column named {name!r} already")
-        kind, value = _column_kind(dtype, fill)
-        column = np.full(self.capacity, value, dtype=kind)
-        self._fills[name] = value
-        self._extra[name] = column
-        return column
-
-    def column(self, name: str) -> npt.NDArray[np.generic]:
-        """The per-collector column ``name`` (:meth:`add_column`); ColumnError if there is
-        none."""
-        try:
-            return self._extra[name]
-        except (KeyError, TypeError):
-            raise ColumnError(f"the table has no column named {name!r}") from None
-
-    def remove_column(self, name: str) -> None:
-        """Drop the per-collector column ``name``; ColumnError if there is none."""
-        self.column(name)
-        del self._extra[name]
-        del self._fills[name]
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        """The per-collector columns, in the order they were added."""
-        return tuple(self._extra)
 
     # -- the reference pool ---------------------------------------------------------------------
 

@@ -139,7 +139,8 @@ def handle_resurrected_objects(heap: HeapCore, unreachable: int, still_unreachab
 def delete_garbage(heap: HeapCore, collectable: int, old: int, garbage: list[object],
                    saveall: bool) -> None:
     """As the oracle, the tp_clear loop run by the compiled cascade
-    (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`)."""
+    (:meth:`~gclab.heap.dealloc.DeallocMixin.delete_garbage_compiled`), unless a mutation
+    listener or write barrier must hear its slot writes."""
     if heap.table.list_is_empty(collectable):  # the oracle's loop would not run
         return
     if not saveall and heap._clear_compiled():
