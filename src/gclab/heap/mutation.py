@@ -53,6 +53,9 @@ Costs and kernels. Without listeners and barrier every hot path pays one test of
   ``write_barrier_many``) before any overwritten reference is released;
 * the bulk allocations and external drops are told one event per object, in batch order.
 
+Listeners and the barrier are called in the middle of engine steps (a cascade, a collection):
+they may read the heap, never change it.
+
 Errors. A listener or barrier that raises is reported through ``sys.unraisablehook`` (as a
 ``__del__`` is) and the heap goes on: a write is never left half done, and the other
 listeners still hear the event. A listener or barrier is attached between operations or from
