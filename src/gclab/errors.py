@@ -58,6 +58,16 @@ class DuplicateKeyError(HeapError, ValueError):
     """A store would put a dict key, set element or namespace name in the object twice."""
 
 
+class ListenerError(HeapError, ValueError):
+    """A mutation listener or write barrier added twice, removed while not attached, or
+    attached while a deallocation runs (:mod:`gclab.heap.mutation`). Nothing was changed."""
+
+
+class ColumnError(HeapError, ValueError):
+    """A per-collector column of the object table: the name is taken, unknown or not a valid
+    name, or the dtype or fill value is not one a column can hold. Nothing was changed."""
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

@@ -33,6 +33,11 @@ by an earlier entry is present for the later ones).
 
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
+
+Mutation listeners (:mod:`gclab.heap.mutation`) hear a batch as the one-at-a-time calls would
+tell it: ``alloc_many`` an ``alloc`` and an ``incref`` per object, ``set_slots`` one
+``store_many`` (the kernel's writes, in batch order, before any overwritten reference is
+released), ``decref_many`` a ``decref`` per entry.
 """
 
 from __future__ import annotations
@@ -300,6 +305,8 @@ class BulkMixin:
         out = np.full(count, oid, np.int32)
         t.refcnt[oid] += count
         t.extern[oid] += count
+        if self._watched:
+            self._tell_increfs(oid, count)
         return out
 
     def _quiet_allocations(self: HeapCore, info: TypeInfo, size: int, wanted: int) -> int:
@@ -342,6 +349,8 @@ class BulkMixin:
         if info.gc_capable and info.kind is not Kind.DICT:
             self.observer.place_many(out)
             t.flags[ids] = ALIVE | TRACKED
+        if self._watched:
+            self._tell_rows(out, info.type_id, size)
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -369,6 +378,8 @@ class BulkMixin:
                                           val_c.codes, olds, DICT)
             if placed:
                 self.observer.place_many(tracked[:placed])
+            if self._watched:  # the kernel's writes, told before any old value is released
+                self._tell_stores(ids_c.codes, idx_c.codes, olds, val_c.codes)
 
             self._drop_all(olds, external=False)
 
@@ -559,7 +570,10 @@ class BulkMixin:
         t = self.table
         k = 0
         while k < len(codes):
+            start = k
             k = int(_drop_run(t.refcnt, t.extern, codes, k, external))
+            if external and self._watched:
+                self._tell_decrefs(codes[start:k])
             if k < len(codes):
                 if external:
                     self.decref(int(codes[k]))

@@ -81,8 +81,7 @@ class ContainersMixin:
         entry = self.dict_find(d, key)
         if entry >= 0:
             self.hold(value)
-            old = self.table.get(d, 2 * entry + 1)
-            self.table.put(d, 2 * entry + 1, value)
+            old = self.write_slot(d, 2 * entry + 1, value)
             if int(self.table.type_id[d]) == DICT:
                 self.maintain_tracking(d, value)
             self.release(old)
@@ -93,8 +92,8 @@ class ContainersMixin:
         if int(self.table.type_id[d]) == DICT:
             self.maintain_tracking(d, key, value)
         at = int(self.table.ref_len[d])
-        self.table.insert(d, at, key)
-        self.table.insert(d, at + 1, value)
+        self.write_insert(d, at, key)
+        self.write_insert(d, at + 1, value)
 
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
@@ -102,8 +101,7 @@ class ContainersMixin:
         entry = self.dict_find(d, key)
         if entry < 0:
             raise KeyError(key)
-        old_key, old_value = self.table.get(d, 2 * entry), self.table.get(d, 2 * entry + 1)
-        self.table.remove(d, 2 * entry, 2)
+        old_key, old_value = self.write_remove(d, 2 * entry, 2)
         self.release(old_key)
         self.release(old_value)
 
@@ -254,7 +252,7 @@ class ContainersMixin:
         an empty entry goes to the end of the instance's insertion order."""
         index = len(info.slot_names) + 1 + key
         while index >= self.table.ref_len[oid]:
-            self.table.insert(oid, int(self.table.ref_len[oid]), NULL)
+            self.write_insert(oid, int(self.table.ref_len[oid]), NULL)
         if self.table.get(oid, index) == NULL and value != NULL:
             order = self._insertion_order(oid, info)
             order.append(key)
@@ -296,15 +294,15 @@ class ContainersMixin:
         order = self._insertion_order(oid, info)
         values = [self.table.get(oid, base + key) for key in order]
         if self.table.ref_len[oid] > base:
-            self.table.remove(oid, base, int(self.table.ref_len[oid]) - base)
+            self.write_remove(oid, base, int(self.table.ref_len[oid]) - base)
         self.attr_order.pop(oid, None)
         for key, value in zip(order, values, strict=True):
-            self.table.insert(d, int(self.table.ref_len[d]), self.atoms.code(info.shared_keys[key]))
-            self.table.insert(d, int(self.table.ref_len[d]), value)  # the reference moves
+            self.write_insert(d, int(self.table.ref_len[d]), self.atoms.code(info.shared_keys[key]))
+            self.write_insert(d, int(self.table.ref_len[d]), value)  # the reference moves
         if any(self.may_be_tracked(v) for v in values):
             self.track(d)
-        self.table.refcnt[d] = 1
-        self.table.put(oid, base - 1, d)
+        self.hold(d)  # the instance's dict slot holds the new dict
+        self.write_slot(oid, base - 1, d)
         return d
 
     def _ensure_dict(self: HeapCore, oid: int, info: TypeInfo) -> int:
@@ -312,8 +310,8 @@ class ContainersMixin:
         d = self.instance_dict(oid)
         if d == NULL:
             d = self._new_object(self.types[DICT], 0, track=False)
-            self.table.refcnt[d] = 1
-            self.table.put(oid, len(info.slot_names), d)
+            self.hold(d)  # the instance's dict slot holds the new dict
+            self.write_slot(oid, len(info.slot_names), d)
         return d
 
     # -- frames ----------------------------------------------------------------------------------
@@ -322,8 +320,7 @@ class ContainersMixin:
         """A running frame (not GC-tracked; the caller holds one reference)."""
         with self.operation():
             fid = self._new_object(self.types[FRAME], 0, track=False)
-            self.table.refcnt[fid] = 1
-            self.table.extern[fid] = 1
+            self.take_external(fid)
             self.returned_frames.discard(fid)
             self.running_frames.add(fid)
         return fid
@@ -359,8 +356,8 @@ class ContainersMixin:
             if index < 0:
                 self.hold(value)
                 at = int(self.table.ref_len[fid])
-                self.table.insert(fid, at, self.atoms.code(name))
-                self.table.insert(fid, at + 1, value)
+                self.write_insert(fid, at, self.atoms.code(name))
+                self.write_insert(fid, at + 1, value)
             else:
                 self.store(fid, index, value)
 
@@ -391,7 +388,7 @@ class ContainersMixin:
         with self.operation():
             self.returned_frames.add(fid)
             self.running_frames.discard(fid)
-            values = [v for v in self.table.truncate(fid)[1::2] if v != NULL]
+            values = [v for v in self.write_truncate(fid)[1::2] if v != NULL]
             if self.profile.frame_trashcan:
                 self.release_bracketed(values)
             else:

@@ -44,6 +44,7 @@ from .guard import NoUserCode, Operation, guard_methods
 from .interrupts import INTERRUPTS
 from .interrupts import install as install_interrupts
 from .layout import gc_referents, traverse_codes
+from .mutation import MutationMixin
 from .observer import AllocationObserver, NoCollector
 from .rules import LayoutMixin
 from .table import MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
@@ -54,7 +55,8 @@ from .weakrefs import WeakrefMixin
 C = TypeVar("C", bound=AllocationObserver)
 
 
-class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin):
+class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin,
+               MutationMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -68,6 +70,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.atoms = AtomTable()
         # The collector (heap/observer.py): a bare HeapCore's counts nothing, never collects.
         self.observer: AllocationObserver = NoCollector(self.table)
+        self._init_mutation()  # before the first allocation: nobody listens yet
         # Makes a host-side handle (a proxy) for an id; the handle holds one reference.
         # Finalizers and weakref callbacks receive these. The proxy layer replaces it.
         # How many times host code was handed heap objects by the engine (a ``__del__``, a
@@ -123,8 +126,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         """Take a reference on behalf of the simulation itself (CPython's static empty tuple,
         the module namespace): it is counted as external and can never be dropped."""
         oid = self.check_id(oid)
-        self.table.refcnt[oid] += 1
-        self.table.extern[oid] += 1
+        self.take_external(oid)
         self.static_refs[oid] = self.static_refs.get(oid, 0) + 1
 
     # -- validation ------------------------------------------------------------------------------
@@ -285,8 +287,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self._check_size(info, size)
         with self.operation():
             oid = self._new_object(info, size, track=info.kind is not Kind.DICT)
-            self.table.extern[oid] = 1
-            self.table.refcnt[oid] = 1
+            self.take_external(oid)
         return oid
 
     def _check_size(self, info: TypeInfo, size: int) -> None:
@@ -308,6 +309,8 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         if info.gc_capable:
             self.observer.before_gc_alloc(info, size)
         oid = t.new_row(info.type_id, size)
+        if self._watched:
+            self._tell_alloc(oid, info.type_id, size)
         if track and info.gc_capable:
             self.track(oid)
         return oid
@@ -363,8 +366,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         oid = self.check_id(oid)
         if int(self.table.refcnt[oid]) >= INT32_MAX:
             raise HeapFullError(f"{self.describe(oid)} has {INT32_MAX} references (int32)")
-        self.table.refcnt[oid] += 1
-        self.table.extern[oid] += 1
+        self.take_external(oid)
 
     def decref(self, oid: int) -> None:
         """Drop an external reference; at zero the object is deallocated at once.
@@ -412,10 +414,6 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
             pending, self._deferred_releases = self._deferred_releases, []
             for oid in pending:
                 self._drop_external(oid)
-
-    def _drop_external(self, oid: int) -> None:
-        self.table.extern[oid] -= 1
-        self.release(oid)
 
     def hold(self, code: int) -> None:
         """Count one more reference from inside the heap (a slot) to ``code`` (an engine
@@ -468,8 +466,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         """Unchecked set_slot (Py_XSETREF): hold the new value, then release the old one (an
         engine primitive: neither the arguments nor the layout rules are checked)."""
         self.hold(value)
-        old = self.table.get(oid, index)
-        self.table.put(oid, index, value)
+        old = self.write_slot(oid, index, value)
         if int(self.table.type_id[oid]) == DICT:
             self.maintain_tracking(oid, value)
         self.release(old)
@@ -501,7 +498,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self.table.reserve(oid, int(self.table.ref_len[oid]) + 1)  # may fail: nothing held yet
         with self.operation():
             self.hold(value)
-            self.table.insert(oid, index, value)
+            self.write_insert(oid, index, value)
 
     def delete_slot(self, oid: int, index: int) -> None:
         """Remove slot ``index`` (the slots after it shift left) and drop its reference
@@ -511,8 +508,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
         self._check_resize(oid, info, "delete_slot")
         index = self._check_index(oid, index)
         with self.operation():
-            old = self.table.get(oid, index)
-            self.table.remove(oid, index)
+            (old,) = self.write_remove(oid, index)
             self.release(old)
 
     # -- traversal -------------------------------------------------------------------------------
@@ -544,8 +540,7 @@ class _PlainHandle:
     def __init__(self, heap: HeapCore, oid: int) -> None:
         self.heap = heap
         self.id = oid
-        heap.table.refcnt[oid] += 1
-        heap.table.extern[oid] += 1
+        heap.take_external(oid)
 
     def __del__(self) -> None:
         self.heap.release_external(self.id)
@@ -559,7 +554,8 @@ LOCKED_API = (
     "insert_slot", "delete_slot", "atom", "sweep_atoms", "release_external", "slots",
     "traverse", "referents", "dict_get", "dict_set", "dict_delete", "new_instance",
     "new_frame", "frame_load", "frame_store", "frame_delete", "frame_locals", "frame_return",
-    "new_weakref", "weakrefs_of", "alloc_many", "set_slots", "decref_many",
+    "new_weakref", "weakrefs_of", "alloc_many", "set_slots", "decref_many", "add_listener",
+    "remove_listener",
 )
 # (get_attr, set_attr, del_attr: the managed instances' attribute access, which changes the
 # heap only inside heap.operation())

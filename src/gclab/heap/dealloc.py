@@ -10,6 +10,9 @@ a bracketed dealloc entered at nesting depth ``trashcan_deposit_at`` is deferred
 With the kernels on (``heap.dealloc_kernel`` set), plain objects are deallocated by the compiled
 twin of this driver, :mod:`gclab.heap._jit_dealloc`; :meth:`_run_mixed` interleaves it with the
 generators of the objects that run user code. The trashcan state (:class:`TrashCan`) is shared.
+While a mutation listener or a write barrier watches (:mod:`gclab.heap.mutation`), tp_clear
+runs on its Python twin, whose slot writes they hear; cascades stay compiled (they write no
+slot, and their frees reach the listeners through ``ObjectTable.free_listeners``).
 """
 
 from __future__ import annotations
@@ -143,6 +146,19 @@ class DeallocMixin:
     # data the kernel can apply itself (``observer.accounting``, heap/observer.py); a collector
     # that wants every free reported (``accounting is None``) gets the generators alone.
 
+    def _clear_compiled(self: HeapCore) -> bool:
+        """True when tp_clear may run in the compiled cascade: it runs, and no mutation
+        listener or write barrier must hear the slot writes (gclab.heap.mutation)."""
+        return (not self._watched and self.dealloc_kernel is not None
+                and self.observer.accounting is not None)
+
+    def _deallocating(self: HeapCore) -> bool:
+        """True while a deallocation runs: a cascade of :meth:`release`, or a compiled segment
+        (tp_clear, delete_garbage) paused for Python."""
+        kernel = self.dealloc_kernel
+        return bool(self._dealloc_depth) or (kernel is not None
+                                            and kernel.io.item(_kernel.IO_TOP) > 0)
+
     def _is_plain(self: HeapCore, oid: int) -> bool:
         """True when ``oid``'s dealloc runs no user code and touches no side table."""
         tinfo = _kernel.dealloc_type_info(self.types)
@@ -228,8 +244,8 @@ class DeallocMixin:
         """:meth:`clear_member` on the first member of ``members`` until the list is empty,
         through the compiled cascade when it can run (else one member at a time). Afterwards
         ``members`` is empty: each member was freed or moved to ``survivors``."""
-        if self.dealloc_kernel is not None and self.observer.accounting is not None:
-            self._run_mixed([self.dealloc_kernel.start(clear_list=(members, survivors))])
+        if self._clear_compiled():  # not while a listener or barrier must hear tp_clear
+            self._run_mixed([self.dealloc_kernel.start(clear_list=(members, survivors))])  # type: ignore[union-attr]
             return
         t = self.table
         while not t.list_is_empty(members):
@@ -372,17 +388,14 @@ class DeallocMixin:
             for index in range(int(self.table.ref_len[oid])):
                 if index >= int(self.table.ref_len[oid]):
                     break
-                old = self.table.get(oid, index)
-                if old != NULL:
-                    self.table.put(oid, index, NULL)
-                    self.release(old)
+                if self.table.get(oid, index) != NULL:
+                    self.release(self.write_slot(oid, index, NULL))
         elif info.kind is Kind.WEAKREF:
             self.clear_weakref(oid)
             self.drop_callback(oid)
         elif info.kind is not Kind.TUPLE:
-            if self.dealloc_kernel is not None and self.observer.accounting is not None:
-
-                self._run_mixed([self.dealloc_kernel.start(clear=oid)])
+            if self._clear_compiled():
+                self._run_mixed([self.dealloc_kernel.start(clear=oid)])  # type: ignore[union-attr]
                 return
-            for value in release_order(info, self.table.truncate(oid)):
+            for value in release_order(info, self.write_truncate(oid)):
                 self.release(value)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from .._jit import ENABLED as _JIT
 from ..errors import HeapError, HeapFullError
 from . import _jit_lists
+from .columns import ColumnsMixin
 from .flags import ALIVE
 
 _lists = _jit_lists if _JIT else None  # compiled list walks unless GCLAB_JIT=0
@@ -257,8 +258,9 @@ class IdStack:
         return count
 
 
-class ObjectTable:
-    """Parallel columns of object state plus the reference pool (struct of arrays)."""
+class ObjectTable(ColumnsMixin):
+    """Parallel columns of object state plus the reference pool (struct of arrays), and the
+    per-collector columns (:mod:`gclab.heap.columns`)."""
 
     COLUMNS = ("type_id", "flags", "refcnt", "extern", "gc_next", "gc_prev", "gc_refs",
                "ref_start", "ref_len", "ref_cap")
@@ -281,8 +283,10 @@ class ObjectTable:
         self.top = N_HEADS  # first never-used id
         self.free_ids = IdStack()  # freed ids, reused last freed first
         # Called with every freed id, in order, by the Python and the compiled cascade alike
-        # (tools and tests that watch deaths; empty by default, costing nothing).
+        # (tools and tests that watch deaths, and the heap's mutation listeners' ``free``
+        # events, gclab.heap.mutation; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
+        self._init_columns()
         self.live = 0
         self.heads_reserved = np.zeros(N_HEADS, np.bool_)
         for head in range(N_HEADS):
@@ -325,8 +329,11 @@ class ObjectTable:
         grown = {name: _grown(getattr(self, name), size,
                               NULL if name in ("gc_next", "gc_prev") else 0)
                  for name in self.COLUMNS}
+        extra = {name: _grown(column, size, self._fills[name])
+                 for name, column in self._extra.items()}
         for name, column in grown.items():  # nothing can fail from here on
             setattr(self, name, column)
+        self._extra.update(extra)
 
     def new_row(self, type_id: int, nslots: int) -> int:
         """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked.
@@ -357,6 +364,9 @@ class ObjectTable:
         self.gc_next[ids] = NULL
         self.gc_prev[ids] = NULL
         self.gc_refs[ids] = 0
+        if self._extra:  # per-collector columns start at their fill value
+            for name, column in self._extra.items():
+                column[ids] = self._fills[name]
 
     def free_row(self, oid: int) -> None:
         """Poison ``oid`` (no ALIVE flag) and give its id and pool slice back."""

@@ -46,15 +46,12 @@ class WeakrefMixin:
         with self.operation():
             # The argument is a reference (as in CPython): a collection run by this
             # allocation must not free the target. Not release(): it stays alive.
-            self.table.refcnt[target] += 1
-            self.table.extern[target] += 1
+            self.take_external(target)
             try:  # a HeapFullError or MemoryError must not leave the argument's reference
                 wr = self._new_object(self.types[WEAKREF], 0, track=True)
             finally:
-                self.table.refcnt[target] -= 1
-                self.table.extern[target] -= 1
-            self.table.refcnt[wr] = 1
-            self.table.extern[wr] = 1
+                self.drop_external_kept(target)
+            self.take_external(wr)
             self.wr_referent[wr] = target
             self.wr_callback[wr] = callback
             refs = self.weaklists.setdefault(target, [])  # the allocation may have collected
@@ -132,8 +129,7 @@ class WeakrefMixin:
                 self.call_weakref_callback(wr, callback)
             return
         items = self._new_object(self.types[TUPLE], 2 * len(refs), track=True)
-        self.table.refcnt[items] = 1  # held by PyObject_ClearWeakRefs
-        self.table.extern[items] = 1
+        self.take_external(items)  # held by PyObject_ClearWeakRefs
         pending: list[tuple[int, Callback | None]] = []
         # the allocation may have collected: read the list again (CPython's count is kept)
         for i, wr in enumerate(list(self.weaklists.get(oid, ()))[: len(refs)]):
@@ -141,7 +137,7 @@ class WeakrefMixin:
             self.clear_weakref(wr)
             if self.table.refcnt[wr] > 0:
                 self.hold(wr)
-                self.table.put(items, 2 * i, wr)
+                self.write_slot(items, 2 * i, wr)
                 pending.append((wr, callback))
         for wr, callback in pending:
             if callback is not None:

@@ -198,8 +198,7 @@ class ProxyHeap:
             if found is not None:
                 return found
         oid = self.check_id(oid)  # a Python int from here on (numpy ints are accepted)
-        self.table.refcnt[oid] += 1
-        self.table.extern[oid] += 1
+        self.take_external(oid)
         return self._adopt(oid)
 
     def _adopt(self: Any, oid: int) -> Proxy:
@@ -210,8 +209,7 @@ class ProxyHeap:
         ref = self._proxies.get(oid)
         found = ref() if ref is not None else None
         if found is not None:
-            self.table.extern[oid] -= 1  # the live proxy holds a reference: not the last one
-            self.table.refcnt[oid] -= 1
+            self.drop_external_kept(oid)  # the live proxy holds a reference: not the last one
             return found
         if ref is not None:  # a dead proxy whose callback has not run (or was interrupted)
             self._release_proxy(ref)  # the caller's reference keeps the object alive

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..table import NULL
 from ..types import DICT, TUPLE
 
 if TYPE_CHECKING:
@@ -27,11 +26,9 @@ if TYPE_CHECKING:
 
 def pin(heap: Heap, codes: Sequence[int]) -> None:
     """One external reference to every object among ``codes``."""
-    refcnt, extern = heap.table.refcnt, heap.table.extern
     for code in codes:
         if code >= 0:
-            refcnt[code] += 1
-            extern[code] += 1
+            heap.take_external(code)
 
 
 def unpin(heap: Heap, codes: Sequence[int]) -> None:
@@ -52,10 +49,9 @@ def new_container(heap: Heap, type_id: int, codes: Sequence[int]) -> int:
             unpin(heap, codes)
             raise
         write_slots(heap, oid, codes)
-        extern = heap.table.extern
         for code in codes:  # each pin is now the reference of the slot holding the code
             if code >= 0:
-                extern[code] -= 1
+                heap.external_to_slot(code)
     return oid
 
 
@@ -78,12 +74,6 @@ def new_dict(heap: Heap, pairs: Sequence[tuple[int, int]]) -> int:
 
 def write_slots(heap: Heap, oid: int, codes: Sequence[int]) -> None:
     """Make ``codes`` the slot values of ``oid`` (no reference counting: the caller holds
-    what is new and releases what is gone)."""
-    table = heap.table
-    old_length = int(table.ref_len[oid])
-    table.reserve(oid, len(codes))
-    start = int(table.ref_start[oid])
-    table.pool[start : start + len(codes)] = codes
-    if old_length > len(codes):
-        table.pool[start + len(codes) : start + old_length] = NULL
-    table.ref_len[oid] = len(codes)
+    what is new and releases what is gone), through the mutation surface
+    (:meth:`~gclab.heap.mutation.MutationMixin.write_all`)."""
+    heap.write_all(oid, codes)
