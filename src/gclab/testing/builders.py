@@ -105,7 +105,8 @@ class BuiltHeap(Generic[H]):
     heap: H
     #: The recipe's objects in recipe order (freed ones too), then the extra weakrefs.
     ids: list[int]
-    #: The ids the builder still holds a reference to: kept objects, chain heads, weakrefs.
+    #: The ids the builder still holds a reference to: kept objects, chain heads, extra
+    #: weakrefs, the root list, the set the first weakrefs refer to when nothing else can be.
     held: list[int]
     #: The codes of :data:`ATOMS`.
     atoms: list[int]
@@ -224,7 +225,7 @@ def build(recipe: HeapRecipe, heap: H | None = None, *,
     ``BuiltHeap.held`` (two to a shared basic weakref listed twice)."""
     target: Any = heap if heap is not None else HeapCore(recipe.profile)
     types = types if types is not None else instance_types(target)
-    ids = _make_objects(target, recipe, types)
+    ids, anchor = _make_objects(target, recipe, types)
     atoms = [target.atom(value) for value in ATOMS]
 
     def code(c: int) -> int:
@@ -245,11 +246,14 @@ def build(recipe: HeapRecipe, heap: H | None = None, *,
     _place(target, recipe, ids)
     for oid in root:  # listed last in gen0, after the placed objects
         target.table.list_move(oid, GEN0)
-    return BuiltHeap(target, ids + weakrefs, kept + heads + weakrefs + root, atoms, types)
+    held = kept + heads + weakrefs + root + anchor
+    return BuiltHeap(target, ids + weakrefs, held, atoms, types)
 
 
-def _make_objects(heap: HeapCore, recipe: HeapRecipe, types: dict[str, TypeInfo]) -> list[int]:
-    """The recipe's objects in order; a ``weakref`` refers to the latest weakrefable one."""
+def _make_objects(heap: HeapCore, recipe: HeapRecipe,
+                  types: dict[str, TypeInfo]) -> tuple[list[int], list[int]]:
+    """The recipe's objects in order; a ``weakref`` refers to the latest weakrefable one made
+    before it, or to an anchor (a set made for it, listed second)."""
     ids: list[int] = []
     anchor: list[int] = []  # a set made when a weakref has nothing else to refer to
     for index, kind in enumerate(recipe.kinds):
@@ -262,7 +266,7 @@ def _make_objects(heap: HeapCore, recipe: HeapRecipe, types: dict[str, TypeInfo]
         size = recipe.sizes[index] if recipe.sizes is not None else (
             recipe.slots if kind in ("list", "tuple") else 0)
         ids.append(new_object(heap, kind, types, size))
-    return ids
+    return ids, anchor
 
 
 def _make_chain(heap: HeapCore, kinds: list[str], types: dict[str, TypeInfo],
