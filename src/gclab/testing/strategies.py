@@ -1,4 +1,5 @@
-"""Hypothesis strategies for random heaps (:func:`heap_recipes`).
+"""Hypothesis strategies for random heaps (:func:`heap_recipes`) and random programs
+(:func:`gclab.testing.programs.programs`, re-exported here).
 
 Every knob of :func:`heap_recipes` turns on one feature of :class:`~.builders.HeapRecipe`, so
 each test draws the heaps its property needs and shrinks to the smallest failing one.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from .builders import ATOMS, KINDS, HeapRecipe
+from .programs import programs
 
 LAYOUTS = ("random", "ascending", "descending", "pairs")
 
@@ -97,4 +99,4 @@ def _draw_layout(draw: st.DrawFn, recipe: HeapRecipe) -> None:
         recipe.places = [recipe.places[0]] * n
 
 
-__all__ = ["LAYOUTS", "heap_recipes"]
+__all__ = ["LAYOUTS", "heap_recipes", "programs"]
