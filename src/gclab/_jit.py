@@ -34,7 +34,7 @@ def jit(fn: F) -> F:
     """``numba.njit(cache=True, nogil=True)`` when :data:`ENABLED`, else ``fn`` unchanged."""
     if not ENABLED:
         return fn
-    return _numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+    return _numba.njit(cache=True, nogil=True)(fn)
 
 
 def _at(i: int) -> np.uint32:

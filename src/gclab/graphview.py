@@ -418,7 +418,7 @@ class TableLike(Protocol):
 
 
 @jit
-def _list_walk(gc_next, head, out):  # type: ignore[no-untyped-def]
+def _list_walk(gc_next, head, out):
     """Write the members of the list ``head`` into ``out``, head to tail; return how many."""
     count = 0
     node = gc_next[head]
@@ -489,7 +489,7 @@ class GraphTable:
 
     def list_members(self, head: int) -> list[int]:
         """The members of the list ``head``, head to tail, as a Python list."""
-        return self.members(head).tolist()  # type: ignore[no-any-return]
+        return self.members(head).tolist()
 
     def list_move(self, node: int, head: int) -> None:
         """Move ``node`` from its list to the tail of ``head``."""

@@ -82,13 +82,13 @@ U8 = npt.NDArray[np.uint8]
 
 
 @jit
-def _word(f, field):  # type: ignore[no-untyped-def]
+def _word(f, field):
     """Where ``field`` of frame ``f`` is in ``frames``."""
     return _at(FRAME * f + field)
 
 
 @jit
-def _push(frames, top, oid, kind, k, x):  # type: ignore[no-untyped-def]
+def _push(frames, top, oid, kind, k, x):
     """Frame ``top`` set to ``(oid, kind, k, x)``; returns the new top."""
     frames[_word(top, F_OID)] = oid
     frames[_word(top, F_KIND)] = kind
@@ -98,20 +98,20 @@ def _push(frames, top, oid, kind, k, x):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _type_byte(tinfo, type_id, oid):  # type: ignore[no-untyped-def]
+def _type_byte(tinfo, type_id, oid):
     """The ``tinfo`` byte of ``oid``'s type."""
     return tinfo[_at(type_id[oid])]
 
 
 @jit
-def _untrack(gc_next, gc_prev, flags, oid):  # type: ignore[no-untyped-def]
+def _untrack(gc_next, gc_prev, flags, oid):
     """Unlink ``oid`` from its list; untracked."""
     _unlink(gc_next, gc_prev, oid)
     flags[oid] &= UNTRACK_MASK
 
 
 @jit
-def _free_row(oid, flags, ref_len, ref_cap, freed, nfreed):  # type: ignore[no-untyped-def]
+def _free_row(oid, flags, ref_len, ref_cap, freed, nfreed):
     """ObjectTable.free_row of an untracked ``oid``: the row poisoned, its id at
     ``freed[nfreed]``; returns the pool slots it gave back."""
     cap = ref_cap[oid]
@@ -123,7 +123,7 @@ def _free_row(oid, flags, ref_len, ref_cap, freed, nfreed):  # type: ignore[no-u
 
 
 @jit
-def _free_list(kind, size, free_lists, tuple_max):  # type: ignore[no-untyped-def]
+def _free_list(kind, size, free_lists, tuple_max):
     """The free list that would take the shell of a freed object (-1: none)."""
     slot = -1
     if free_lists != 0:
@@ -137,7 +137,7 @@ def _free_list(kind, size, free_lists, tuple_max):  # type: ignore[no-untyped-de
 
 
 @jit
-def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,  # type: ignore[no-untyped-def]
+def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,
              ref_len, ref_cap, pool, tinfo, trash, dl, frames, vbuf, freed, fl_count, io, base):
     """Run the frames above ``base`` (after the start request in ``io``: at most one of
     ``IO_PENDING``, ``IO_START_CLEAR``, ``IO_START_LIST`` is set) until they are done

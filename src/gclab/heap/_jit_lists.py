@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @jit
-def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
+def _list_remove(gc_next, gc_prev, node):
     """Unlink ``node`` from its list; its links become NULL (-1)."""
     prev = at(gc_prev[node])
     nxt = at(gc_next[node])
@@ -32,7 +32,7 @@ def _list_remove(gc_next, gc_prev, node):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
+def _list_append(gc_next, gc_prev, node, head):
     """Link ``node`` (in no list) at the tail of ``head``."""
     last = at(gc_prev[head])
     gc_next[last] = node
@@ -42,7 +42,7 @@ def _list_append(gc_next, gc_prev, node, head):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _list_extend(gc_next, gc_prev, nodes, head):  # type: ignore[no-untyped-def]
+def _list_extend(gc_next, gc_prev, nodes, head):
     """Link ``nodes`` (in no list), in order, at the tail of ``head``."""
     last = gc_prev[head]
     for k in range(len(nodes)):
@@ -55,13 +55,13 @@ def _list_extend(gc_next, gc_prev, nodes, head):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _list_size(gc_next, head):  # type: ignore[no-untyped-def]
+def _list_size(gc_next, head):
 
     return _list_members(gc_next, head, np.empty(0, np.int32))
 
 
 @jit
-def _list_members(gc_next, head, out):  # type: ignore[no-untyped-def]
+def _list_members(gc_next, head, out):
     """Write the members of ``head`` into ``out`` (as many as fit); returns how many."""
     count = 0
     step, alt = 1, 1

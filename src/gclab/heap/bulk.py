@@ -175,7 +175,7 @@ def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.
 
 
 @jit
-def _store_many(pool, ref_start, refcnt, type_id, flags,  # type: ignore[no-untyped-def]
+def _store_many(pool, ref_start, refcnt, type_id, flags,
                 kinds, gc_capable, ids, indices, values, olds, dict_type):
     """The stores of ``set_slots``: each new value held, the old ones in ``olds``; a dict that
     receives a value that may be tracked is flagged TRACKED and listed for the collector to
@@ -205,7 +205,7 @@ def _store_many(pool, ref_start, refcnt, type_id, flags,  # type: ignore[no-unty
 
 
 @jit
-def _drop_run(refcnt, extern, codes, start, external):  # type: ignore[no-untyped-def]
+def _drop_run(refcnt, extern, codes, start, external):
     """Drop references ``codes[start:]`` while none reaches zero; the index where one would."""
     for k in range(start, len(codes)):
         code = codes[k]
@@ -220,7 +220,7 @@ def _drop_run(refcnt, extern, codes, start, external):  # type: ignore[no-untype
 
 
 @jit
-def _first_overdraw(extern, ids, kept):  # type: ignore[no-untyped-def]
+def _first_overdraw(extern, ids, kept):
     """The first entry of ``ids`` at which dropping the external references in order would take
     a count below the ``kept[k]`` references it may not drop, or -1. ``extern`` is counted down
     and restored: unchanged afterwards."""

@@ -63,7 +63,7 @@ _RUNNING = threading.local()  # (id(heap), id) -> how many user __del__ calls ar
 
 
 def _running() -> dict[tuple[int, int], int]:
-    return _RUNNING.__dict__.setdefault("calls", {})  # type: ignore[no-any-return]
+    return _RUNNING.__dict__.setdefault("calls", {})
 
 
 def _key(proxy: object) -> tuple[int, int]:
@@ -131,7 +131,7 @@ class InstanceProxy(Proxy):
     def __new__(cls, *args: object, **kwargs: object) -> InstanceProxy:
         heap: Any = class_heap(cls)
         with heap.operation():  # allocation and proxy in one step (heap/interrupts.py)
-            return heap._adopt(heap.new_instance(cls._info))  # type: ignore[no-any-return]
+            return heap._adopt(heap.new_instance(cls._info))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
@@ -190,7 +190,7 @@ class InstanceProxy(Proxy):
         return instance_state(self)
 
     def __reduce_ex__(self, protocol: object) -> Any:
-        if type(self).__reduce__ is not InstanceProxy.__reduce__:  # type: ignore[comparison-overlap]
+        if type(self).__reduce__ is not InstanceProxy.__reduce__:
             return self.__reduce__()  # the class's own, as object.__reduce_ex__ does
         raise TypeError(cannot_pickle(self))
 
@@ -264,7 +264,7 @@ def make_managed_class(heap: HeapCore, user_class: type) -> type[InstanceProxy]:
         names: list[str] = []
         has_dict, weakrefable = True, True
     else:
-        names = [declared] if isinstance(declared, str) else list(declared)  # type: ignore[call-overload]
+        names = [declared] if isinstance(declared, str) else list(declared)
         has_dict, weakrefable = "__dict__" in names, "__weakref__" in names
     own_slots = sorted(n for n in names if n not in ("__dict__", "__weakref__"))
     user_del = user_class.__dict__.get("__del__")
@@ -402,7 +402,7 @@ class FrameProxy(NamespaceProxy):
         self._heap.frame_delete(self._id, name)
 
     def __dir__(self) -> list[str]:
-        return self._heap.frame_locals(self._id)  # type: ignore[no-any-return]
+        return self._heap.frame_locals(self._id)
 
     def __enter__(self) -> FrameProxy:
         self._heap._running_frame(self._id)

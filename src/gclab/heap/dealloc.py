@@ -82,7 +82,7 @@ class TrashCan:
 
     def tolist(self) -> list[int]:
         """The waiting ids, oldest first."""
-        return self.items[: int(self.state[1])].tolist()  # type: ignore[no-any-return]
+        return self.items[: int(self.state[1])].tolist()
 
 
 class DeallocMixin:

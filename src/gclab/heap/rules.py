@@ -80,7 +80,7 @@ class LayoutMixin:
             d = self.check_id(d)
         if self.types[int(t.type_id[d])].kind not in PAIRED:
             raise TypeError(f"{self.describe(d)} is not a dict, frame or module")
-        return d  # type: ignore[return-value]
+        return d
 
     def instance_slot_range(self: HeapCore, info: TypeInfo) -> tuple[int, int]:
         """The fewest and most slots an instance of ``info`` has on this heap's profile.

@@ -90,7 +90,7 @@ class AtomTable:
 
     def code(self, value: object) -> int:
         """The code of ``value``, interning it on first use."""
-        key = (type(value), value)  # type: ignore[var-annotated]
+        key = (type(value), value)
         found = self._codes.get(key)
         if found is not None:
             return found
@@ -133,7 +133,7 @@ class AtomTable:
         """
         if type(value) not in self.ATOM_TYPES:
             return None
-        return self._codes.get((type(value), value))  # type: ignore[arg-type]
+        return self._codes.get((type(value), value))
 
     def value(self, code: int) -> object:
         """The host value of an atom code."""
@@ -173,7 +173,7 @@ class AtomTable:
             value = self._values[index]
             if value is _FREE or index in self._pinned:
                 continue
-            del self._codes[(type(value), value)]  # type: ignore[arg-type]
+            del self._codes[(type(value), value)]
             self._values[index] = _FREE
             self._live[index] = False
             self._free.append(index)
@@ -220,7 +220,7 @@ class IdStack:
 
     def tolist(self) -> list[int]:
         """The ids, oldest first."""
-        return self.items[: self.size].tolist()  # type: ignore[no-any-return]
+        return self.items[: self.size].tolist()
 
     def grow(self, needed: int) -> None:
         """Make room for at least ``needed`` ids (contents kept)."""
@@ -460,7 +460,7 @@ class ObjectTable(ColumnsMixin):
 
     def slot_list(self, oid: int) -> list[int]:
         """``oid``'s slot values as a Python list."""
-        return self.slots(oid).tolist()  # type: ignore[no-any-return]
+        return self.slots(oid).tolist()
 
     def get(self, oid: int, index: int) -> int:
         """The value in slot ``index`` of ``oid``."""
@@ -585,7 +585,7 @@ class ObjectTable(ColumnsMixin):
     def list_members(self, head: int) -> list[int]:
         """The members of a list, head to tail (compiled walk unless GCLAB_JIT=0)."""
         if _lists is not None:
-            return _lists.list_members(self, head).tolist()  # type: ignore[no-any-return]
+            return _lists.list_members(self, head).tolist()
         return self.walk_members(head)
 
     def walk_members(self, head: int) -> list[int]:

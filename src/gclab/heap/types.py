@@ -156,7 +156,7 @@ class TypeRegistry:
         if cached is None or cached[0] != len(self.types):
             cached = (len(self.types), build(self))
             self._derived[key] = cached
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
 
 
 def _build_type_arrays(types: TypeRegistry) -> tuple[U8, U8]:

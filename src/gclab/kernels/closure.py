@@ -29,7 +29,7 @@ U8 = npt.NDArray[np.uint8]
 
 
 @jit
-def _mark_from(start, length, targets, alive, check_alive, roots, colour, gray):  # type: ignore[no-untyped-def]
+def _mark_from(start, length, targets, alive, check_alive, roots, colour, gray):
     """Shade the roots, then scan gray nodes until none is left (the oracle's loop, the gray
     nodes taken first in, first out: ``gray[scanned:shaded]``)."""
     shaded = 0

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 
 @jit
-def _traverse_count(kind, length):  # type: ignore[no-untyped-def]
+def _traverse_count(kind, length):
     """How many slots tp_traverse visits: a dict's odd trailing key is not an entry."""
     if kind == K_DICT:
         return length - (length & 1)
@@ -63,7 +63,7 @@ def _traverse_count(kind, length):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _traverse_index(kind, start, length, j):  # type: ignore[no-untyped-def]
+def _traverse_index(kind, start, length, j):
     """Pool index of the ``j``-th slot tp_traverse visits: list and tuple items last to first,
     dict entries value then key, every other kind in slot order."""
     if kind == K_LIST or kind == K_TUPLE:
@@ -76,7 +76,7 @@ def _traverse_index(kind, start, length, j):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _may_be_tracked(code, type_id, flags, kinds, gc_capable):  # type: ignore[no-untyped-def]
+def _may_be_tracked(code, type_id, flags, kinds, gc_capable):
     """_PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only while tracked."""
     if code < 0:
         return False
@@ -87,7 +87,7 @@ def _may_be_tracked(code, type_id, flags, kinds, gc_capable):  # type: ignore[no
 
 
 @jit
-def _maybe_untrack_tuple(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
+def _maybe_untrack_tuple(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
                          pool, ref_start, ref_len):
     """_PyTuple_MaybeUntrack on a tuple ``oid``."""
     if (flags[oid] & TRACKED) == 0:
@@ -105,7 +105,7 @@ def _maybe_untrack_tuple(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capabl
 
 
 @jit
-def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-untyped-def]
+def _update_refs(gc_next, refcnt, gc_refs, flags, young):
     count = 0
     step, alt = 1, 1
     node = gc_next[young]
@@ -126,7 +126,7 @@ def _update_refs(gc_next, refcnt, gc_refs, flags, young):  # type: ignore[no-unt
 
 
 @jit
-def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-untyped-def]
+def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,
                    pool, ref_start, ref_len, young):
     visited = 0
     step, alt = 1, 1
@@ -155,7 +155,7 @@ def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,  # type: ignore[no-u
 
 
 @jit
-def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable):  # type: ignore[no-untyped-def]
+def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable):
     """Move ``first`` and the members after it with ``gc_refs == 0`` to the tail of
     ``unreachable`` (flag UNREACHABLE), in order, as one splice: the same lists as moving them
     one at a time. Returns the last one moved, whose ``gc_next`` still names the member after
@@ -185,7 +185,7 @@ def _move_stretch(gc_next, gc_prev, flags, gc_refs, first, young, unreachable): 
 
 
 @jit
-def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type: ignore[no-untyped-def]
+def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,
                       gc_capable, pool, ref_start, ref_len, young, unreachable, inline):
     step, alt = 1, 1
     node = gc_next[young]
@@ -231,7 +231,7 @@ def _move_unreachable(gc_next, gc_prev, flags, gc_refs, type_id, kinds,  # type:
 
 
 @jit
-def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
+def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable,
                         pool, ref_start, ref_len):
     """_PyDict_MaybeUntrack on a dict ``oid``."""
     if (flags[oid] & TRACKED) == 0:
@@ -245,7 +245,7 @@ def _maybe_untrack_dict(oid, gc_next, gc_prev, flags, type_id, kinds, gc_capable
 
 
 @jit
-def _untrack_scan(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
+def _untrack_scan(gc_next, gc_prev, flags, type_id, kinds, gc_capable,
                   pool, ref_start, ref_len, head, kind):
     """_PyTuple_MaybeUntrack (``kind`` K_TUPLE) or _PyDict_MaybeUntrack (K_DICT) on every
     member of that kind, in list order."""
@@ -270,7 +270,7 @@ def _untrack_scan(gc_next, gc_prev, flags, type_id, kinds, gc_capable,  # type: 
 
 
 @jit
-def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
+def _clear_flag(gc_next, flags, head, keep):
     """``flags &= keep`` on every member of the list ``head``."""
     step, alt = 1, 1
     node = gc_next[head]
@@ -287,7 +287,7 @@ def _clear_flag(gc_next, flags, head, keep):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _clear_collecting(gc_next, flags, head):  # type: ignore[no-untyped-def]
+def _clear_collecting(gc_next, flags, head):
     _clear_flag(gc_next, flags, head, NOT_COLLECTING_UNREACHABLE)
 
 
@@ -329,7 +329,7 @@ def move_unreachable(heap: TableLike, young: int, unreachable: int,
 
 
 @jit
-def _deduce_unreachable(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignore[no-untyped-def]
+def _deduce_unreachable(gc_next, gc_prev, flags, refcnt, gc_refs,
                         type_id, kinds, gc_capable, pool, ref_start, ref_len, young,
                         unreachable, inline):
     """The three steps of deduce_unreachable in one call: (objects, references) visited."""

@@ -30,7 +30,7 @@ U8 = npt.NDArray[np.uint8]
 
 
 @jit
-def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ignore[no-untyped-def]
+def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,
                 head):
     """True when a member of ``head`` has a flag of ``any_flag``, or a type marked in
     ``by_type`` and none of the flags ``unless``."""
@@ -53,7 +53,7 @@ def _any_member(gc_next, flags, type_id, by_type, unless, any_flag,  # type: ign
 
 
 @jit
-def _resurrection_pass(gc_next, gc_prev, flags, refcnt, gc_refs,  # type: ignore[no-untyped-def]
+def _resurrection_pass(gc_next, gc_prev, flags, refcnt, gc_refs,
                        type_id, kinds, gc_capable, pool, ref_start, ref_len, unreachable,
                        still_unreachable):
     """handle_resurrected_objects up to the final merge, in one call."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 @jit
-def _count_members(gc_next, heads):  # type: ignore[no-untyped-def]
+def _count_members(gc_next, heads):
     count = 0
     for h in range(len(heads)):
         count += _list_size(gc_next, heads[h])
@@ -34,7 +34,7 @@ def _count_members(gc_next, heads):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _get_objects_ids(gc_next, heads, out):  # type: ignore[no-untyped-def]
+def _get_objects_ids(gc_next, heads, out):
     count = 0
     for h in range(len(heads)):
         head = heads[h]
@@ -47,7 +47,7 @@ def _get_objects_ids(gc_next, heads, out):  # type: ignore[no-untyped-def]
 
 
 @jit
-def _get_referrer_ids(gc_next, type_id, kinds, gc_capable,  # type: ignore[no-untyped-def]
+def _get_referrer_ids(gc_next, type_id, kinds, gc_capable,
                       pool, ref_start, ref_len, heads, is_target, out):
     count = 0
     for h in range(len(heads)):
@@ -80,7 +80,7 @@ def get_objects_ids(heap: HeapCore, heads: Iterable[int]) -> list[int]:
     heads_arr = _heads_array(heads)
     out = np.empty(_count_members(gc_next, heads_arr), np.int32)
     count = _get_objects_ids(gc_next, heads_arr, out)
-    return out[:count].tolist()  # type: ignore[no-any-return]
+    return out[:count].tolist()
 
 
 def get_referrer_ids(heap: HeapCore, targets: Iterable[int], heads: Iterable[int]) -> list[int]:
@@ -98,7 +98,7 @@ def get_referrer_ids(heap: HeapCore, targets: Iterable[int], heads: Iterable[int
     out = np.empty(_count_members(t.gc_next, heads_arr), np.int32)
     count = _get_referrer_ids(t.gc_next, t.type_id, kinds, gc_capable, t.pool, t.ref_start,
                               t.ref_len, heads_arr, is_target, out)
-    return out[:count].tolist()  # type: ignore[no-any-return]
+    return out[:count].tolist()
 
 
 __all__ = ["get_objects_ids", "get_referrer_ids"]

@@ -135,7 +135,7 @@ def cannot_pickle(proxy: Proxy) -> str:
             f"(gclab objects exist only in their Heap)")
 
 
-class ProxyRef(weakref.ref):  # type: ignore[type-arg]
+class ProxyRef(weakref.ref):
     """The proxy cache's weak reference to a proxy (``oid``: its object); its callback
     releases the reference the proxy held when the host frees it."""
 
@@ -165,7 +165,7 @@ class ProxyHeap:
 
     def wrap(self: Any, oid: int) -> Proxy:
         """The proxy finalizers and weakref callbacks receive (HeapCore.wrap)."""
-        return self.proxy(oid)  # type: ignore[no-any-return]
+        return self.proxy(oid)
 
     def _release_proxy(self: Any, ref: ProxyRef) -> None:
         """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
@@ -259,7 +259,7 @@ class ProxyHeap:
         """``hashable_code`` of each value, every one checked before any is interned."""
         for value in values:
             hash(value)
-        return self.to_codes(values)  # type: ignore[no-any-return]
+        return self.to_codes(values)
 
     def find_code(self: Any, value: object) -> int | None:
         """The slot code ``value`` has if some slot of this heap can hold it, else None: an
@@ -280,7 +280,7 @@ class ProxyHeap:
     def lookup_code(self: Any, value: object) -> int | None:
         """``find_code`` for a dict key or set element lookup: hashed first, as CPython does."""
         hash(value)
-        return self.find_code(value)  # type: ignore[no-any-return]
+        return self.find_code(value)
 
     def _kept_refs(self: Any, oid: int) -> tuple[int, str]:
         """HeapCore._kept_refs plus the reference a live proxy of ``oid`` owns (and those of
@@ -322,7 +322,7 @@ class ProxyHeap:
 
 def heap_of(p: Proxy) -> Heap:
     """The heap of a proxy (read without the instance proxies' attribute hook)."""
-    return object.__getattribute__(p, "_heap")  # type: ignore[no-any-return]
+    return object.__getattribute__(p, "_heap")
 
 
 def same_heap(p: Proxy, other: object) -> bool:

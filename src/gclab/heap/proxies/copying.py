@@ -128,8 +128,8 @@ def has_copy_hooks(cls: type | None) -> bool:
 def _uses_reduce(cls: type) -> bool:
     from ..classes import InstanceProxy
 
-    return (cls.__reduce_ex__ is not InstanceProxy.__reduce_ex__  # type: ignore[comparison-overlap]
-            or cls.__reduce__ is not InstanceProxy.__reduce__)  # type: ignore[comparison-overlap]
+    return (cls.__reduce_ex__ is not InstanceProxy.__reduce_ex__
+            or cls.__reduce__ is not InstanceProxy.__reduce__)
 
 
 def copy_instance(proxy: Any, memo: _Memo | None) -> object:

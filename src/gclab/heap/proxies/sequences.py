@@ -133,7 +133,7 @@ class SequenceProxy(ContainerProxy):
     def _codes_of(self, other: Any) -> list[int]:
         """Codes of the items of ``other`` (a proxy of this heap is read directly)."""
         if same_heap(self, other):
-            return other._codes()  # type: ignore[no-any-return]
+            return other._codes()
         heap = heap_of(self)
         return heap.to_codes(list(other))
 
@@ -331,7 +331,7 @@ class ListProxy(MutableContainerProxy, SequenceProxy):
 
     def copy(self) -> ListProxy:
         """A shallow copy (a new list)."""
-        return self[:]  # type: ignore[no-any-return]
+        return self[:]
 
     def __copy__(self) -> ListProxy:
         return self.copy()

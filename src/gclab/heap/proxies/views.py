@@ -159,7 +159,7 @@ class SetView(DictView):
 
 
 def _len(other: object) -> int:
-    return len(other) if hasattr(other, "__len__") else -1  # type: ignore[arg-type]
+    return len(other) if hasattr(other, "__len__") else -1
 
 
 @simulates("dict_keys")
