@@ -1,18 +1,17 @@
 """Differential tests: the compiled deallocation cascade agrees with the generator oracle.
 
-Each test builds the same random heap twice, on one heap with the kernel
-(:mod:`gclab.heap._jit_dealloc`; under ``GCLAB_JIT=0`` its uncompiled Python, forced on) and on one
-with ``dealloc_kernel = None`` (the generators of :mod:`gclab.heap.dealloc`), runs the same drops,
-bulk drops and collections on both, and compares everything observable: every table column and
-the reference pool, ``free_ids`` in order, ``live``/``pool_holes``, the collector's counts and
-free lists, the trashcan, the weakref side tables, the order of ``__del__`` calls and weakref
-callbacks, ``gc.garbage`` and ``heap.history``.
+Each test builds the same random heap (:mod:`gclab.testing.builders`) twice, on one heap with
+the kernel (:mod:`gclab.heap._jit_dealloc`; under ``GCLAB_JIT=0`` its uncompiled Python, forced
+on) and on one with ``dealloc_kernel = None`` (the generators of :mod:`gclab.heap.dealloc`),
+runs the same drops, bulk drops and collections on both, and compares everything observable:
+every table column and the reference pool, ``free_ids`` in order, ``live``/``pool_holes``, the
+collector's counts and free lists, the trashcan, the weakref side tables, the order of
+``__del__`` calls and weakref callbacks, ``gc.garbage`` and ``heap.history``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,10 @@ from gclab.errors import InvariantViolation
 from gclab.heap._jit_dealloc import FRAME, IO_TOP, IO_VTOP, DeallocKernel
 from gclab.heap.core import HeapCore
 from gclab.heap.flags import HAS_WEAKREFS
+from gclab.heap.table import NULL
+from gclab.testing.builders import HeapRecipe, instance_types, new_object, put
+from gclab.testing.builders import build as build_heap
+from gclab.testing.strategies import heap_recipes
 
 PROFILES = ("2.7", "3.11", "3.12", "3.13")
 KINDS = ("list", "tuple", "dict", "set", "inst", "fin", "winst")
@@ -52,33 +55,36 @@ def _delete_garbage_through_the_kernel() -> Iterator[None]:
 
 @dataclass
 class Recipe:
-    profile: str
+    heap: HeapRecipe  # objects, (source, key, value) edges, chains, weakrefs, profile, slots
     free_lists: bool
-    kinds: list[str]
-    edges: list[tuple[int, int]]  # (source, target index or -1 NULL / -2 atom)
-    chains: list[list[str]]  # deep chains: kinds from head to tail, each holds the next
-    weakrefs: list[tuple[int, bool]]  # (target index, with a callback)
     steps: list[tuple[str, int]]  # ("drop", object index), ("bulk", count), ("collect", g)
     thresholds: tuple[int, int, int]
-    slots: int = 3  # slots of every list and tuple made (the kernel has a path for 0 and 1)
+
+
+def recipe(profile: str, kinds: list[str], edges: list[tuple[int, int]], *,
+           free_lists: bool = False, chains: list[list[str]] | None = None,
+           weakrefs: list[tuple[int, bool]] | None = None,
+           steps: list[tuple[str, int]] | None = None,
+           thresholds: tuple[int, int, int] = (700, 10, 10), slots: int = 3) -> Recipe:
+    """A fixed case: ``edges`` as (source, target) pairs (a dict stores under a new key)."""
+    heap = HeapRecipe(kinds, edges=[(src, NULL, dst) for src, dst in edges],
+                      chains=chains or [], weakrefs=weakrefs or [], profile=profile,
+                      slots=slots)
+    return Recipe(heap, free_lists, steps or [], thresholds)
 
 
 @st.composite
 def recipes(draw: st.DrawFn) -> Recipe:
-    n = draw(st.integers(1, 25))
-    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))
-    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(-2, n - 1)),
-                          max_size=3 * n))
-    chain_kind = st.sampled_from(("list", "list", "list", "tuple", "dict", "inst", "fin"))
-    chains = draw(st.lists(st.lists(chain_kind, min_size=1, max_size=140), max_size=2))
-    weakrefs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.booleans()), max_size=5))
+    heap = draw(heap_recipes(kinds=KINDS, max_objects=25, drops=None, sizes=False, chains=2,
+                             chain_kinds=("list", "list", "list", "tuple", "dict", "inst", "fin"),
+                             weakrefs=5, profiles=PROFILES, slots=(1, 2, 3)))
+    n = len(heap.kinds)
     step = st.one_of(st.tuples(st.just("drop"), st.integers(0, n + 1)),
                      st.tuples(st.just("bulk"), st.integers(1, 4)),
                      st.tuples(st.just("collect"), st.integers(0, 2)))
     steps = draw(st.lists(step, max_size=12))
     thresholds = draw(st.sampled_from([(0, 10, 10), (3, 2, 2), (700, 10, 10)]))
-    return Recipe(draw(st.sampled_from(PROFILES)), draw(st.booleans()), kinds, edges, chains,
-                  weakrefs, steps, thresholds, draw(st.integers(1, 3)))
+    return Recipe(heap, draw(st.booleans()), steps, thresholds)
 
 
 class Twin:
@@ -86,7 +92,7 @@ class Twin:
     start with room for one entry, so that every path that grows them runs)."""
 
     def __init__(self, recipe: Recipe, kernel: bool, tiny: bool = False) -> None:
-        self.heap = heap = gclab.Heap(recipe.profile, free_lists=recipe.free_lists)
+        self.heap = heap = gclab.Heap(recipe.heap.profile, free_lists=recipe.free_lists)
         if kernel and (heap.dealloc_kernel is None or tiny):
             heap.dealloc_kernel = DeallocKernel()  # GCLAB_JIT=0: the kernel's plain Python
         if not kernel:
@@ -100,65 +106,18 @@ class Twin:
         # finalizers and callbacks get plain handles (``.id``), not proxies
         heap.wrap = types.MethodType(HeapCore.wrap, heap)  # type: ignore[method-assign]
         self.log: list[tuple[str, int]] = []
-        self.classes = {
-            "inst": self._class("I", None, weakrefable=False),
-            "fin": self._class("F", lambda p: self.log.append(("del", p.id)), True),
-            "winst": self._class("W", None, weakrefable=True),
-        }
-        self.held: list[int] = []  # ids we hold one external reference to, in order
-        self.slots = recipe.slots
-        self.build(recipe)
-
-    def _class(self, name: str, finalizer: Any, weakrefable: bool) -> Any:
-        return self.heap.types.add_class(name, slot_names=("a", "b", "c"), has_dict=False,
-                                         weakrefable=weakrefable, finalizer=finalizer)
+        self.types = instance_types(heap, lambda p: self.log.append(("del", p.id)))
+        self.slots = recipe.heap.slots
+        built = build_heap(recipe.heap, heap, types=self.types,
+                           callback=lambda w: self.log.append(("cb", w.id)))
+        self.held: list[int] = built.held  # ids we hold one external reference to, in order
 
     def new(self, kind: str) -> int:
-        heap = self.heap
-        if kind in self.classes:
-            return heap.new_instance(self.classes[kind])
-        if kind == "dict":
-            return heap.alloc("dict")
-        return heap.alloc(kind, self.slots if kind != "set" else 0)
+        return new_object(self.heap, kind, self.types, self.slots)
 
     def put(self, oid: int, value: int) -> None:
         """Store ``value`` in ``oid`` the way its kind allows."""
-        heap, t = self.heap, self.heap.table
-        kind = heap.type_of(oid).kind.name.lower()
-        if kind == "set" and value != -1 and value in heap.slots(oid):
-            return  # set elements are unique
-        if kind == "dict":
-            heap.dict_set(oid, heap.atom(len(self.log) + int(t.ref_len[oid])), value)
-        elif kind == "set" and int(t.ref_len[oid]) < 4:
-            heap.append_slot(oid, value)
-        elif int(t.ref_len[oid]):
-            slot = int(t.ref_len[oid]) - 1
-            for index in range(int(t.ref_len[oid])):
-                if t.get(oid, index) == -1:
-                    slot = index
-                    break
-            heap.set_slot(oid, slot, value)
-
-    def build(self, recipe: Recipe) -> None:
-        heap = self.heap
-        ids = [self.new(kind) for kind in recipe.kinds]
-        self.held += ids
-        atom = heap.atom("x")
-        for src, dst in recipe.edges:
-            value = -1 if dst == -1 else atom if dst == -2 else ids[dst]
-            if heap.is_alive(ids[src]):
-                self.put(ids[src], value)
-        for chain in recipe.chains:
-            nodes = [self.new(kind) for kind in chain]
-            for a, b in itertools.pairwise(nodes):
-                self.put(a, b)
-            heap.decref_many(np.array(nodes[1:], np.int32))
-            self.held.append(nodes[0])
-        for index, callback in recipe.weakrefs:
-            target = ids[index]
-            if heap.is_alive(target) and heap.type_of(target).weakrefable:
-                cb = (lambda w: self.log.append(("cb", w.id))) if callback else None
-                self.held.append(heap.new_weakref(target, cb))
+        put(self.heap, oid, value)
 
     def run(self, recipe: Recipe) -> None:
         heap = self.heap
@@ -230,10 +189,10 @@ def test_deep_chain_with_finalizers_hits_the_trashcan(profile: str, free_lists: 
     and tuples of one slot take the kernel's path without a snapshot; of two, the one with."""
     kinds = ["fin" if i % 97 == 5 else "tuple" if i % 7 == 3 else "list"
              for i in range(10_200)]
-    recipe = Recipe(profile, free_lists, ["winst", "set"], [(0, 1)], [kinds],
-                    [(0, True), (1, True), (1, False)],
-                    [("drop", 2), ("drop", 0), ("collect", 2)], (700, 10, 10), slots)
-    assert_twins_agree(recipe)
+    case = recipe(profile, ["winst", "set"], [(0, 1)], free_lists=free_lists, chains=[kinds],
+                  weakrefs=[(0, True), (1, True), (1, False)],
+                  steps=[("drop", 2), ("drop", 0), ("collect", 2)], slots=slots)
+    assert_twins_agree(case)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -242,9 +201,10 @@ def test_garbage_rings_through_delete_garbage(profile: str) -> None:
     kinds = ["list", "dict", "inst", "set", "tuple", "winst", "list", "fin"] * 8
     n = len(kinds)
     edges = [(i, (i + 1) % n) for i in range(n)] + [(i, (i * 7) % n) for i in range(n)]
-    recipe = Recipe(profile, True, kinds, edges, [], [(5, True), (13, True), (21, False)],
-                    [("bulk", n), ("collect", 0), ("collect", 2)], (700, 10, 10))
-    assert_twins_agree(recipe)
+    case = recipe(profile, kinds, edges, free_lists=True,
+                  weakrefs=[(5, True), (13, True), (21, False)],
+                  steps=[("bulk", n), ("collect", 0), ("collect", 2)])
+    assert_twins_agree(case)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -257,9 +217,10 @@ def test_garbage_pairs_and_a_ring_of_small_containers(profile: str, slots: int) 
     kinds = ["list", "list", "tuple", "list", "list", "fin", "winst", "list"] * 6 + ["list"] * 60
     pairs = [(i, i ^ 1) for i in range(48)]
     ring = [(48 + i, 48 + (i + 1) % 60) for i in range(60)]
-    recipe = Recipe(profile, True, kinds, pairs + ring, [], [(6, True), (14, False)],
-                    [("bulk", len(kinds)), ("collect", 0), ("collect", 2)], (700, 10, 10), slots)
-    assert_twins_agree(recipe)
+    case = recipe(profile, kinds, pairs + ring, free_lists=True,
+                  weakrefs=[(6, True), (14, False)],
+                  steps=[("bulk", len(kinds)), ("collect", 0), ("collect", 2)], slots=slots)
+    assert_twins_agree(case)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -270,9 +231,9 @@ def test_garbage_members_that_outlive_their_tp_clear(profile: str) -> None:
     kinds = ["list", "list", "list", "tuple", "list", "dict"]
     edges = [(0, 1), (1, 0), (2, 0), (3, 4), (4, 3), (5, 3), (5, 0)]
     for generation in (0, 2):
-        recipe = Recipe(profile, False, kinds, edges, [], [],
-                        [("bulk", len(kinds)), ("collect", generation)], (700, 10, 10), 1)
-        assert_twins_agree(recipe)
+        case = recipe(profile, kinds, edges,
+                      steps=[("bulk", len(kinds)), ("collect", generation)], slots=1)
+        assert_twins_agree(case)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -282,22 +243,21 @@ def test_stacks_grow_on_every_path(profile: str) -> None:
     n = len(kinds)
     edges = [(i, (i + 1) % n) for i in range(n)] + [(i, (i * 7) % n) for i in range(n)]
     chain = ["fin" if i % 97 == 5 else "tuple" if i % 7 == 3 else "list" for i in range(400)]
-    recipe = Recipe(profile, True, kinds, edges, [chain], [(5, True)],
-                    [("bulk", n), ("collect", 0), ("drop", 1), ("collect", 2)], (700, 10, 10))
-    assert_twins_agree(recipe, tiny=True)
+    case = recipe(profile, kinds, edges, free_lists=True, chains=[chain], weakrefs=[(5, True)],
+                  steps=[("bulk", n), ("collect", 0), ("drop", 1), ("collect", 2)])
+    assert_twins_agree(case, tiny=True)
     # a chain whose 50th list holds two: both wait in the trashcan at once (nesting 50)
     fan = [(i, i + 1) for i in range(50)] + [(49, 51)]
     drops = [("drop", 1)] * 51 + [("drop", 0)]
-    assert_twins_agree(Recipe(profile, False, ["list"] * 52, fan, [], [], drops,
-                              (700, 10, 10)), tiny=True)
+    assert_twins_agree(recipe(profile, ["list"] * 52, fan, steps=drops), tiny=True)
 
 
 @pytest.mark.parametrize("kind", ["list", "dict"])
 def test_a_count_going_below_zero_in_tp_clear_raises(kind: str) -> None:
     """A broken count found by tp_clear raises on both paths; the kernel forgets the frames
     the error left (it runs again afterwards)."""
-    recipe = Recipe("3.12", False, [kind, "list"], [(0, 1)], [], [], [], (700, 10, 10))
-    for twin in (Twin(recipe, kernel=True), Twin(recipe, kernel=False)):
+    case = recipe("3.12", [kind, "list"], [(0, 1)])
+    for twin in (Twin(case, kernel=True), Twin(case, kernel=False)):
         heap = twin.heap
         holder, held = twin.held
         heap.table.refcnt[held] = 0  # broken: the holder still refers to it
@@ -307,7 +267,7 @@ def test_a_count_going_below_zero_in_tp_clear_raises(kind: str) -> None:
         if kernel is not None:
             assert (kernel.io[IO_TOP], kernel.io[IO_VTOP]) == (0, 0)
         heap.table.refcnt[held] = 1
-        twin.run(recipe)
+        twin.run(case)
         assert not heap.is_alive(holder) and not heap.is_alive(held)
 
 
@@ -315,8 +275,8 @@ def test_a_count_going_below_zero_in_tp_clear_raises(kind: str) -> None:
 def test_a_weakref_in_the_garbage_is_cleared_by_python(profile: str) -> None:
     """A weakref object that is garbage itself (held by a cycle) reaches the head of the
     delete_garbage list: the kernel hands it to Python, then goes on with the next member."""
-    recipe = Recipe(profile, False, [], [], [], [], [("collect", 2)], (700, 10, 10))
-    twins = [Twin(recipe, kernel=True), Twin(recipe, kernel=False)]
+    case = recipe(profile, [], [], steps=[("collect", 2)])
+    twins = [Twin(case, kernel=True), Twin(case, kernel=False)]
     for twin in twins:
         heap = twin.heap
         target = twin.new("winst")
@@ -325,7 +285,7 @@ def test_a_weakref_in_the_garbage_is_cleared_by_python(profile: str) -> None:
         for src, dst in ((inst, ref), (inst, lst), (lst, inst), (lst, target)):
             twin.put(src, dst)
         heap.decref_many(np.array([target, ref, inst, lst], np.int32))
-        twin.run(recipe)
+        twin.run(case)
     assert state(twins[0]) == state(twins[1])
     assert twins[0].heap.table.live == twins[1].heap.table.live
 
@@ -333,14 +293,14 @@ def test_a_weakref_in_the_garbage_is_cleared_by_python(profile: str) -> None:
 def test_free_listeners_hear_the_same_in_the_same_order() -> None:
     """Two listeners: the kernel's driver calls both for one freed id before the next id, as
     ``ObjectTable.free_row`` does on the oracle's path."""
-    recipe = Recipe("3.12", False, ["list", "list", "fin"], [(0, 1), (1, 0), (1, 2)],
-                    [["list"] * 130], [], [("bulk", 3), ("collect", 2)], (700, 10, 10), 1)
-    twins = [Twin(recipe, kernel=True), Twin(recipe, kernel=False)]  # both alive to the end
+    case = recipe("3.12", ["list", "list", "fin"], [(0, 1), (1, 0), (1, 2)],
+                  chains=[["list"] * 130], steps=[("bulk", 3), ("collect", 2)], slots=1)
+    twins = [Twin(case, kernel=True), Twin(case, kernel=False)]  # both alive to the end
     logs: list[list[tuple[str, int]]] = [[], []]
     for twin, log in zip(twins, logs, strict=True):
         twin.heap.table.free_listeners += [lambda oid, log=log: log.append(("a", oid)),
                                            lambda oid, log=log: log.append(("b", oid))]
-        twin.run(recipe)
+        twin.run(case)
     assert logs[0] == logs[1]
     assert len(logs[0]) == 2 * 133  # every object made
 

@@ -1,9 +1,9 @@
 """``gc.get_objects`` / ``gc.get_referrers``: kernels against oracles, and both against the table.
 
-Random heaps (lists, tuples, dicts with object keys and values, sets, slotted instances,
-instances with attributes (inline values on 3.12, a separate ``__dict__`` on 3.10), weakrefs,
-frames, NULL slots and atoms, dropped external references) are spread over gen0, gen1, gen2 and
-the permanent generation in a random order. Then:
+Random heaps (:mod:`gclab.testing.builders`: lists, tuples, dicts with object keys and values,
+sets, slotted instances, instances with attributes (inline values on 3.12, a separate
+``__dict__`` on 3.10), weakrefs, frames, NULL slots and atoms, dropped external references) are
+spread over gen0, gen1, gen2 and the permanent generation in a random order. Then:
 
 * the oracle (:mod:`gclab.algorithms.introspection`) and the kernel
   (:mod:`gclab.kernels.introspection`) must return identical id lists, order included;
@@ -25,116 +25,43 @@ from gclab.algorithms import introspection as oracle
 from gclab.collectors import phases
 from gclab.collectors.cpython.generational import GEN0, GEN1, GEN2, GENERATIONS, PERMANENT
 from gclab.heap.flags import ALIVE, TRACKED
-from gclab.heap.table import N_HEADS, NULL
+from gclab.heap.table import N_HEADS
 from gclab.heap.types import Kind
 from gclab.kernels import introspection as kernel
+from gclab.testing.builders import HeapRecipe, instance_types
+from gclab.testing.builders import build as build_heap
+from gclab.testing.strategies import heap_recipes
 
-KINDS = ("list", "tuple", "dict", "set", "inst", "dinst", "frame", "weakref")
-PLACES = (GEN0, GEN1, GEN2, PERMANENT)
+KINDS = ("list", "tuple", "dict", "set", "inst", "winst", "dinst", "frame", "weakref")
 
 
-# -- random heaps ---------------------------------------------------------------------------------
+# -- random heaps (gclab.testing) -----------------------------------------------------------------
 
 
 @dataclass
 class Recipe:
-    profile: str
-    kinds: list[str]
-    sizes: list[int]
-    edges: list[tuple[int, int, int]]  # (source, key code, value code); codes: <0 atom/NULL
-    drops: list[bool]
-    places: list[int]  # index into PLACES
-    order: list[int]
-    freeze: bool  # gc.freeze() before the objects are spread out
+    heap: HeapRecipe
     targets: list[int]  # recipe indices
     atom_targets: list[int]  # atom indices (never referrable)
 
 
 @st.composite
 def recipes(draw: st.DrawFn, max_objects: int = 30) -> Recipe:
-    n = draw(st.integers(1, max_objects))
-    code = st.integers(-4, n - 1)  # -1 NULL, -2..-4 atoms, >= 0 an object of the recipe
-    edges = [(src, key, val) for src in range(n)
-             for key, val in draw(st.lists(st.tuples(code, code), max_size=4))]
-    return Recipe(
-        profile=draw(st.sampled_from(["3.10", "3.12"])),
-        kinds=draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n)),
-        sizes=draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)),
-        edges=edges,
-        drops=draw(st.lists(st.sampled_from([True, True, False]), min_size=n, max_size=n)),
-        places=draw(st.lists(st.sampled_from([0, 0, 1, 2, 3]), min_size=n, max_size=n)),
-        order=draw(st.permutations(range(n))),
-        freeze=draw(st.booleans()),
-        targets=draw(st.lists(st.integers(0, n - 1), max_size=4)),
-        atom_targets=draw(st.lists(st.integers(0, 2), max_size=2)),
-    )
+    heap = draw(heap_recipes(kinds=KINDS, max_objects=max_objects, edges_per_object=4,
+                             drops=(True, True, False), places=(0, 0, 1, 2, 3), freeze=True,
+                             profiles=("3.10", "3.12")))
+    n = len(heap.kinds)
+    return Recipe(heap, targets=draw(st.lists(st.integers(0, n - 1), max_size=4)),
+                  atom_targets=draw(st.lists(st.integers(0, 2), max_size=2)))
 
 
 def build(recipe: Recipe) -> tuple[gclab.Heap, list[int], list[int]]:
-    """The recipe's heap, the ids of its objects (freed ones included) and its atom codes."""
-    heap = gclab.Heap(recipe.profile)
+    """The recipe's heap, the ids of its objects (freed ones included) and its atom codes;
+    instances are of ``@heap.cls`` classes, so ``gc.get_objects()`` can return them."""
+    heap = gclab.Heap(recipe.heap.profile)
     heap.gc.disable()
-
-    @heap.cls
-    class S:
-        __slots__ = ("__weakref__", "a", "b", "c", "d")
-
-    @heap.cls
-    class D:
-        pass
-
-    slotted, with_dict = S._info, D._info  # type: ignore[attr-defined]
-    atoms = [heap.atom("k"), heap.atom(7), heap.atom(2.5)]
-    ids: list[int] = []
-    anchor = heap.alloc("set")  # weakrefable: what a weakref of the recipe points to
-    for kind, size in zip(recipe.kinds, recipe.sizes, strict=True):
-        if kind == "inst":
-            ids.append(heap.new_instance(slotted))
-        elif kind == "dinst":
-            ids.append(heap.new_instance(with_dict))
-        elif kind == "dict":
-            ids.append(heap.alloc("dict"))
-        elif kind == "weakref":
-            weakrefable = [o for o in ids if heap.type_of(o).weakrefable]
-            ids.append(heap.new_weakref(weakrefable[-1] if weakrefable else anchor))
-        elif kind == "frame":
-            ids.append(heap.alloc("frame", 2 * (size // 2)))
-        else:
-            ids.append(heap.alloc(kind, size))
-
-    def value(c: int) -> int:
-        if c == NULL:
-            return NULL
-        return atoms[-2 - c] if c < NULL else ids[c]
-
-    for src, key, val in recipe.edges:
-        oid = ids[src]
-        kind = recipe.kinds[src]
-        length = int(heap.table.ref_len[oid])
-        if oid == heap.empty_tuple or kind == "weakref":
-            continue
-        if kind == "set" and value(val) != NULL and value(val) in heap.slots(oid):
-            continue  # set elements are unique
-        if kind == "dict":
-            heap.dict_set(oid, value(key) if key != NULL else atoms[0], value(val))
-        elif kind == "dinst":
-            heap.set_attr(oid, "xyz"[abs(key) % 3], value(val))
-        elif kind in ("list", "set") and length < 6:
-            heap.append_slot(oid, value(val))
-        elif kind == "frame" and length:
-            heap.set_slot(oid, 2 * (abs(key) % (length // 2)) + 1, value(val))
-        elif length and kind != "frame":
-            heap.set_slot(oid, abs(key) % length, value(val))
-    if recipe.freeze and "freeze" in heap.profile.gc_functions:
-        heap.gc.freeze()
-    for oid, drop in zip(ids, recipe.drops, strict=True):
-        if drop:
-            heap.decref(oid)
-    for index in recipe.order:
-        oid = ids[index]
-        if heap.is_alive(oid) and heap.is_tracked(oid):
-            heap.table.list_move(oid, PLACES[recipe.places[index]])
-    return heap, ids, atoms
+    built = build_heap(recipe.heap, heap, types=instance_types(heap, managed=True))
+    return heap, built.ids, built.atoms
 
 
 # -- the brute force: raw columns only -------------------------------------------------------------

@@ -1,16 +1,15 @@
 """Differential tests: every kernel in gclab.kernels agrees with its oracle in gclab.algorithms.
 
-A random heap is built from a Hypothesis recipe (lists, tuples, dicts with atom and object keys,
-sets, instances, untracked frames, self-cycles, NULL slots, dropped external references, objects
-spread over the three generations in a random order). The oracle and the kernel then run on the
-same heap state (the collector-scratch columns are snapshotted and restored between the two
-runs) and every column they may touch must come out identical: ``gc_refs``, ``flags`` and the
-``gc_next``/``gc_prev`` links, i.e. the order of every collector list.
+A random heap is built from a Hypothesis recipe (:mod:`gclab.testing.builders`: lists, tuples,
+dicts with atom and object keys, sets, instances, untracked frames, self-cycles, NULL slots,
+dropped external references, objects spread over the three generations in a random order). The
+oracle and the kernel then run on the same heap state (the collector-scratch columns are
+snapshotted and restored between the two runs) and every column they may touch must come out
+identical: ``gc_refs``, ``flags`` and the ``gc_next``/``gc_prev`` links, i.e. the order of every
+collector list.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -28,6 +27,9 @@ from gclab.heap.core import HeapCore
 from gclab.heap.table import N_HEADS
 from gclab.heap.types import K_DICT, K_INSTANCE, K_LIST, K_SET, K_TUPLE, type_arrays
 from gclab.kernels import cycles as kernel
+from gclab.testing.builders import HeapRecipe
+from gclab.testing.builders import build as build_heap
+from gclab.testing.strategies import heap_recipes
 
 UNREACHABLE_LIST = 4
 STILL_UNREACHABLE_LIST = 8
@@ -35,98 +37,20 @@ SCRATCH = ("flags", "gc_refs", "gc_next", "gc_prev")
 KINDS = ("list", "tuple", "dict", "set", "inst", "frame")
 
 
-# -- random heaps ---------------------------------------------------------------------------------
+# -- random heaps (gclab.testing) -----------------------------------------------------------------
 
 
-@dataclass
-class Recipe:
-    kinds: list[str]
-    sizes: list[int]
-    edges: list[tuple[int, int, int]]  # (source, key code, value code); codes: <0 atom/NULL
-    drops: list[bool]
-    gens: list[int]
-    order: list[int]
-    root: list[int]  # objects a list at the tail of gen0 refers to (scanned last, reorders)
+def recipes(max_objects: int = 30) -> st.SearchStrategy[HeapRecipe]:
+    """Heaps of lists, tuples, dicts, sets, slotted instances and frames, spread over the three
+    generations in a random order (often a guessable id order: the kernels' runs), with a
+    root list at the tail of gen0; half of them dense (every slot points somewhere)."""
+    return heap_recipes(kinds=KINDS, max_objects=max_objects, dense=True, places=(0, 1, 2),
+                        layouts=True, root=True)
 
 
-@st.composite
-def recipes(draw: st.DrawFn, max_objects: int = 30) -> Recipe:
-    n = draw(st.integers(1, max_objects))
-    dense = draw(st.booleans())  # few objects, many edges: every slot points somewhere
-    code = st.integers(-4, n - 1)  # -1 NULL, -2..-4 atoms, >= 0 an object of the recipe
-    if dense:
-        n = min(n, 6)
-        code = st.integers(0, n - 1)
-    per_object = st.lists(st.tuples(code, code), max_size=5 if dense else 3)
-    edges = [(src, key, val) for src in range(n) for key, val in draw(per_object)]
-    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))
-    sizes = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
-    drops = draw(st.lists(st.sampled_from([True, True, True, False]), min_size=n, max_size=n))
-    gens = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
-    order = draw(st.permutations(range(n)))
-    layout = draw(st.sampled_from(["random", "ascending", "descending", "pairs"]))
-    if layout != "random":  # ids a guessable step apart in list order: the kernels' runs
-        order = sorted(order, reverse=layout == "descending")
-        if layout == "pairs":  # pairs taken from a LIFO stack: steps 1, -3, 1, -3 ...
-            order = [i for start in range(0, n, 2)[::-1] for i in order[start:start + 2]]
-        if draw(st.booleans()):
-            gens = [gens[0]] * n
-    root = draw(st.lists(st.integers(0, n - 1), max_size=4))
-    return Recipe(kinds, sizes, edges, drops, gens, order, root)
-
-
-def build(recipe: Recipe, heap: HeapCore | None = None) -> HeapCore:
+def build(recipe: HeapRecipe, heap: HeapCore | None = None) -> HeapCore:
     """Make the recipe's heap; objects whose last reference was dropped are freed."""
-    heap = heap if heap is not None else HeapCore()
-    inst = heap.types.add_class("C", slot_names=("a", "b", "c", "d"), has_dict=False,
-                                weakrefable=False, finalizer=None)
-    atoms = [heap.atom("k"), heap.atom(7), heap.atom(2.5)]
-    ids: list[int] = []
-    for kind, size in zip(recipe.kinds, recipe.sizes, strict=True):
-        if kind == "inst":
-            ids.append(heap.alloc(inst, 4))
-        elif kind == "dict":
-            ids.append(heap.alloc("dict"))
-        elif kind == "frame":
-            ids.append(heap.alloc("frame", 2 * (size // 2)))  # name/value pairs
-        else:
-            ids.append(heap.alloc(kind, size))
-
-    def value(c: int) -> int:
-        if c == -1:
-            return -1
-        return atoms[-2 - c] if c < -1 else ids[c]
-
-    for src, key, val in recipe.edges:
-        oid = ids[src]
-        if oid == heap.empty_tuple:
-            continue
-        kind = recipe.kinds[src]
-        if kind == "set" and value(val) != -1 and value(val) in heap.slots(oid):
-            continue  # set elements are unique
-        if kind == "dict":
-            k = value(key) if key != -1 else atoms[0]
-            heap.dict_set(oid, k, value(val))
-        elif kind in ("list", "set") and int(heap.table.ref_len[oid]) < 6:
-            heap.append_slot(oid, value(val))
-        elif kind == "frame" and int(heap.table.ref_len[oid]):  # a value slot: names are str
-            heap.set_slot(oid, 2 * (abs(key) % (int(heap.table.ref_len[oid]) // 2)) + 1,
-                          value(val))
-        elif int(heap.table.ref_len[oid]):
-            heap.set_slot(oid, abs(key) % int(heap.table.ref_len[oid]), value(val))
-    root = heap.alloc("list") if recipe.root else None
-    for index in recipe.root:
-        heap.append_slot(root, ids[index])  # type: ignore[arg-type]
-    for oid, drop in zip(ids, recipe.drops, strict=True):
-        if drop:
-            heap.decref(oid)
-    for index in recipe.order:
-        oid = ids[index]
-        if heap.is_alive(oid) and heap.is_tracked(oid):
-            heap.table.list_move(oid, GENERATIONS[recipe.gens[index]])
-    if root is not None:
-        heap.table.list_move(root, GEN0)
-    return heap
+    return build_heap(recipe, heap).heap
 
 
 def snapshot(heap: HeapCore) -> dict[str, np.ndarray]:
@@ -172,7 +96,7 @@ SETTINGS = settings(max_examples=400, deadline=None,
 
 @SETTINGS
 @given(recipe=recipes(), generation=st.integers(0, 2), inline=st.booleans())
-def test_reachability_phases_agree(recipe: Recipe, generation: int, inline: bool) -> None:
+def test_reachability_phases_agree(recipe: HeapRecipe, generation: int, inline: bool) -> None:
     heap = build(recipe)
     young = prepare(heap, generation)
     both(heap, "update_refs", young)
@@ -185,7 +109,7 @@ def test_reachability_phases_agree(recipe: Recipe, generation: int, inline: bool
 
 @SETTINGS
 @given(recipe=recipes(), generation=st.integers(0, 2), inline=st.booleans())
-def test_deduce_unreachable_agrees(recipe: Recipe, generation: int, inline: bool) -> None:
+def test_deduce_unreachable_agrees(recipe: HeapRecipe, generation: int, inline: bool) -> None:
     heap = build(recipe)
     young = prepare(heap, generation)
     members = heap.table.list_size(young)
@@ -195,7 +119,7 @@ def test_deduce_unreachable_agrees(recipe: Recipe, generation: int, inline: bool
 
 @SETTINGS
 @given(recipe=recipes(), untracked_tuples=st.booleans())
-def test_untracking_scans_agree_on_whole_generations(recipe: Recipe,
+def test_untracking_scans_agree_on_whole_generations(recipe: HeapRecipe,
                                                      untracked_tuples: bool) -> None:
     heap = build(recipe)
     if untracked_tuples:  # tuples untracked first change what later scans see
@@ -205,7 +129,7 @@ def test_untracking_scans_agree_on_whole_generations(recipe: Recipe,
         both(heap, "untrack_dicts", head)
 
 
-def _collect_with(phases: object, recipe: Recipe, generation: int, profile: str,
+def _collect_with(phases: object, recipe: HeapRecipe, generation: int, profile: str,
                   monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, np.ndarray]]:
     for name in ("deduce_unreachable", "untrack_tuples", "untrack_dicts"):
         monkeypatch.setattr(generational.phases, name, getattr(phases, name))
@@ -221,7 +145,7 @@ def _collect_with(phases: object, recipe: Recipe, generation: int, profile: str,
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(recipe=recipes(), generation=st.integers(0, 2), profile=st.sampled_from(["2.7", "3.12"]))
-def test_whole_collection_agrees(recipe: Recipe, generation: int, profile: str,
+def test_whole_collection_agrees(recipe: HeapRecipe, generation: int, profile: str,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     want, expected = _collect_with(oracle, recipe, generation, profile, monkeypatch)
     got, columns = _collect_with(kernel, recipe, generation, profile, monkeypatch)
@@ -232,7 +156,7 @@ def test_whole_collection_agrees(recipe: Recipe, generation: int, profile: str,
 
 @SETTINGS
 @given(recipe=recipes(), generation=st.integers(0, 2))
-def test_recheck_without_user_code_finds_everything_still_unreachable(recipe: Recipe,
+def test_recheck_without_user_code_finds_everything_still_unreachable(recipe: HeapRecipe,
                                                                       generation: int) -> None:
     """What lets the collector skip handle_resurrected_objects when no finalizer or weakref
     callback ran: recomputing reachability inside the unreachable set then moves every member
@@ -319,7 +243,7 @@ def test_type_arrays_follow_registrations() -> None:
 
 @SETTINGS
 @given(recipe=recipes())
-def test_list_walks_agree(recipe: Recipe) -> None:
+def test_list_walks_agree(recipe: HeapRecipe) -> None:
     heap = build(recipe)
     for head in range(N_HEADS):
         members = heap.table.walk_members(head)
