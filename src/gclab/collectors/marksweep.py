@@ -16,7 +16,9 @@ unreachable, for the next collection. A collection, :meth:`MarkSweepCollector.co
    unmarked object is cleared, and only the callbacks of weakrefs that are themselves marked
    run (a garbage weakref's callback is suppressed); then ``__del__`` is called once on each
    unmarked object that has one and was not finalized yet (PEP 442: FINALIZED set before the
-   call). Every profile gets PEP 442's rules: no object is ever uncollectable;
+   call). Legacy profiles (2.7) call no ``__del__`` from the collector, as CPython 2.7:
+   after the mark, each unmarked object with a ``__del__`` goes to ``gc.garbage``
+   (uncollectable) and it and all it reaches are kept;
 4. **re-mark**: if user code ran, marking again from the roots keeps what a finalizer or a
    callback resurrected (and everything it reaches);
 5. **sweep**: :meth:`~gclab.heap.deferred.DeferredMixin.free_unreachable` of what is still
@@ -28,10 +30,11 @@ collection runs (at the allocation on profiles that trigger synchronously, at th
 point on 3.12+), over the whole heap.
 
 What the ``gc`` facade answers: ``gc.collect(g)`` runs a full collection whatever ``g`` and
-returns the number of objects freed (never uncollectable ones); ``get_count()`` is ``(n, 0,
-0)`` and ``set_threshold(n)`` sets the allocation threshold (threshold1 and 2 are kept and
-mean nothing); ``get_objects(0)`` and ``get_objects()`` are every tracked object, generations
-1 and 2 are empty; ``get_stats()`` counts every collection under generation 0, the only one;
+returns the number of objects found garbage plus the uncollectable ones (legacy profiles);
+``get_count()`` is ``(n, 0, 0)`` and ``set_threshold(n)`` sets the allocation threshold
+(threshold1 and 2 are kept and mean nothing); ``get_objects(0)`` and ``get_objects()`` are
+every tracked object, generations 1 and 2 are empty; ``get_stats()`` counts every collection
+under generation 0, the only one;
 ``gc.freeze()`` does nothing (``capabilities.freezes`` is False, as the facade decides);
 DEBUG_SAVEALL keeps the garbage in ``gc.garbage`` instead of freeing it.
 
@@ -56,7 +59,7 @@ from ..graphview import GraphView
 from ..heap.flags import ALIVE, FINALIZED
 from ..heap.invariants import debug_check
 from ..heap.table import N_HEADS
-from ..profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS
+from ..profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE
 from .base import Capabilities, register
 from .counting import CountingCollector
 
@@ -146,10 +149,13 @@ class MarkSweepCollector(CountingCollector):
         with heap.no_user_code():
             self.mark(self.roots(), record)
             white = self.unmarked()
-        record.candidates = t.live
+            record.candidates = t.live
+            if self.profile.legacy_finalizers:
+                white = self.keep_legacy_finalizers(white, record)
         user_calls = heap.user_calls
         self.handle_weakrefs(white)
-        self.finalize(white)
+        if not self.profile.legacy_finalizers:
+            self.finalize(white)
         with heap.no_user_code():
             if heap.user_calls != user_calls:
                 white = self.remark(white)
@@ -187,6 +193,24 @@ class MarkSweepCollector(CountingCollector):
         live = (t.flags[:top] & ALIVE) != 0
         live[:N_HEADS] = False
         return np.flatnonzero(live & (t.column(MARK_COLUMN)[:top] == 0)).astype(np.int64)
+
+    def keep_legacy_finalizers(self, white: IDs, record: CollectionRecord) -> IDs:
+        """Step 2b, legacy profiles only (CPython 2.7's move_legacy_finalizers and
+        move_legacy_finalizer_reachable, applied to all the garbage since nothing else frees):
+        each unmarked object with a ``__del__`` is uncollectable, appended to ``gc.garbage``
+        in id order, and it and everything it reaches are marked. Returns the members of
+        ``white`` still unmarked; ``record.uncollectable`` counts the ``__del__`` objects."""
+        heap, state = self.heap, self.state
+        legacy = [oid for oid in white.tolist() if heap.type_of(oid).has_finalizer]
+        if not legacy:
+            return white
+        self.mark(np.union1d(self.roots(), np.asarray(legacy, np.int64)))
+        record.uncollectable = len(legacy)
+        if state.debug & DEBUG_UNCOLLECTABLE:
+            for oid in legacy:
+                self.debug_sink.uncollectable(oid)
+        state.garbage.extend(heap.wrap(oid) for oid in legacy)
+        return white[self.table.column(MARK_COLUMN)[white] == 0]
 
     def handle_weakrefs(self, white: IDs) -> None:
         """Step 3a (CPython's handle_weakrefs, before any finalizer): every weakref to an
@@ -253,10 +277,11 @@ class MarkSweepCollector(CountingCollector):
         record.collected = collected
         record.wall_time = time.perf_counter() - started
         if state.debug & DEBUG_STATS:
-            self.debug_sink.done(collected, 0, record.wall_time)
+            self.debug_sink.done(collected, record.uncollectable, record.wall_time)
         stats = state.stats[0]
         stats["collections"] += 1
         stats["collected"] += collected
+        stats["uncollectable"] += record.uncollectable
         record.heap_objects_after = t.live
         record.count_after = (state.count[0], state.count[1], state.count[2])
         self.history.append(record)
