@@ -18,7 +18,8 @@ unreachable, for the next collection. A collection, :meth:`MarkSweepCollector.co
    unmarked object that has one and was not finalized yet (PEP 442: FINALIZED set before the
    call). Legacy profiles (2.7) call no ``__del__`` from the collector, as CPython 2.7:
    after the mark, each unmarked object with a ``__del__`` goes to ``gc.garbage``
-   (uncollectable) and it and all it reaches are kept;
+   (uncollectable) and it and all it reaches are kept. With frees deferred this covers
+   acyclic ``__del__`` garbage too, which CPython 2.7 finalizes at refcount death;
 4. **re-mark**: if user code ran, marking again from the roots keeps what a finalizer or a
    callback resurrected (and everything it reaches);
 5. **sweep**: :meth:`~gclab.heap.deferred.DeferredMixin.free_unreachable` of what is still
