@@ -68,6 +68,11 @@ class ColumnError(HeapError, ValueError):
     name, or the dtype or fill value is not one a column can hold. Nothing was changed."""
 
 
+class SweepError(HeapError, ValueError):
+    """``free_unreachable`` was given an id it may not free (not a live object, named twice,
+    or held by an external reference: a root). Nothing was changed."""
+
+
 class InvariantViolation(GCLabError):
     """A debug-level check found the heap's invariants broken (a gclab bug)."""
 

@@ -39,6 +39,7 @@ from .args import INT32_MAX, as_count, as_int, is_int
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
+from .deferred import DeferredMixin
 from .flags import ALIVE, TRACKED, UNTRACK_MASK
 from .guard import NoUserCode, Operation, guard_methods
 from .interrupts import INTERRUPTS
@@ -55,8 +56,8 @@ from .weakrefs import WeakrefMixin
 C = TypeVar("C", bound=AllocationObserver)
 
 
-class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMixin,
-               MutationMixin):
+class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkMixin,
+               LayoutMixin, MutationMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -119,6 +120,7 @@ class HeapCore(ContainersMixin, DeallocMixin, WeakrefMixin, BulkMixin, LayoutMix
             self.table.heads_reserved[:] = reserved
             raise
         self.observer = collector
+        self.choose_free_mode(collector)  # deferred frees if it does not use refcounts
         return collector
 
 
@@ -555,7 +557,7 @@ LOCKED_API = (
     "traverse", "referents", "dict_get", "dict_set", "dict_delete", "new_instance",
     "new_frame", "frame_load", "frame_store", "frame_delete", "frame_locals", "frame_return",
     "new_weakref", "weakrefs_of", "alloc_many", "set_slots", "decref_many", "add_listener",
-    "remove_listener",
+    "remove_listener", "free_unreachable",
 )
 # (get_attr, set_attr, del_attr: the managed instances' attribute access, which changes the
 # heap only inside heap.operation())

@@ -106,12 +106,14 @@ class DeallocMixin:
     # -- the driver ------------------------------------------------------------------------------
 
     def release(self: HeapCore, code: int) -> None:
-        """Drop one reference held inside the heap; at zero, deallocate (cascading)."""
+        """Drop one reference held inside the heap; at zero, deallocate (cascading), unless
+        the heap defers frees (:mod:`gclab.heap.deferred`): then the object stays, count 0,
+        and no cascade (compiled or not) starts."""
         if code < 0:
             return
         rc = self.table.refcnt
         rc[code] -= 1
-        if rc[code] == 0:
+        if rc[code] == 0 and not self.defers_frees:
             self._dealloc_depth += 1  # the invariant checker: a deallocation is running
             try:
                 if self.dealloc_kernel is not None and self.observer.accounting is not None:
@@ -137,7 +139,7 @@ class DeallocMixin:
             elif target >= 0:
                 rc = self.table.refcnt  # user code may have grown the table
                 rc[target] -= 1
-                if rc[target] == 0:
+                if rc[target] == 0 and not self.defers_frees:
                     stack.append(self._dealloc(target))
 
     # -- the driver with the compiled cascade ----------------------------------------------------
@@ -147,10 +149,11 @@ class DeallocMixin:
     # that wants every free reported (``accounting is None``) gets the generators alone.
 
     def _clear_compiled(self: HeapCore) -> bool:
-        """True when tp_clear may run in the compiled cascade: it runs, and no mutation
-        listener or write barrier must hear the slot writes (gclab.heap.mutation)."""
+        """True when tp_clear may run in the compiled cascade: it runs, no mutation listener
+        or write barrier must hear the slot writes (gclab.heap.mutation), and the heap does
+        not defer frees (the kernel deallocates at zero)."""
         return (not self._watched and self.dealloc_kernel is not None
-                and self.observer.accounting is not None)
+                and self.observer.accounting is not None and not self.defers_frees)
 
     def _deallocating(self: HeapCore) -> bool:
         """True while a deallocation runs: a cascade of :meth:`release`, or a compiled segment
@@ -205,7 +208,7 @@ class DeallocMixin:
                 elif target >= 0:
                     rc = self.table.refcnt
                     rc[target] -= 1
-                    if rc[target] == 0:
+                    if rc[target] == 0 and not self.defers_frees:
                         stack.append(self._dealloc_step(target))
         except BaseException:
             kernel.abandon(*saved)

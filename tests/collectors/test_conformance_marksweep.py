@@ -1,0 +1,7 @@
+"""The conformance battery on the mark-sweep collector (deferred reference counting)."""
+
+from gclab.testing.conformance import ConformanceBattery
+
+
+class TestMarkSweepConformance(ConformanceBattery):
+    COLLECTOR = "marksweep"
