@@ -116,6 +116,20 @@ class CountingCollector:
         self.state.count[0] += 1
         return True
 
+    def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
+        """Count up to ``count`` allocations at once while none of them could trigger a
+        collection (``count[0]`` stays within threshold0) or use a free list; returns how many
+        were counted (the bulk API allocates those rows itself and sends the next one through
+        ``before_gc_alloc``)."""
+        state = self.state
+        if self.free_counts is not None or state.scheduled:
+            return 0
+        quiet = count
+        if state.enabled and state.thresholds[0] and not state.collecting:
+            quiet = max(0, min(count, state.thresholds[0] - state.count[0]))
+        state.count[0] += quiet
+        return quiet
+
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """count[0] -= 1, clamped at 0 (unless the shell goes to a free list)."""
         counts = self.free_counts

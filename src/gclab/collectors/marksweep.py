@@ -109,17 +109,6 @@ class MarkSweepCollector(CountingCollector):
             else:
                 self.state.scheduled = True
 
-    def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
-        """Count as many of ``count`` allocations as stay within threshold0 (none when free
-        lists are modelled or a collection is scheduled)."""
-        state = self.state
-        if self.free_counts is not None or state.scheduled:
-            return 0
-        quiet = count
-        if state.enabled and state.thresholds[0] and not state.collecting:
-            quiet = max(0, min(count, state.thresholds[0] - state.count[0]))
-        state.count[0] += quiet
-        return quiet
 
     def _over_threshold(self) -> bool:
         state = self.state

@@ -82,18 +82,6 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
             else:
                 state.scheduled = True
 
-    def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
-        """Count up to ``count`` allocations at once while none of them could trigger a
-        collection or use a free list; returns how many were counted (the bulk API allocates
-        those rows itself and sends the next one through ``before_gc_alloc``)."""
-        state = self.state
-        if self.free_counts is not None or state.scheduled:
-            return 0
-        quiet = count
-        if state.enabled and state.thresholds[0] and not state.collecting:
-            quiet = max(0, min(count, state.thresholds[0] - state.count[0]))
-        state.count[0] += quiet
-        return quiet
 
     def safepoint(self) -> None:
         """Run a scheduled collection (3.12+ eval-breaker point)."""
