@@ -226,12 +226,11 @@ class HeapModel(RuleBasedStateMachine):
             if self.nodes[oid].kind in ("phoenix", "bird"):
                 self.nodes[self.graveyard._id].edges.append(oid)
         dead = set(self.freed) & set(self.nodes)
-        for oid in dead:
-            del self.nodes[oid]
+        gone = {oid: self.nodes.pop(oid) for oid in dead}
         if new is not None:
             self.add(new[0], new[1], **new[2])
         for wr in self.callbacks:
-            node = self.nodes[wr]
+            node = gone.get(wr) or self.nodes[wr]  # a weakref may die after its callback
             self.cb_count[node.serial] += 1
             assert self.cb_count[node.serial] == 1, f"callback of weakref {wr} ran twice"
             target = self.nodes.get(node.target) if node.target is not None else None

@@ -191,6 +191,11 @@ class ProxyMachine(HeapModel):
         ref = self.heap.weakref(obj, self.callback if with_callback else None)
         if ref._id in self.held:
             return  # the shared basic ref, already held: same proxy, same reference
+        self.reconcile()  # the call's frees first: a new weakref may reuse a freed id
+        if ref._id in self.nodes:  # the shared basic ref, kept alive by another reference
+            self.nodes[ref._id].ext += 1
+            self.held[ref._id] = ref
+            return
         self.hold(ref, "weakref", target=obj._id, callback=with_callback)
 
     @rule(data=st.data())
