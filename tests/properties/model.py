@@ -233,7 +233,8 @@ class HeapModel(RuleBasedStateMachine):
             node = gone.get(wr) or self.nodes[wr]  # a weakref may die after its callback
             self.cb_count[node.serial] += 1
             assert self.cb_count[node.serial] == 1, f"callback of weakref {wr} ran twice"
-            target = self.nodes.get(node.target) if node.target is not None else None
+            target = None if node.target is None else (  # its id may be reused already
+                gone.get(node.target) or self.nodes.get(node.target))
             assert target is None or target.was_garbage, (
                 f"callback of weakref {wr} ran while its referent lives")
         for wr, node in self.nodes.items():

@@ -29,6 +29,7 @@ The checks after a whole operation (full collections, accounting, invariants) ar
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -113,7 +114,9 @@ class Monitor:
 
     def __init__(self, heap: Any, checks: Iterable[str], *, legacy: bool,
                  refcounts: bool) -> None:
-        self.heap = heap
+        # weakly: the heap refers to the monitor (a free listener, the program's classes), and
+        # a dropped heap should be freed at once, not by the host's collector
+        self._heap = weakref.ref(heap)
         self.checks = frozenset(checks)
         unknown = self.checks - CHECKS
         if unknown:
@@ -127,6 +130,11 @@ class Monitor:
         self.called: Counter[int] = Counter()  # serial -> weakref callback runs
         self.grave: int | None = None  # the id of the list phoenix objects resurrect into
         heap.table.free_listeners.append(self.freed)
+
+    @property
+    def heap(self) -> Any:
+        """The heap watched."""
+        return self._heap()
 
     # -- events (called inside heap calls: record, never raise) ---------------------------------
 

@@ -67,11 +67,11 @@ class ProgramRunner:
         self.proxies: dict[int, Any] = {}  # the program's proxies: one per object at most
         self.low: Counter[int] = Counter()  # low-level references the program holds
         self.frames: list[Any] = []
+        self.grave: list[Any] = [heap.list()]  # emptied by close()
         self.classes = self._classes()
         # the runner calls the checker after every operation; with "invariants" the heap
         # also checks after each of its own top-level operations (GCLAB_DEBUG=2)
         heap.debug_level = 2 if "invariants" in self.checks else 0
-        self.grave: list[Any] = [heap.list()]
         grave_id = heap.id_of(self.grave[0])
         self.model.add(grave_id, "grave", held=1)
         self.monitor.grave = grave_id
@@ -79,7 +79,9 @@ class ProgramRunner:
         self.model.add(heap.empty_tuple, "tuple", static=True)
 
     def _classes(self) -> dict[str, Any]:
-        heap, monitor, grave = self.heap, self.monitor, lambda: self.grave
+        """The program's classes; their ``__del__`` reach the monitor and the grave, never the
+        heap or the runner (which hold the heap): a dropped heap is freed at once."""
+        heap, monitor, grave = self.heap, self.monitor, self.grave
 
         @heap.cls
         class Plain:
@@ -94,14 +96,14 @@ class ProgramRunner:
             __slots__ = ("__weakref__", *ATTRIBUTES)
 
             def __del__(self) -> None:
-                monitor.finalized(heap.id_of(self))
+                monitor.finalized(monitor.heap.id_of(self))
 
         @heap.cls
         class Phoenix:
             def __del__(self) -> None:
-                monitor.finalized(heap.id_of(self))
-                if grave():
-                    grave()[0].append(self)  # resurrected
+                monitor.finalized(monitor.heap.id_of(self))
+                if grave:
+                    grave[0].append(self)  # resurrected
 
         return {"plain": Plain, "slotted": Slotted, "fin": Fin, "phoenix": Phoenix}
 
@@ -246,7 +248,7 @@ class ProgramRunner:
         heap, monitor = self.heap, self.monitor
 
         def callback(wr: Any) -> None:
-            monitor.called_back(heap.id_of(wr))
+            monitor.called_back(monitor.heap.id_of(wr))
 
         target = self.obj(oid)
         made = heap.weakref(target, callback if with_callback else None)
