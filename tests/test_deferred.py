@@ -9,9 +9,6 @@ heap-level invariant "refcount = slot references + external references", which
 
 from __future__ import annotations
 
-import gc as host_gc
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -24,14 +21,7 @@ from gclab.heap.mutation import EventLog
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 
 
-@pytest.fixture(autouse=True)
-def _host_collector_off() -> Iterator[None]:
-    """The host's cycle collector must not release proxies at random moments."""
-    was_enabled = host_gc.isenabled()
-    host_gc.disable()
-    yield
-    if was_enabled:
-        host_gc.enable()
+pytestmark = pytest.mark.usefixtures("host_collector_off")
 
 
 def deferred_heap(profile: str = "3.12") -> gclab.Heap:

@@ -8,8 +8,6 @@ Expected values are hand-worked from the small heaps built here, recomputed by n
 
 from __future__ import annotations
 
-import gc as host_gc
-from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -32,14 +30,7 @@ PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 PEP442 = ("3.10", "3.11", "3.12", "3.13")
 
 
-@pytest.fixture(autouse=True)
-def _host_collector_off() -> Iterator[None]:
-    """The host's cycle collector must not release proxies at random moments."""
-    was_enabled = host_gc.isenabled()
-    host_gc.disable()
-    yield
-    if was_enabled:
-        host_gc.enable()
+pytestmark = pytest.mark.usefixtures("host_collector_off")
 
 
 def new_heap(profile: str = "3.12") -> gclab.Heap:

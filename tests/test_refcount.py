@@ -10,10 +10,8 @@ disabled before the program starts), and ``count[0]`` against what the table hol
 from __future__ import annotations
 
 import ast
-import gc as host_gc
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +25,7 @@ from gclab.heap.table import N_HEADS
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 
 
-@pytest.fixture(autouse=True)
-def _host_collector_off() -> Iterator[None]:
-    """The host's cycle collector must not release proxies at random moments."""
-    was_enabled = host_gc.isenabled()
-    host_gc.disable()
-    yield
-    if was_enabled:
-        host_gc.enable()
+pytestmark = pytest.mark.usefixtures("host_collector_off")
 
 
 def leak_cycles(heap: gclab.Heap, log: list[str]) -> list[Any]:
