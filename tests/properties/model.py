@@ -240,7 +240,7 @@ class HeapModel(RuleBasedStateMachine):
         for wr, node in self.nodes.items():
             if node.kind == "weakref" and node.target in dead:
                 node.target, node.died_at_step = None, self.step
-                if node.callback:
+                if node.callback and not node.was_garbage:  # else it may be cleared already
                     assert self.cb_count[node.serial] == 1, (
                         f"weakref {wr} outlived its referent, callback ran "
                         f"{self.cb_count[node.serial]} times")
@@ -264,8 +264,11 @@ class HeapModel(RuleBasedStateMachine):
             assert int(t.extern[oid]) == node.ext + garbage[oid], f"{oid}: external count"
             if node.kind == "weakref":
                 got = heap.weakref_target(oid)
-                if got == NULL and node.target is not None and self.nodes[node.target].was_garbage:
-                    node.target = None  # cleared by a collection that resurrected the referent
+                if got == NULL and node.target is not None and (
+                        self.nodes[node.target].was_garbage or node.was_garbage):
+                    # a collection resurrected the referent, or found the weakref itself in
+                    # the garbage (3.9+ clear it: spec §3.2 step 10) and resurrected it
+                    node.target = None
                 want = NULL if node.target is None else node.target
                 assert got == want, f"weakref {oid} refers to {got}, model {want}"
             elif node.kind != "static":

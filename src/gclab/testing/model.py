@@ -18,8 +18,9 @@ report them). :class:`Monitor` reconciles those events with the model after ever
 ``weakrefs``
     when an object is freed none of its weakrefs still refers to it; a callback sees its
     weakref already cleared, runs at most once, only once its referent was unreachable, and
-    exactly once when the weakref was reachable when its referent was freed; a weakref is
-    never cleared while its referent was always reachable.
+    exactly once when the weakref was reachable when its referent was freed (and never
+    garbage itself: 3.9+ clear the weakrefs found in the garbage, spec §3.2 step 10); a
+    weakref is never cleared while both it and its referent were always reachable.
 ``refcounts``
     (collectors that use reference counts) an object no reference is left to is freed at once.
 
@@ -253,8 +254,10 @@ class Monitor:
             if node.kind != "weakref" or node.target not in dead:
                 continue
             node.target = None
+            # exactly once, unless the weakref itself was ever garbage: a collection may
+            # have cleared it then without calling back (spec §3.2 step 10)
             if ("weakrefs" in self.checks and node.callback and wr in live
-                    and self.called[node.serial] != 1):
+                    and not node.was_garbage and self.called[node.serial] != 1):
                 raise AssertionError(f"weakref {wr} outlived its referent, its callback ran "
                                      f"{self.called[node.serial]} times")
 
@@ -275,8 +278,10 @@ class Monitor:
                 continue
             got = self.heap.wr_referent.get(wr, NULL)
             target = self.model.nodes.get(node.target) if node.target is not None else None
-            if got == NULL and target is not None and target.was_garbage:
-                node.target = target = None  # cleared by a collection that resurrected it
+            if got == NULL and target is not None and (target.was_garbage or node.was_garbage):
+                # cleared by a collection that resurrected the referent, or (3.9+) that found
+                # the weakref itself in the garbage (spec §3.2 step 10), then resurrected it
+                node.target = target = None
             want = NULL if node.target is None else node.target
             if got != want:
                 raise AssertionError(f"weakref {wr} refers to {got}, the program expects "
