@@ -130,6 +130,18 @@ class CountingCollector:
         state.count[0] += quiet
         return quiet
 
+    def close_record(self, generation: int, collected: int, record: CollectionRecord) -> None:
+        """The end of every collection: ``generation``'s stats count it, ``record`` gets the
+        heap's size and the counts afterwards and joins ``history``."""
+        state = self.state
+        stats = state.stats[generation]
+        stats["collections"] += 1
+        stats["collected"] += collected
+        stats["uncollectable"] += record.uncollectable
+        record.heap_objects_after = self.heap.table.live
+        record.count_after = (state.count[0], state.count[1], state.count[2])
+        self.history.append(record)
+
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """count[0] -= 1, clamped at 0 (unless the shell goes to a free list)."""
         counts = self.free_counts

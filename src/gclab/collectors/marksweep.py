@@ -263,18 +263,12 @@ class MarkSweepCollector(CountingCollector):
 
     def finish(self, collected: int, record: CollectionRecord, started: float) -> None:
         """Statistics (generation 0's), the record filled and appended to the history."""
-        state, t = self.state, self.table
+        state = self.state
         record.collected = collected
         record.wall_time = time.perf_counter() - started
         if state.debug & DEBUG_STATS:
             self.debug_sink.done(collected, record.uncollectable, record.wall_time)
-        stats = state.stats[0]
-        stats["collections"] += 1
-        stats["collected"] += collected
-        stats["uncollectable"] += record.uncollectable
-        record.heap_objects_after = t.live
-        record.count_after = (state.count[0], state.count[1], state.count[2])
-        self.history.append(record)
+        self.close_record(0, collected, record)
 
     # -- what the gc module sees; invariants -----------------------------------------------------
 

@@ -223,13 +223,7 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
                                         self._saveall)
         if generation == 2:
             self.clear_free_lists()
-        stats = state.stats[generation]
-        stats["collections"] += 1
-        stats["collected"] += collected
-        stats["uncollectable"] += record.uncollectable
-        record.heap_objects_after = t.live
-        record.count_after = (state.count[0], state.count[1], state.count[2])
-        self.history.append(record)
+        self.close_record(generation, collected, record)
 
     @property
     def _saveall(self) -> bool:
