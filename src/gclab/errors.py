@@ -98,3 +98,21 @@ class GraphTypeError(InvalidGraphError, TypeError):
 
 class InvalidRootError(GraphError, ValueError):
     """A root is not a live node of the graph (out of range, dead) or not an integer."""
+
+
+class SnapshotError(GCLabError, ValueError):
+    """A snapshot (:class:`gclab.snapshots.Snapshot`) or one of its analyses was given input it
+    cannot honour: inconsistent columns, an address or node that is not in it. Nothing was
+    changed."""
+
+
+class SnapshotFileError(SnapshotError):
+    """A snapshot file cannot be read: not a snapshot, truncated, corrupt (its checksum does
+    not match), or written by an unknown format version; or writing it would overwrite a file
+    without being asked to. The message names the file and what is wrong."""
+
+
+class CaptureError(GCLabError, RuntimeError):
+    """A capture failed as a whole: the target process is gone, cannot be attached to (no gdb,
+    no permission), or its agent did not answer in time. A capture that could not read some
+    objects does not raise: it lists them in ``Snapshot.warnings``."""
