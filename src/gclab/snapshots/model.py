@@ -295,3 +295,44 @@ class Snapshot:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    # -- analyses (each computed once per snapshot; see docs/design/snapshots.md) -------------
+
+    def garbage(self) -> Any:
+        """What a full ``gc.collect()`` would free now (:func:`gclab.snapshots.garbage.dry_run`)."""
+        from .garbage import dry_run
+
+        return self.cached("garbage", lambda: dry_run(self))
+
+    def dominators(self) -> Any:
+        """The dominator tree and retained sizes
+        (:func:`gclab.snapshots.dominators.dominator_tree`)."""
+        from .dominators import dominator_tree
+
+        return self.cached("dominators", lambda: dominator_tree(self))
+
+    def why(self, target: int, *, limit: int = 3, address: bool = False) -> Any:
+        """The shortest retainer paths from named roots to a node (an address when
+        ``address`` is true) (:func:`gclab.snapshots.paths.why`)."""
+        from .paths import why
+
+        return why(self, self.node_of(target) if address else target, limit=limit)
+
+    def leaks(self, *, share: float = 0.10) -> Any:
+        """Leak suspects by Eclipse MAT's rules (:func:`gclab.snapshots.leaks.suspects`)."""
+        from .leaks import suspects
+
+        return suspects(self, share=share)
+
+    def histogram(self) -> Any:
+        """Count, shallow and retained bytes by type
+        (:func:`gclab.snapshots.histogram.histogram`)."""
+        from .histogram import histogram
+
+        return self.cached("histogram", lambda: histogram(self))
+
+    def diff(self, after: Snapshot) -> Any:
+        """What changed from this snapshot to ``after`` (:func:`gclab.snapshots.diff.diff`)."""
+        from .diff import diff
+
+        return diff(self, after)
