@@ -50,7 +50,7 @@ def summary(snap: Snapshot, *, top: int = 10) -> dict[str, Any]:
     >>> s = summary(Snapshot.from_edges(types=["t", "u"], type_index=[0, 1, 1],
     ...                                 size=[10, 20, 30], edges=[(0, 1), (1, 2, 1)]))
     >>> s["counts"]["objects"], s["counts"]["weak_references"], s["types"][0]
-    (3, 1, {'count': 2, 'size': 50, 'type': 'u'})
+    (3, 1, {'type': 'u', 'count': 2, 'size': 50})
     """
     k = len(snap.types)
     counts = np.bincount(snap.type_index, minlength=k)
