@@ -295,15 +295,11 @@ def _check_checksum(source: Path, data: pa.Buffer) -> None:
     if not trailer.startswith(TRAILER_PREFIX):
         raise SnapshotFileError(f"{source}: truncated or not a gclab snapshot (the file does "
                                 f"not end with its checksum {TRAILER_PREFIX.decode()}...)")
-    try:
-        expected = int(trailer[len(TRAILER_PREFIX):], 16)
-    except ValueError:
-        raise SnapshotFileError(f"{source}: corrupt: the checksum {trailer!r} is not "
-                                f"hexadecimal") from None
-    actual = zlib.crc32(view[:-TRAILER_SIZE])
-    if actual != expected:
-        raise SnapshotFileError(f"{source}: corrupt or truncated: its CRC-32 is {actual:08x}, "
-                                f"the file says {expected:08x}")
+    stated = trailer[len(TRAILER_PREFIX):]
+    actual = b"%08x" % zlib.crc32(view[:-TRAILER_SIZE])
+    if stated != actual:  # bytes, not numbers: "ABCD0123" is a corrupted "abcd0123"
+        raise SnapshotFileError(f"{source}: corrupt or truncated: its CRC-32 is "
+                                f"{actual.decode()}, the file says {stated!r}")
 
 
 def _member(source: Path, data: pa.Buffer, members: Mapping[str, zipfile.ZipInfo],
