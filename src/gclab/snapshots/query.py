@@ -45,6 +45,7 @@ import pyarrow as pa
 
 from ..errors import SnapshotError
 from .model import RootKind, Snapshot
+from .store import text_columns
 
 #: ``ref_kind`` and ``root_kind`` codes as SQL text.
 REFERENCE_KINDS = ("strong", "weak")
@@ -117,15 +118,15 @@ def _text(codes: np.ndarray, texts: pa.Array) -> pa.DictionaryArray:
 
 def _strings(snap: Snapshot) -> pa.Array:
     """The snapshot's strings as one Arrow array (built once per snapshot)."""
-    return snap.cached("query.strings", lambda: pa.array(snap.strings, type=pa.string()))
+    return snap.cached("query.strings", lambda: text_columns(snap.strings)[0])
 
 
 def objects_table(snap: Snapshot, computed: list[str]) -> pa.Table:
     """The ``objects`` table with these computed columns."""
     columns: dict[str, Any] = {
         "node": pa.array(np.arange(snap.n, dtype=np.int32)),
-        "address": pa.array(snap.address), "type": _text(snap.type_index, pa.array(snap.types,
-                                                                                 pa.string())),
+        "address": pa.array(snap.address),
+        "type": _text(snap.type_index, text_columns(snap.types)[0]),
         "size": pa.array(snap.size), "refcount": pa.array(snap.refcount),
         "generation": pa.array(snap.generation), "flags": pa.array(snap.flags),
         "label": _text(snap.label, _strings(snap))}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import struct
 import tempfile
 import zipfile
@@ -64,8 +65,9 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _schema(*columns: tuple[str, pa.DataType]) -> pa.Schema:
-    """A schema of non-nullable columns (Parquet stores them without definition levels)."""
-    return pa.schema([pa.field(name, kind, nullable=False) for name, kind in columns])
+    """A schema of non-nullable columns (Parquet stores them without definition levels), but
+    ``raw``, which is null where the text is valid UTF-8."""
+    return pa.schema([pa.field(name, kind, nullable=name == "raw") for name, kind in columns])
 
 
 #: The tables and their columns, in file order; no column holds nulls.
@@ -77,9 +79,13 @@ SCHEMAS: dict[str, pa.Schema] = {
     "references": _schema(("source", pa.int32()), ("target", pa.int32()),
                           ("kind", pa.uint8()), ("name", pa.int32())),
     "roots": _schema(("node", pa.int32()), ("kind", pa.uint8()), ("name", pa.int32())),
-    "types": _schema(("index", pa.int32()), ("name", pa.string())),
-    "strings": _schema(("index", pa.int32()), ("value", pa.string())),
+    "types": _schema(("index", pa.int32()), ("name", pa.string()), ("raw", pa.binary())),
+    "strings": _schema(("index", pa.int32()), ("value", pa.string()), ("raw", pa.binary())),
 }
+#: A lone surrogate: a code point UTF-8 cannot hold.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The columns that may hold nulls.
+NULLABLE = ("raw",)
 
 
 # -- the tables ------------------------------------------------------------------------------
@@ -87,6 +93,33 @@ SCHEMAS: dict[str, pa.Schema] = {
 def _array(values: Any, kind: pa.DataType) -> pa.Array:
     """``values`` (a numpy array of the matching dtype) as an Arrow array, without a copy."""
     return pa.array(np.asarray(values, dtype=kind.to_pandas_dtype()), type=kind)
+
+
+def text_columns(texts: tuple[str, ...]) -> tuple[pa.Array, pa.Array]:
+    """``texts`` as a string array and a ``raw`` binary array. Python strings may hold lone
+    surrogates (``"\\ud800"``), which UTF-8, and so Arrow, cannot: such a text is stored with
+    U+FFFD in their place, and exactly (``encode("utf-8", "surrogatepass")``) in ``raw``;
+    ``raw`` is null for every other text.
+
+    >>> value, raw = text_columns(("ok", "bad\\udc80"))
+    >>> value.to_pylist(), raw.to_pylist()
+    (['ok', 'bad�'], [None, b'bad\\xed\\xb2\\x80'])
+    """
+    try:
+        return pa.array(texts, pa.string()), pa.nulls(len(texts), pa.binary())
+    except UnicodeEncodeError:
+        pass
+    values: list[str] = []
+    raws: list[bytes | None] = []
+    for text in texts:
+        try:
+            text.encode()
+            values.append(text)
+            raws.append(None)
+        except UnicodeEncodeError:
+            values.append(_SURROGATE.sub("\ufffd", text))
+            raws.append(text.encode("utf-8", "surrogatepass"))
+    return pa.array(values, pa.string()), pa.array(raws, pa.binary())
 
 
 def tables(snap: Snapshot) -> dict[str, pa.Table]:
@@ -105,12 +138,13 @@ def tables(snap: Snapshot) -> dict[str, pa.Table]:
                     snap.refcount, snap.generation, snap.flags, snap.label],
         "references": [source, snap.ref_target, snap.ref_kind, snap.ref_name],
         "roots": [snap.root_node, snap.root_kind, snap.root_name],
-        "types": [np.arange(len(snap.types), dtype=np.int32), list(snap.types)],
-        "strings": [np.arange(len(snap.strings), dtype=np.int32), list(snap.strings)],
+        "types": [np.arange(len(snap.types), dtype=np.int32), *text_columns(snap.types)],
+        "strings": [np.arange(len(snap.strings), dtype=np.int32),
+                    *text_columns(snap.strings)],
     }
     result = {}
     for name, schema in SCHEMAS.items():
-        arrays = [pa.array(v, type=f.type) if isinstance(v, list) else _array(v, f.type)
+        arrays = [v if isinstance(v, pa.Array) else _array(v, f.type)
                   for v, f in zip(columns[name], schema, strict=True)]
         result[name] = pa.Table.from_arrays(arrays, schema=schema)
     return result
@@ -366,7 +400,7 @@ def _read_table(source: Path, data: pa.Buffer, members: Mapping[str, zipfile.Zip
     if table.num_rows != rows:
         raise SnapshotFileError(f"{source}: the table {name} has {table.num_rows} rows, "
                                 f"the manifest says {rows}")
-    if any(column.null_count for column in table.columns):
+    if any(table.column(c).null_count for c in table.column_names if c not in NULLABLE):
         raise SnapshotFileError(f"{source}: the table {name} holds nulls")
     return table
 
@@ -384,7 +418,16 @@ def _strings(source: Path, table: pa.Table, column: str) -> tuple[str, ...]:
     index = _numpy(table, "index")
     if not np.array_equal(index, np.arange(len(index))):
         raise SnapshotFileError(f"{source}: the table's index column is not 0 .. n - 1")
-    return tuple(table.column(column).to_pylist())
+    texts = table.column(column).to_pylist()
+    raw = table.column("raw")
+    if raw.null_count < len(raw):  # texts with lone surrogates: their exact encoding
+        for i in np.flatnonzero(raw.is_valid().to_numpy(zero_copy_only=False)).tolist():
+            try:
+                texts[i] = raw[i].as_py().decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                raise SnapshotFileError(f"{source}: raw text {i} is not UTF-8 with "
+                                        f"surrogates") from None
+    return tuple(texts)
 
 
 def _offsets(source: Path, src: np.ndarray, n: int) -> np.ndarray:
