@@ -75,7 +75,7 @@ def reversed_graph(snap: Snapshot) -> GraphView:
         source = np.repeat(np.arange(snap.n, dtype=np.int64), np.diff(snap.ref_start))[strong]
         return GraphView.from_edges(snap.n, snap.ref_target[strong], source)
 
-    return snap.cached("graph.strong.reversed", build)  # type: ignore[no-any-return]
+    return snap.cached("graph.strong.reversed", build)
 
 
 def check_node(snap: Snapshot, node: object) -> int:
