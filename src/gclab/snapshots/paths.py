@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._jit import jit
 from ..errors import SnapshotError
 from ..graphview import GraphView
 from ..kernels.paths import breadth_first
@@ -71,11 +72,32 @@ def reversed_graph(snap: Snapshot) -> GraphView:
     out-edges are the nodes that hold ``v``, in source order."""
 
     def build() -> GraphView:
-        strong = snap.ref_kind == STRONG
-        source = np.repeat(np.arange(snap.n, dtype=np.int64), np.diff(snap.ref_start))[strong]
-        return GraphView.from_edges(snap.n, snap.ref_target[strong], source)
+        indptr = np.zeros(snap.n + 1, np.int64)
+        holders = np.empty(int(np.count_nonzero(snap.ref_kind == STRONG)), np.int32)
+        _transpose(snap.ref_start, snap.ref_target, snap.ref_kind, indptr, holders)
+        return GraphView.from_csr(indptr, holders)
 
     return snap.cached("graph.strong.reversed", build)
+
+
+@jit
+def _transpose(ref_start, ref_target, ref_kind, indptr, holders):
+    """The strong references turned round, in CSR form (a counting sort): afterwards
+    ``holders[indptr[v]:indptr[v + 1]]`` are the sources of the strong references to ``v``,
+    in source order (a source once per reference)."""
+    n = len(indptr) - 1
+    for k in range(len(ref_target)):
+        if ref_kind[k] == STRONG:
+            indptr[ref_target[k] + 1] += 1
+    for v in range(n):
+        indptr[v + 1] += indptr[v]
+    fill = indptr[:-1].copy()
+    for source in range(n):
+        for k in range(ref_start[source], ref_start[source + 1]):
+            if ref_kind[k] == STRONG:
+                target = ref_target[k]
+                holders[fill[target]] = source
+                fill[target] += 1
 
 
 def check_node(snap: Snapshot, node: object) -> int:
