@@ -133,5 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMAND = Command("leaks", "leak suspects (Eclipse MAT's rules) and growth across snapshots",
+# the one-line help avoids the word "suspects": gclab --help must not contain "spec"
+COMMAND = Command("leaks", "what keeps most memory alive (Eclipse MAT's leak rules) and what "
+                  "grows across snapshots",
                   _add_arguments, _run, description=_DESCRIPTION, epilog=_EPILOG, order=20)
