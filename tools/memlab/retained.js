@@ -1,43 +1,44 @@
 #!/usr/bin/env node
-// Load a .heapsnapshot with memlab's own loader and print every node's id, retained size
-// and immediate dominator's id as one JSON object:
-//   {"memlab": version, "nodes": n, "ids": [...], "retained": [...], "dominators": [...]}
+// Load each .heapsnapshot with memlab's own loader and print, one line per file, every
+// node's id, retained size and immediate dominator's id as one JSON object:
+//   {"file": name, "memlab": version, "nodes": n, "ids": [...], "retained": [...],
+//    "dominators": [...]}
 // (memlab computes the dominator tree and retained sizes itself: Lengauer-Tarjan over the
 // edges it deems essential, skipping weak edges.) gclab's tests compare the numbers with an
 // independent computation (tests/snapshots/test_devtools.py).
 //
-// usage: node retained.js FILE.heapsnapshot [OUT.json]      (stdout when OUT is not given)
+// usage: node retained.js FILE.heapsnapshot...
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 const core = require('@memlab/core');
 const {getFullHeapFromFile} = require('@memlab/heap-analysis');
 
-async function main() {
-  const [file, out] = process.argv.slice(2);
-  if (!file) {
-    process.stderr.write('usage: node retained.js FILE.heapsnapshot [OUT.json]\n');
-    process.exit(2);
-  }
-  core.config.muteConsole = true;  // memlab's progress lines would mix with the JSON
+async function retained(file) {
   const heap = await getFullHeapFromFile(path.resolve(file));
   const count = heap.nodes.length;
   const ids = new Array(count);
-  const retained = new Array(count);
+  const retainedSizes = new Array(count);
   const dominators = new Array(count);
   heap.nodes.forEach((node, i) => {
     ids[i] = node.id;
-    retained[i] = node.retainedSize;
+    retainedSizes[i] = node.retainedSize;
     const dominator = node.dominatorNode;
     dominators[i] = dominator == null ? -1 : dominator.id;
   });
   const version = require('@memlab/core/package.json').version;
-  const text = JSON.stringify({memlab: version, nodes: count, ids, retained, dominators});
-  if (out) {
-    fs.writeFileSync(out, text + '\n');
-  } else {
-    process.stdout.write(text + '\n');
+  return {file, memlab: version, nodes: count, ids, retained: retainedSizes, dominators};
+}
+
+async function main() {
+  const files = process.argv.slice(2);
+  if (!files.length) {
+    process.stderr.write('usage: node retained.js FILE.heapsnapshot...\n');
+    process.exit(2);
+  }
+  core.config.muteConsole = true;  // memlab's progress lines would mix with the JSON
+  for (const file of files) {
+    process.stdout.write(JSON.stringify(await retained(file)) + '\n');
   }
 }
 

@@ -462,7 +462,7 @@ def export_heapsnapshot(snap: Snapshot, path_or_file: str | os.PathLike[str] | I
             raise SnapshotFileError("export_heapsnapshot needs a binary file (open it 'wb')")
         layout, count, written = _write(snap, stream, progress)
         return _summary(None, layout, snap, count, written)
-    path = os.fspath(path_or_file)  # type: ignore[arg-type]
+    path = os.fspath(path_or_file)
     if os.path.isdir(path):
         raise SnapshotFileError(f"{path}: is a directory")
     if os.path.exists(path) and not overwrite:
