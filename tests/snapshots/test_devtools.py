@@ -44,6 +44,11 @@ from gclab.snapshots.devtools import (
     node_ids,
 )
 
+try:  # the domin part's analysis, when it is there
+    from gclab.snapshots import dominators as gclab_dominators
+except ImportError:  # pragma: no cover
+    gclab_dominators = None  # type: ignore[assignment]
+
 ROOT = Path(__file__).resolve().parents[2]
 MEMLAB_DIR = ROOT / "tools" / "memlab"
 SCRIPT = MEMLAB_DIR / "retained.js"
@@ -288,6 +293,11 @@ def test_memlab_retained_sizes_equal_networkx(tmp_path_factory: Any,
         assert got == expected
         # memlab hangs what no root reaches under the root as well: the root retains all
         assert by_id[1] == int(snap.size.sum())
+        if gclab_dominators is not None:  # and gclab's own dominator tree agrees
+            tree = gclab_dominators.dominator_tree(snap)
+            reachable = np.flatnonzero(tree.reachable).tolist()
+            assert sorted(reachable) == sorted(expected)
+            assert {i: int(tree.retained[i]) for i in reachable} == got
 
 
 def test_gclab_dominator_tree_equals_memlab(tmp_path: Path) -> None:
