@@ -38,7 +38,7 @@ def test_export_json_and_file(gcsnap: Path, capsys: pytest.CaptureFixture[str]) 
     data = json.loads(out)
     target = gcsnap.with_suffix(".heapsnapshot")
     assert data["output"] == str(target) and data["format"] == "heapsnapshot"
-    assert (data["nodes"], data["edges"], data["synthetic"]) == (6, 6, 3)
+    assert (data["nodes"], data["edges"], data["synthetic"], data["id_clashes"]) == (6, 6, 3, 0)
     document = json.loads(target.read_text())
     assert document["snapshot"]["node_count"] == 6 and len(document["nodes"]) == 42
     assert data["bytes"] == target.stat().st_size

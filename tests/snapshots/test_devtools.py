@@ -340,14 +340,15 @@ def test_bad_targets_raise_typed_errors(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ids_come_from_addresses_and_fall_back_to_positions() -> None:
-    snap = Snapshot.from_edges(types=["t"], type_index=[0, 0, 0],
-                               address=[0x7F00_0000_1000, 0x7F00_0000_1010, 0x5500_0000_0020])
-    ids, scheme = node_ids(snap, synthetic=2)
-    assert scheme == "address"
-    assert ids.tolist() == [((a >> 4) % 2**31) * 2 + 1 for a in
-                            (0x7F00_0000_1000, 0x7F00_0000_1010, 0x5500_0000_0020)]
-    clash = Snapshot.from_edges(types=["t"], type_index=[0, 0],
-                                address=[0x1000, 0x1000 + (2**31 << 4)])
-    ids, scheme = node_ids(clash, synthetic=2)
-    assert scheme == "index" and ids.tolist() == [5, 7]
+def test_ids_come_from_addresses_and_clashes_get_free_ids() -> None:
+    addresses = [0x7F00_0000_1000, 0x7F00_0000_1010, 0x5500_0000_0020]
+    snap = Snapshot.from_edges(types=["t"], type_index=[0, 0, 0], address=addresses)
+    ids, clashes = node_ids(snap, synthetic=2)
+    assert clashes == 0
+    assert ids.tolist() == [((a >> 4) % 2**31) * 2 + 1 for a in addresses]
+    # 32 GiB apart: the same id; the second node gets the smallest free odd id above the
+    # synthetic nodes' 1 and 3, and so does a node whose address gives 3
+    clash = Snapshot.from_edges(types=["t"], type_index=[0, 0, 0, 0],
+                                address=[0x1000, 0x1000 + (2**31 << 4), 0x10, 0x20])
+    ids, clashes = node_ids(clash, synthetic=2)
+    assert clashes == 2 and ids.tolist() == [513, 7, 9, 5]

@@ -34,9 +34,10 @@ examples:
 Open the file in Chrome: DevTools > Memory > Load profile..., or load it with
 memlab's getFullHeapFromFile (tools/memlab/retained.js prints its retained
 sizes). With --json the output is one object: {"file", "output", "format",
-"nodes", "edges", "strings", "bytes", "ids", "synthetic"}: "synthetic" nodes
-(the root and its groups) come first; "ids" says whether node ids come from
-addresses or positions."""
+"nodes", "edges", "strings", "bytes", "id_clashes", "synthetic"}: the
+"synthetic" nodes (the root and its groups) come first; node ids come from the
+objects' addresses (so DevTools' Comparison view matches objects across two
+exports), but for "id_clashes" nodes that got a free id instead."""
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,13 +74,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"file": args.file, "output": output, "format": args.format,
                    "nodes": summary.nodes, "edges": summary.edges, "strings": summary.strings,
-                   "bytes": summary.bytes, "ids": summary.ids, "synthetic": summary.synthetic})
+                   "bytes": summary.bytes, "id_clashes": summary.id_clashes,
+                   "synthetic": summary.synthetic})
     else:
         sys.stdout.write(
             f"{output}: Chrome DevTools heap snapshot, {summary.nodes:,} nodes "
             f"({summary.synthetic} synthetic roots), {summary.edges:,} edges, "
-            f"{human_bytes(summary.bytes)}; node ids from "
-            f"{'addresses' if summary.ids == 'address' else 'positions'}\n"
+            f"{human_bytes(summary.bytes)}; node ids from addresses"
+            f"{f' ({summary.id_clashes:,} clashes renumbered)' if summary.id_clashes else ''}\n"
             f"open it in DevTools > Memory > Load profile..., or with memlab\n")
     return 0
 

@@ -30,9 +30,9 @@ How a Python heap maps onto it:
   memlab skip weak edges for distances, dominators and retained sizes, as gclab does).
 * Node ids: DevTools matches objects across snapshots by id (its Comparison view), so the id is
   derived from the object's address: ``(address >> 4) mod 2**31``, times 2, plus 1 (odd, as V8
-  numbers JavaScript objects; the root is 1 and the groups 3, 5, ...). When two nodes would get
-  the same id (addresses more than 32 GiB apart, or synthetic nodes of address 0), every node
-  gets ``2 * position + 1`` instead and :attr:`HeapSnapshotExport.ids` says ``"index"``.
+  numbers JavaScript objects; the root is 1 and the groups 3, 5, ...). A node whose id is
+  taken (addresses 32 GiB apart, synthetic nodes of address 0) gets the smallest free odd id;
+  :attr:`HeapSnapshotExport.id_clashes` counts them.
 
 The arrays are written in chunks of :data:`CHUNK_ROWS` rows formatted by a compiled helper,
 never as one Python list: a 10,000,000-object snapshot does not build a giant Python structure.
@@ -122,15 +122,15 @@ _KEY = re.compile(r"\[(['\"])(.*)\1\]", re.DOTALL)
 class HeapSnapshotExport:
     """What :func:`export_heapsnapshot` wrote: ``nodes`` and ``edges`` in the file (the
     synthetic root and groups included: snapshot node ``i`` is file node ``synthetic + i``),
-    ``strings``, ``bytes`` written, ``ids`` (``"address"`` or ``"index"``: how node ids were
-    made) and ``path`` (None for a file object)."""
+    ``strings``, ``bytes`` written, ``id_clashes`` (nodes whose id could not be derived from
+    their address: see :func:`node_ids`) and ``path`` (None for a file object)."""
 
     path: str | None
     nodes: int
     edges: int
     strings: int
     bytes: int
-    ids: str
+    id_clashes: int
     synthetic: int
 
 
@@ -163,7 +163,7 @@ class _Layout:
     node_size: Array          # uint64 per snapshot node
     edge_type: Array          # uint8 per reference
     edge_name: Array          # uint32 per reference
-    ids: str
+    id_clashes: int           # nodes whose id is not their address's (see node_ids)
 
 
 def _display_type(name: str) -> str:
@@ -219,7 +219,7 @@ def _edges(snap: Snapshot, strings: _Strings) -> tuple[Array, Array]:
     edge_name = np.zeros(m, dtype=np.uint32)
     named = snap.ref_name >= 0
     if named.any():
-        used = np.unique(snap.ref_name[named])
+        used = _unique(snap.ref_name[named])
         kinds = np.zeros(len(snap.strings), dtype=np.uint8)
         values = np.zeros(len(snap.strings), dtype=np.uint32)
         for i in used.tolist():
@@ -288,24 +288,46 @@ def _synthetic(snap: Snapshot, strings: _Strings) -> tuple[list[str], Array, Arr
     return group_names, rows, counts
 
 
-def node_ids(snap: Snapshot, synthetic: int = 1) -> tuple[Array, str]:
-    """The V8 node id of every snapshot node (uint64, below 2**32) and how they were made:
-    ``"address"`` (``(address >> 4) mod 2**31``, times 2, plus 1) when those are unique and
-    clear of the ``synthetic`` nodes' ids ``1, 3, ..., 2 * synthetic - 1``, else ``"index"``
-    (``2 * (synthetic + i) + 1`` for node ``i``). Afterwards the ids are unique and odd.
+def _unique(values: Array) -> Array:
+    """The distinct values of ``values``, sorted (by sorting: numpy's hash-based ``unique``
+    is many times slower on large integer arrays)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+
+
+def node_ids(snap: Snapshot, synthetic: int = 1) -> tuple[Array, int]:
+    """The V8 node id of every snapshot node (uint64, odd, below 2**32, unique, clear of the
+    ``synthetic`` nodes' ids ``1, 3, ..., 2 * synthetic - 1``) and the number of nodes whose id
+    is not their address's. A node's id is ``(address >> 4) mod 2**31``, times 2, plus 1;
+    a node whose id is taken (by a synthetic node or an earlier node: addresses 32 GiB apart,
+    or synthetic nodes of address 0) gets the smallest free odd id instead.
 
     >>> from gclab.snapshots import Snapshot
     >>> snap = Snapshot.from_edges(types=["t"], type_index=[0, 0], address=[0x1000, 0x1010])
-    >>> node_ids(snap)[0].tolist(), node_ids(snap)[1]
-    ([513, 515], 'address')
-    >>> same = Snapshot.from_edges(types=["t"], type_index=[0, 0], address=[0, 0])
-    >>> node_ids(same, synthetic=3)[0].tolist(), node_ids(same)[1]
-    ([7, 9], 'index')
+    >>> ids, clashes = node_ids(snap)
+    >>> ids.tolist(), clashes
+    ([513, 515], 0)
+    >>> same = Snapshot.from_edges(types=["t"], type_index=[0, 0, 0], address=[0, 0, 0x20])
+    >>> ids, clashes = node_ids(same, synthetic=2)
+    >>> ids.tolist(), clashes
+    ([7, 9, 5], 2)
     """
     ids = ((snap.address >> np.uint64(4)) & np.uint64(0x7FFFFFFF)) * np.uint64(2) + np.uint64(1)
-    if len(np.unique(ids)) == len(ids) and not (ids < np.uint64(2 * synthetic)).any():
-        return ids, "address"
-    return (2 * (synthetic + np.arange(snap.n, dtype=np.uint64)) + 1), "index"
+    clash = ids < np.uint64(2 * synthetic)
+    used = np.sort(ids)  # (np.unique and np.isin hash: many times slower here)
+    if (used[1:] == used[:-1]).any():
+        order = np.argsort(ids, kind="stable")  # equal ids keep node order: the first wins
+        ordered = ids[order]
+        clash[order[1:][ordered[1:] == ordered[:-1]]] = True
+    count = int(clash.sum())
+    if count:  # ``used`` holds every id kept (and the clashing ones, which are taken anyway)
+        candidates = 2 * synthetic + 1 + 2 * np.arange(count + snap.n, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(used, candidates), max(len(used) - 1, 0))
+        taken = used[at] == candidates if len(used) else np.zeros(len(candidates), bool)
+        ids[clash] = candidates[~taken][:count]
+    return ids, count
 
 
 def _layout(snap: Snapshot, strings: _Strings) -> _Layout:
@@ -315,7 +337,7 @@ def _layout(snap: Snapshot, strings: _Strings) -> _Layout:
     edge_type, edge_name = _edges(snap, strings)
     group_names, synthetic_edges, group_counts = _synthetic(snap, strings)
     synthetic = 1 + len(group_names)
-    ids, scheme = node_ids(snap, synthetic)
+    ids, clashes = node_ids(snap, synthetic)
     rows = np.zeros((synthetic, _NODE_WIDTH), dtype=np.uint64)
     rows[:, 0] = _N["synthetic"]
     rows[0, 1] = strings.intern("")
@@ -325,7 +347,7 @@ def _layout(snap: Snapshot, strings: _Strings) -> _Layout:
     rows[1:, 4] = group_counts
     size = np.clip(snap.size, 0, _UINT32_MAX).astype(np.uint64)
     return _Layout(rows, synthetic_edges, node_type, node_name, ids, size, edge_type,
-                   edge_name, scheme)
+                   edge_name, clashes)
 
 
 @jit
@@ -506,7 +528,8 @@ def _summary(path: str | None, layout: _Layout, snap: Snapshot, strings: int,
     synthetic = len(layout.synthetic_rows)
     return HeapSnapshotExport(path=path, nodes=synthetic + snap.n,
                               edges=len(layout.synthetic_edges) + snap.m, strings=strings,
-                              bytes=written, ids=layout.ids, synthetic=synthetic)
+                              bytes=written, id_clashes=layout.id_clashes,
+                              synthetic=synthetic)
 
 
 __all__ = ["CHUNK_ROWS", "EDGE_FIELDS", "EDGE_TYPES", "NODE_FIELDS", "NODE_TYPES",
