@@ -53,6 +53,20 @@ TOTALS = (("total_count", "q"), ("total_pause_ns", "q"), ("total_collected", "q"
 GENERATIONS = 4
 
 
+class _collector_paused:
+    """A ``with`` block in which no automatic collection starts (the collector is disabled
+    and re-enabled after, if it was enabled), so that ``gc.get_stats()`` and the recorded
+    events describe the same collections."""
+
+    def __enter__(self):
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            gc.enable()
+
+
 class GcRecorder:
     """Records every collection of this interpreter while installed in ``gc.callbacks``.
 
@@ -117,12 +131,13 @@ class GcRecorder:
     def install(self):
         """Start recording (appends this recorder to ``gc.callbacks``); returns ``self``."""
         if not self._installed:
-            self.stats_before = gc.get_stats()
-            self.wall_time = time.time()
-            self.begin_ns = time.perf_counter_ns()
-            self.end_ns = 0
-            gc.callbacks.append(self)
-            self._installed = True
+            with _collector_paused():
+                self.stats_before = gc.get_stats()
+                self.wall_time = time.time()
+                self.begin_ns = time.perf_counter_ns()
+                self.end_ns = 0
+                gc.callbacks.append(self)
+                self._installed = True
         return self
 
     def uninstall(self):
@@ -152,10 +167,13 @@ class GcRecorder:
         }
 
     def payload(self):
-        """``(header, column bytes)``: a consistent copy of what has been recorded so far."""
-        rows = len(self)
-        blobs = [getattr(self, name)[:rows].tobytes() for name, _ in COLUMNS]
-        header = self.header(rows)
+        """``(header, column bytes)``: a consistent copy of what has been recorded so far (the
+        header's ``stats_after`` counts exactly the collections of ``totals``, when nothing
+        collects from another thread meanwhile)."""
+        with _collector_paused():
+            rows = len(self)
+            blobs = [getattr(self, name)[:rows].tobytes() for name, _ in COLUMNS]
+            header = self.header(rows)
         crc = 0
         for blob in blobs:
             crc = zlib.crc32(blob, crc)

@@ -2,7 +2,8 @@
 
 Two panels: the pauses over time (one marker per collection at its start, milliseconds,
 coloured by generation, a logarithmic axis when pauses span decades) and a histogram of the
-pauses per generation with the p50/p99 of each marked. Drawn on a bare
+pauses per generation (logarithmic bins when they span decades) with the p50 (dashed) and
+p99 (dotted) of each marked. Drawn on a bare
 ``matplotlib.figure.Figure`` (the Agg renderer; pyplot's global state is not touched).
 
 >>> import gc, os, tempfile
@@ -92,7 +93,14 @@ def _draw_histogram(axes: Axes, report: GcReport) -> None:
     if not len(ev):
         axes.set_axis_off()
         return
-    bins = np.histogram_bin_edges(pauses, bins=min(50, max(5, len(ev) // 4))).tolist()
+    count = min(50, max(5, len(ev) // 4))
+    low, high = float(pauses.min()), float(pauses.max())
+    logarithmic = low > 0 and high / low > 100
+    if logarithmic:
+        bins = np.geomspace(low, high, count + 1).tolist()
+        axes.set_xscale("log")
+    else:
+        bins = np.histogram_bin_edges(pauses, bins=count).tolist()
     for g in report.generations:
         mask = ev.generation == g.generation
         if not mask.any():
