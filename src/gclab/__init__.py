@@ -29,6 +29,7 @@ from .simheap import Heap, ShutdownReport
 
 if TYPE_CHECKING:
     from .snapshots.model import Snapshot
+    from .snapshots.monitor import GcMonitor
 
 __version__ = "0.1.0"
 
@@ -40,9 +41,8 @@ __all__ = [
     "ForeignObjectError", "FrameReturnedError", "GCLabError", "Heap", "HeapError",
     "HeapFullError", "InvalidObjectError", "InvariantViolation", "LayoutError", "Profile",
     "ProfileError", "RefcountUnderflowError", "ShutdownError", "ShutdownReport",
-    "UnknownCollectorError", "UseAfterFreeError", "get_profile", "snapshot",
+    "UnknownCollectorError", "UseAfterFreeError", "get_profile", "monitor", "snapshot",
 ]
-
 
 
 def snapshot(*, collect: bool = False) -> Snapshot:
@@ -53,3 +53,17 @@ def snapshot(*, collect: bool = False) -> Snapshot:
     from .snapshots.capture import snapshot as capture
 
     return capture(collect=collect)
+
+
+def monitor(*, max_events: int = 1_000_000) -> GcMonitor:
+    """Record the real collector's pauses while a ``with`` block runs (issue #9)::
+
+        with gclab.monitor() as mon:
+            run_the_workload()
+        print(mon.report().stats(2).pause_p99_ns)
+
+    ``max_events`` collections are kept one by one (the totals stay exact past it). The
+    monitor's code is imported on the first call."""
+    from .snapshots.monitor import monitor as make
+
+    return make(max_events=max_events)
