@@ -389,7 +389,9 @@ def histogram_rows(snap: Snapshot, histogram: Any, idom: np.ndarray, retained: n
     with the rest summed in ``other``."""
     rows: list[list[Any]]
     if histogram is not None:
-        rows = [[_type_name(snap, r[0]), int(r[1]), int(r[2]), int(r[3])]
+        rows = [[_type_name(snap, r.type), int(r.count), int(r.shallow), int(r.retained)]
+                if hasattr(r, "type") else
+                [_type_name(snap, r[0]), int(r[1]), int(r[2]), int(r[3])]
                 for r in histogram.rows]
     else:
         rows = _histogram_of(snap, idom, retained)
