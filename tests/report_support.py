@@ -198,3 +198,37 @@ def _dominated_by(idom: np.ndarray, node: int, top: int) -> bool:
             return True
         node = int(idom[node])
     return False
+
+
+def standin_diff(before: Snapshot, after: Snapshot) -> SimpleNamespace:
+    """Objects matched by (address, type): new in ``after``, freed from ``before``, common
+    pairs, and rows by type (type, count before, count after, size before, size after)."""
+    def keys(snap: Snapshot) -> dict[tuple[int, str], int]:
+        return {(int(a), snap.type_name(i)): i for i, a in enumerate(snap.address.tolist())}
+
+    old, new = keys(before), keys(after)
+    rows = {}
+    for snap, column in ((before, 0), (after, 1)):
+        for i in range(snap.n):
+            row = rows.setdefault(snap.type_name(i), [0, 0, 0, 0])
+            row[column] += 1
+            row[2 + column] += int(snap.size[i])
+    return SimpleNamespace(
+        new=np.array(sorted(i for k, i in new.items() if k not in old), dtype=np.int64),
+        freed=np.array(sorted(i for k, i in old.items() if k not in new), dtype=np.int64),
+        common=[(old[k], new[k]) for k in old if k in new],
+        by_type=[(name, *row) for name, row in sorted(rows.items())])
+
+
+def monitor_events(collections: int = 400, seed: int = 1) -> dict:
+    """A GC monitor's JSON (``GcReport.to_json()`` shape) of a service running 60 s."""
+    rng = np.random.default_rng(seed)
+    generation = rng.choice([0, 1, 2], size=collections, p=[0.86, 0.11, 0.03])
+    start = np.sort(rng.uniform(0, 60e9, size=collections)).astype(np.int64)
+    base = np.array([0.05e6, 0.4e6, 6e6])[generation]
+    pause = (base * rng.lognormal(0, 0.5, size=collections)).astype(np.int64)
+    return {"wall_ns": 60_000_000_000,
+            "events": {"generation": generation.tolist(), "start_ns": start.tolist(),
+                       "pause_ns": pause.tolist(),
+                       "collected": rng.integers(0, 500, size=collections).tolist(),
+                       "uncollectable": [0] * collections}}

@@ -105,9 +105,10 @@
     const rows = D.suspects.map((s, i) => el("tr", {}, [
       el("td", {cls: "num", text: String(i + 1)}), el("td", {}, [objectCell(s)]),
       el("td", {cls: "num", text: bytes(s.retained)}), el("td", {cls: "num", text: pct(s.share)}),
-      el("td", {}, [s.accumulation ? objectCell(s.accumulation) : el("span", {cls: "muted", text: "–"})])]));
+      el("td", {}, [s.accumulation ? objectCell(s.accumulation) : el("span", {cls: "muted", text: "–"})]),
+      el("td", {}, s.top_types.slice(0, 3).map((t) => el("div", {cls: "type", text: String(t[0])})))]));
     box.appendChild(table([{t: "#", num: 1}, {t: "suspect"}, {t: "retained", num: 1}, {t: "share", num: 1},
-      {t: "accumulation point"}], rows, {id: "suspects-table"}));
+      {t: "accumulation point"}, {t: "retains mostly"}], rows, {id: "suspects-table"}));
     D.suspects.forEach((s, i) => {
       box.appendChild(el("div", {cls: "suspect"}, [
         el("h3", {}, ["Suspect " + (i + 1) + ": ", objectCell(s)]),
@@ -229,10 +230,11 @@
     if (G.types.length) box.appendChild(el("div", {cls: "chips"}, [el("span", {cls: "muted", text: "garbage by type:"})]
       .concat(G.types.map((t) => el("span", {text: t[0] + " · " + int(t[1]) + " · " + bytes(t[2])})))));
     box.appendChild(el("p", {cls: "muted", text: "Source components: the cycles that no other garbage references; they keep the rest of the garbage alive."}));
-    box.appendChild(table([{t: "component"}, {t: "objects", num: 1}, {t: "bytes", num: 1}, {t: "types"}, {t: "sample"}],
+    box.appendChild(el("div", {cls: "scroll short"}, [table([{t: "component"}, {t: "objects", num: 1}, {t: "bytes", num: 1}, {t: "types"}, {t: "sample"}],
       G.source_rows.map((c) => el("tr", {}, [el("td", {text: "#" + c.index}), el("td", {cls: "num", text: int(c.objects)}),
         el("td", {cls: "num", text: bytes(c.bytes)}), el("td", {text: c.types.map((t) => t[0] + " ×" + t[1]).join(", ")}),
-        el("td", {}, c.sample.slice(0, 2).map((o) => el("div", {}, [objectCell(o)])))])), {id: "garbage-table"}));
+        el("td", {}, c.sample.slice(0, 2).map((o) => el("div", {}, [objectCell(o)])))])), {id: "garbage-table"})]));
+    if (G.sources > G.source_rows.length) box.appendChild(note("the " + int(G.source_rows.length) + " largest of " + int(G.sources) + " source components"));
   })();
 
   // -- diff and growth ---------------------------------------------------------------------
