@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+
+from gclab.report import model_from_results, write_html
+from gclab.snapshots.histogram import histogram
 from report_support import (
     independent_garbage,
     independent_tree,
@@ -16,9 +19,6 @@ from report_support import (
     standin_diff,
     standin_suspects,
 )
-
-from gclab.report import model_from_results, write_html
-from gclab.snapshots.histogram import histogram
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

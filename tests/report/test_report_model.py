@@ -10,14 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from report_support import (
-    SIZES,
-    bfs_path,
-    independent_garbage,
-    independent_tree,
-    leaky_snapshot,
-    standin_suspects,
-)
 
 from gclab.report.model import (
     Limits,
@@ -29,6 +21,14 @@ from gclab.report.model import (
 )
 from gclab.snapshots import RootKind, Snapshot
 from gclab.snapshots.histogram import histogram
+from report_support import (
+    SIZES,
+    bfs_path,
+    independent_garbage,
+    independent_tree,
+    leaky_snapshot,
+    standin_suspects,
+)
 
 
 def leaky_model(sessions: int = 300, limits: Limits | None = None):
@@ -57,7 +57,7 @@ def test_summary_counts_by_hand():
 
 
 def test_suspect_is_the_cache_with_its_path():
-    snap, tree, model = leaky_model()
+    _, tree, model = leaky_model()
     [suspect] = model.suspects
     assert suspect["type"] == "builtins.module" and suspect["label"] == "leaky_service"
     point = suspect["accumulation"]
