@@ -429,6 +429,20 @@ def _list_walk(gc_next, head, out):
     return count
 
 
+@jit
+def _in_degree(start, length, targets, alive, check_alive, held):
+    """Add to ``held`` the number of edges into each node (live nodes' slices, targets that
+    are live nodes)."""
+    for node in range(len(start)):
+        if check_alive and not alive[node]:
+            continue
+        first = np.int64(start[node])
+        for k in range(first, first + np.int64(length[node])):
+            target = targets[k]
+            if target >= 0 and (not check_alive or alive[target]):
+                held[target] += 1
+
+
 class GraphTable:
     """A table-like over a graph view, so that CPython's ``deduce_unreachable`` runs on a graph
     that is not a heap (a captured one): rows ``0 .. n-1`` are the nodes, two more rows are
@@ -451,15 +465,18 @@ class GraphTable:
         refcnt = _int_array("refcounts", refcounts)
         if refcnt.shape != (n,):
             raise InvalidGraphError(f"refcounts must have shape ({n},), not {refcnt.shape}")
-        held = np.bincount(graph.edges()[1], minlength=n)
+        held = np.zeros(n, np.int64)
+        _in_degree(graph.start, graph.length, graph.targets,
+                   graph.alive if graph.alive is not None else np.ones(0, np.bool_),
+                   graph.alive is not None, held)
         low = np.flatnonzero(refcnt < held)
         if len(low):
             raise InvalidGraphError(f"node {low[0]} has refcount {refcnt[low[0]]} but the graph "
                                     f"holds {held[low[0]]} references to it")
         members = graph.check_roots(candidates)
-        if len(np.unique(members)) != len(members):
-            values, counts = np.unique(members, return_counts=True)
-            raise InvalidRootError(f"candidate {values[counts > 1][0]} is given twice")
+        given = np.bincount(members, minlength=n) if len(members) else np.zeros(0, np.int64)
+        if len(given) and int(given.max()) > 1:  # (np.unique is a slow hash on numpy 2.3)
+            raise InvalidRootError(f"candidate {int(np.argmax(given > 1))} is given twice")
         rows = n + 2
         ids = np.int32 if rows <= MAX_NODES else np.int64
         self.young, self.unreachable = n, n + 1
