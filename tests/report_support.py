@@ -166,40 +166,6 @@ def bfs_path(snap: Snapshot, target: int) -> SimpleNamespace | None:
     return SimpleNamespace(root=first_root[nodes[0]], nodes=np.array(nodes), names=names)
 
 
-def standin_suspects(snap: Snapshot, tree: SimpleNamespace, share: float = 0.10) -> list:
-    """MAT's rule, written plainly: the highest objects retaining ``share`` of the reachable
-    heap; the accumulation point is where the biggest child retains < 70 % of its parent."""
-    total = int(snap.size[tree.idom >= 0].sum())
-    big = [v for v in range(snap.n) if tree.idom[v] >= 0 and tree.retained[v] >= share * total]
-    tops = [v for v in big if not any(tree.idom[v] == u for u in big)]
-    found = []
-    for v in sorted(tops, key=lambda u: -tree.retained[u]):
-        point = v
-        while True:
-            kids = [u for u in range(snap.n) if tree.idom[u] == point]
-            best = max(kids, key=lambda u: tree.retained[u], default=None)
-            if best is None or tree.retained[best] < 0.7 * tree.retained[point]:
-                break
-            point = best
-        held = [u for u in range(snap.n) if _dominated_by(tree.idom, u, point)]
-        kinds: dict[str, int] = {}
-        for u in held:
-            kinds[snap.type_name(u)] = kinds.get(snap.type_name(u), 0) + int(snap.size[u])
-        top = sorted(kinds.items(), key=lambda kv: -kv[1])[:3]
-        found.append(SimpleNamespace(node=v, retained=int(tree.retained[v]),
-                                     share=tree.retained[v] / total, accumulation=point,
-                                     path=bfs_path(snap, point), top_types=top))
-    return found
-
-
-def _dominated_by(idom: np.ndarray, node: int, top: int) -> bool:
-    while node >= 0 and node < len(idom):
-        if node == top:
-            return True
-        node = int(idom[node])
-    return False
-
-
 def standin_diff(before: Snapshot, after: Snapshot) -> SimpleNamespace:
     """Objects matched by (address, type): new in ``after``, freed from ``before``, common
     pairs, and rows by type (type, count before, count after, size before, size after)."""

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from gclab.report import model_from_results, write_html
+from gclab.snapshots.dominators import dominator_tree
+from gclab.snapshots.garbage import dry_run
 from gclab.snapshots.histogram import histogram
+from gclab.snapshots.leaks import suspects
 from report_support import (
-    independent_garbage,
-    independent_tree,
     leaky_snapshot,
     monitor_events,
     standin_diff,
-    standin_suspects,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,10 +33,9 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Debian 
 def report(tmp_path_factory):
     before = leaky_snapshot(sessions=120, seed=1)
     snap = leaky_snapshot(sessions=300)
-    tree = independent_tree(snap)
     model = model_from_results(
-        snap, garbage=independent_garbage(snap), tree=tree,
-        suspects=standin_suspects(snap, tree), histogram=histogram(snap),
+        snap, garbage=dry_run(snap), tree=dominator_tree(snap), suspects=suspects(snap),
+        histogram=histogram(snap),
         diff=standin_diff(before, snap), before=before, monitor=monitor_events(),
         snapshots=2)
     path = tmp_path_factory.mktemp("report") / "report.html"

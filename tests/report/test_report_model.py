@@ -20,23 +20,28 @@ from gclab.report.model import (
     timeline_from_monitor,
 )
 from gclab.snapshots import RootKind, Snapshot
+from gclab.snapshots.dominators import dominator_tree
+from gclab.snapshots.garbage import dry_run
 from gclab.snapshots.histogram import histogram
+from gclab.snapshots.leaks import suspects
 from report_support import (
     SIZES,
+    TYPES,
     bfs_path,
     independent_garbage,
     independent_tree,
     leaky_snapshot,
-    standin_suspects,
 )
 
 
 def leaky_model(sessions: int = 300, limits: Limits | None = None):
+    """The model of the leaky heap from gclab's analyses, and networkx's dominator tree to
+    check it against."""
     snap = leaky_snapshot(sessions=sessions)
-    tree = independent_tree(snap)
-    return snap, tree, model_from_results(
-        snap, garbage=independent_garbage(snap), tree=tree,
-        suspects=standin_suspects(snap, tree), histogram=histogram(snap), limits=limits)
+    model = model_from_results(
+        snap, garbage=dry_run(snap), tree=dominator_tree(snap), suspects=suspects(snap),
+        histogram=histogram(snap), limits=limits)
+    return snap, independent_tree(snap), model
 
 
 def test_summary_counts_by_hand():
@@ -57,7 +62,7 @@ def test_summary_counts_by_hand():
 
 
 def test_suspect_is_the_cache_with_its_path():
-    _, tree, model = leaky_model()
+    snap, tree, model = leaky_model()
     [suspect] = model.suspects
     assert suspect["type"] == "builtins.module" and suspect["label"] == "leaky_service"
     point = suspect["accumulation"]
@@ -66,8 +71,13 @@ def test_suspect_is_the_cache_with_its_path():
     assert path["root"] == "sys.modules['leaky_service']" and path["root_kind"] == "module"
     assert [step["node"] for step in path["steps"]] == [0, 1, 2, 3]
     assert [step["edge"] for step in path["steps"]] == [None, "__dict__", "['CACHE']", "_by_id"]
-    assert suspect["top_types"][0][0] == "builtins.list"          # the payloads weigh most
+    lists = snap.type_index == TYPES.index("builtins.list")        # the payloads weigh most
+    assert suspect["top_types"][0] == ["builtins.list", 300, int(snap.size[lists].sum()),
+                                       int(tree.retained[lists].sum())]
     assert suspect["retained"] == int(tree.retained[0])
+    reachable = tree.retained[tree.idom == snap.n].sum()     # the virtual root's children
+    assert suspect["share"] == pytest.approx(tree.retained[0] / reachable)
+    assert len(path["steps"]) == len(bfs_path(snap, 3).nodes)      # a shortest path
 
 
 def test_tree_children_sorted_and_complete():
@@ -105,8 +115,10 @@ def test_histogram_rows_and_cap():
 
 
 def test_garbage_section():
-    _, _, model = leaky_model()
+    snap, _, model = leaky_model()
     g = model.garbage
+    expected = independent_garbage(snap)
+    assert g["bytes"] == int(snap.size[expected.unreachable].sum())
     assert g["objects"] == 120 and g["components"] == 80 and g["cycles"] == 40
     assert g["sources"] == 40                       # each request/response pair feeds a str
     assert {t[0] for t in g["types"]} == {"leaky_service.Request", "leaky_service.Response",

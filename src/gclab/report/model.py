@@ -286,25 +286,28 @@ def path_row(snap: Snapshot, path: Any, limits: Limits) -> dict[str, Any] | None
 
 def suspect_row(snap: Snapshot, suspect: Any, retained: np.ndarray,
                 limits: Limits) -> dict[str, Any]:
-    """A leak suspect (``Suspect``): the object, its share of the heap, its accumulation
-    point, its retainer path and the types it retains most."""
+    """A leak suspect (``Suspect``): the object (or a type's instances together), its share
+    of the heap, its accumulation point, its retainer path and the types it holds, by shallow
+    bytes."""
     row = node_row(snap, int(suspect.node), retained, limits)
     row["retained"] = int(suspect.retained)
+    row["kind"] = str(getattr(suspect, "kind", "object"))   # "object", or "type": its instances
+    row["count"] = int(getattr(suspect, "count", 1))
     row["share"] = float(suspect.share)
     point = getattr(suspect, "accumulation", None)
     row["accumulation"] = (node_row(snap, int(point), retained, limits)
                            if point is not None and int(point) >= 0 else None)
     row["path"] = path_row(snap, getattr(suspect, "path", None), limits)
-    row["top_types"] = [_top_type(snap, t) for t in list(getattr(suspect, "top_types", ()))[:10]]
+    kinds = [_top_type(snap, t) for t in getattr(suspect, "top_types", ())]
+    row["top_types"] = sorted(kinds, key=lambda t: (-t[2], t[0]))[:10]
     return row
 
 
 def _top_type(snap: Snapshot, entry: Any) -> list[Any]:
-    """One ``top_types`` entry as ``[type name, numbers...]`` (a type index is named)."""
-    items = list(entry) if isinstance(entry, (tuple, list)) else [entry]
-    if items and isinstance(items[0], (int, np.integer)) and not isinstance(items[0], bool):
-        items[0] = snap.types[int(items[0])]
-    return [_plain(x) for x in items]
+    """One ``top_types`` entry (a ``TypeRow``) as ``[type name, objects, shallow bytes,
+    retained bytes]``: the suspect's composition (the page lists them by shallow bytes)."""
+    return [_type_name(snap, entry.type), int(entry.count), int(entry.shallow),
+            int(entry.retained)]
 
 
 # -- the dominator tree ---------------------------------------------------------------------
@@ -424,8 +427,9 @@ def _histogram_of(snap: Snapshot, idom: np.ndarray, retained: np.ndarray) -> lis
 
 def garbage_rows(snap: Snapshot, garbage: Any, limits: Limits) -> dict[str, Any]:
     """The garbage dry run (``GarbageReport``): counts and bytes of what a full collection
-    would free, its finalizers and frozen objects, and its source components (those no other
-    unreachable component references) by size, each with its most common types."""
+    would free (with the untracked objects freed with it), its finalizers, uncollectable and
+    frozen objects, and its source components (those no other unreachable component
+    references) by size, each with its most common types."""
     unreachable = np.asarray(garbage.unreachable, dtype=np.int64)
     components = [np.asarray(c, dtype=np.int64) for c in garbage.components]
     sources: list[dict[str, Any]] = []
@@ -439,7 +443,12 @@ def garbage_rows(snap: Snapshot, garbage: Any, limits: Limits) -> dict[str, Any]
     sources.sort(key=lambda s: (-s["bytes"], s["index"]))
     frozen = np.asarray(garbage.frozen, dtype=np.int64)
     cyclic = sum(1 for c in components if len(c) > 1)
+    freed = np.asarray(getattr(garbage, "freed", ()), dtype=np.int64)
     return {"objects": len(unreachable), "bytes": int(snap.size[unreachable].sum()),
+            "freed_with": len(freed), "freed_bytes": int(snap.size[unreachable].sum()
+                                                         + snap.size[freed].sum()),
+            "uncollectable": len(getattr(garbage, "uncollectable", ())),
+            "warnings": [_clip(str(w), 300) for w in getattr(garbage, "warnings", ())][:20],
             "finalizers": len(garbage.finalizers), "frozen": len(frozen),
             "frozen_bytes": int(snap.size[frozen].sum()), "components": len(components),
             "cycles": cyclic, "sources": len(sources),
@@ -475,6 +484,7 @@ def _diff_type_rows(diff: Any) -> list[Any]:
 def growth_row(growth: Any) -> dict[str, Any]:
     """One ``Growth``: what grows (a type or an accumulation point), counts and sizes."""
     return {"kind": _plain(growth.kind), "key": _plain(growth.key),
+            "node": int(getattr(growth, "node", -1)),
             "counts": [int(c) for c in growth.counts], "sizes": [int(s) for s in growth.sizes]}
 
 

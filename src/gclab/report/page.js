@@ -103,7 +103,8 @@
       return;
     }
     const rows = D.suspects.map((s, i) => el("tr", {}, [
-      el("td", {cls: "num", text: String(i + 1)}), el("td", {}, [objectCell(s)]),
+      el("td", {cls: "num", text: String(i + 1)}), el("td", {}, [objectCell(s),
+        s.kind === "type" ? el("span", {cls: "badge bad", text: int(s.count) + " instances together"}) : null]),
       el("td", {cls: "num", text: bytes(s.retained)}), el("td", {cls: "num", text: pct(s.share)}),
       el("td", {}, [s.accumulation ? objectCell(s.accumulation) : el("span", {cls: "muted", text: "–"})]),
       el("td", {}, s.top_types.slice(0, 3).map((t) => el("div", {cls: "type", text: String(t[0])})))]));
@@ -111,12 +112,12 @@
       {t: "accumulation point"}, {t: "retains mostly"}], rows, {id: "suspects-table"}));
     D.suspects.forEach((s, i) => {
       box.appendChild(el("div", {cls: "suspect"}, [
-        el("h3", {}, ["Suspect " + (i + 1) + ": ", objectCell(s)]),
+        el("h3", {}, ["Suspect " + (i + 1) + ": ", s.kind === "type" ? int(s.count) + " instances of " : "", objectCell(s)]),
         el("div", {text: "retains " + bytes(s.retained) + " (" + pct(s.share) + " of the heap)" +
           (s.accumulation ? "; memory accumulates in " + s.accumulation.type +
             " @" + s.accumulation.address + ", which retains " + bytes(s.accumulation.retained) : "")}),
         s.top_types.length ? el("div", {cls: "chips"}, [el("span", {cls: "muted", text: "retains mostly:"})]
-          .concat(s.top_types.map((t) => el("span", {text: t.map((x, k) => k === 0 ? x : int(x)).join(" · ")})))) : null,
+          .concat(s.top_types.map((t) => el("span", {text: t[0] + " · " + int(t[1]) + " objects · " + bytes(t[2])})))) : null,
         el("div", {cls: "muted", text: "shortest path from a root (weak references skipped):"}),
         pathList(s.path)]));
     });
@@ -225,7 +226,9 @@
     box.appendChild(el("div", {cls: "cards"}, [card(int(G.objects), "objects freed", G.objects ? "warn" : ""),
       card(bytes(G.bytes), "bytes freed"), card(int(G.components), "components"), card(int(G.cycles), "cycles"),
       card(int(G.sources), "source components"), card(int(G.finalizers), "with finalizers (may resurrect)"),
-      card(int(G.frozen), "frozen (never collected)")]));
+      card(int(G.frozen), "frozen (never collected)")].concat(G.uncollectable ? [card(int(G.uncollectable), "uncollectable", "bad")] : [])
+      .concat(G.freed_with ? [card(int(G.freed_with), "untracked freed with it")] : [])));
+    if (G.warnings && G.warnings.length) box.appendChild(el("ul", {}, G.warnings.map((w) => el("li", {cls: "muted", text: w}))));
     if (!G.objects) { box.appendChild(note("Nothing: every object is reachable from a root.")); return; }
     if (G.types.length) box.appendChild(el("div", {cls: "chips"}, [el("span", {cls: "muted", text: "garbage by type:"})]
       .concat(G.types.map((t) => el("span", {text: t[0] + " · " + int(t[1]) + " · " + bytes(t[2])})))));
