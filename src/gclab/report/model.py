@@ -133,7 +133,6 @@ def build_model(snaps: Sequence[Snapshot], *, monitor: Mapping[str, Any] | None 
     limits = limits or Limits()
     limits.check()
     say = progress or (lambda message: None)
-    from ..snapshots import diff as diff_module
     from ..snapshots import leaks
 
     snap = snaps[-1]
@@ -147,8 +146,10 @@ def build_model(snaps: Sequence[Snapshot], *, monitor: Mapping[str, Any] | None 
     histogram = snap.histogram()
     diff = growth = None
     if len(snaps) > 1:
+        from ..snapshots.diff import diff as diff_of
+
         say("diff of the first and last snapshots, growth across all")
-        diff = diff_module.diff(snaps[0], snap)
+        diff = diff_of(snaps[0], snap)
         growth = leaks.growth(snaps)
     return model_from_results(snap, garbage=garbage, tree=tree, suspects=found,
                               histogram=histogram, diff=diff, before=snaps[0],
