@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 
 from gclab.algorithms import paths as paths_oracle
 from gclab.algorithms import scc as scc_oracle
-from gclab.errors import GraphTypeError, InvalidRootError
+from gclab.errors import GraphTypeError, InvalidGraphError, InvalidRootError
 from gclab.graphview import GraphView
 from gclab.kernels import paths as paths_kernel
 from gclab.kernels import scc as scc_kernel
 
 csgraph = pytest.importorskip("scipy.sparse.csgraph")
 sparse = pytest.importorskip("scipy.sparse")
+nx = pytest.importorskip("networkx")
 
 Case = tuple[GraphView, list[tuple[int, int]], list[bool]]
 
@@ -85,6 +86,34 @@ def test_scc_twins_agree_with_scipy(case: Case) -> None:
     assert sorted(set(found) - {-1}) == list(range(len(partition(found))))  # 0 .. c-1
     for a, b in edges:  # completion order: a referenced component comes first
         assert found[b] <= found[a]
+
+
+@settings(max_examples=200, deadline=None)
+@given(graphs())
+def test_source_components_agree_with_networkx(case: Case) -> None:
+    """Sources: the components with in-degree 0 in networkx's condensation."""
+    view, edges, live = case
+    labels = scc_kernel.strongly_connected_components(view)
+    found = [twin.source_components(view, labels).tolist() for twin in (scc_oracle, scc_kernel)]
+    assert found[0] == found[1]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(i for i in range(view.n) if live[i])
+    graph.add_edges_from(edges)
+    condensed = nx.condensation(graph)
+    expected = set()
+    for c in condensed.nodes:
+        if condensed.in_degree(c) == 0:
+            members = condensed.nodes[c]["members"]
+            expected.add(int(labels[next(iter(members))]))
+    assert {k for k, source in enumerate(found[0]) if source} == expected
+
+
+def test_source_components_bad_labels() -> None:
+    view = GraphView.from_edges(2, [0], [1])
+    for twin in (scc_oracle, scc_kernel):
+        for bad in ([0], [0.0, 1.0], [-2, 0]):
+            with pytest.raises(InvalidGraphError):
+                twin.source_components(view, bad)
 
 
 def test_scc_hand_worked() -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import InvalidGraphError
 from ..graphview import GraphView, as_graph
 
 I64 = npt.NDArray[np.int64]
@@ -92,4 +93,43 @@ def _complete(head: int, stack: list[int], label: I64, counters: list[int]) -> N
     counters[1] += 1
 
 
-__all__ = ["strongly_connected_components"]
+def source_components(graph: GraphView, labels: object) -> npt.NDArray[np.bool_]:
+    """Which components no other component references: the sources of the condensation.
+
+    ``labels`` is a labelling of ``graph``'s nodes (``0 .. c-1``, -1 for nodes left out, as
+    :func:`strongly_connected_components` returns). Afterwards the returned bool array of
+    ``c`` values is true exactly for the labels that no edge from a node with another label
+    (-1 excluded) enters.
+
+    >>> from gclab.graphview import GraphView
+    >>> g = GraphView.from_edges(4, [0, 1, 1, 2, 3], [1, 0, 2, 3, 2])   # {0, 1} -> {2, 3}
+    >>> source_components(g, strongly_connected_components(g)).tolist()
+    [False, True]
+    """
+    graph = as_graph(graph)
+    label = check_labels(graph, labels)
+    count = int(label.max()) + 1 if len(label) else 0
+    referenced = np.zeros(count, np.bool_)
+    for node in range(graph.n):
+        if label[node] < 0:
+            continue
+        for target in graph.out_edges(node).tolist():
+            if label[target] >= 0 and label[target] != label[node]:
+                referenced[label[target]] = True
+    return ~referenced
+
+
+def check_labels(graph: GraphView, labels: object) -> I64:
+    """``labels`` as an int64 array of ``graph.n`` values, each -1 or more, or
+    :class:`~gclab.errors.InvalidGraphError`."""
+    label = np.asarray(labels)
+    if label.shape != (graph.n,) or label.dtype.kind not in "iu":
+        raise InvalidGraphError(f"labels must be {graph.n} integers, not {label.dtype} of "
+                                f"shape {label.shape}")
+    label = label.astype(np.int64)
+    if len(label) and int(label.min()) < -1:
+        raise InvalidGraphError(f"labels must be -1 or more, not {int(label.min())}")
+    return label
+
+
+__all__ = ["check_labels", "source_components", "strongly_connected_components"]

@@ -16,10 +16,26 @@ import numpy as np
 import numpy.typing as npt
 
 from .._jit import at, jit
-from ..algorithms.cascade import check_masks
+from ..errors import InvalidGraphError
 from ..graphview import GraphView, as_graph
 
 Bools = npt.NDArray[np.bool_]
+
+
+def _check_masks(graph: GraphView, refcounts: object, dead: object,
+                 eligible: object) -> tuple[npt.NDArray[np.int64], Bools, Bools]:
+    """The inputs as arrays of ``graph.n`` values (int64, bool, bool), or InvalidGraphError
+    (the oracle's check: kernels never import an oracle)."""
+    arrays = []
+    for name, value, kind in (("refcounts", refcounts, "iu"), ("dead", dead, "bui"),
+                              ("eligible", eligible, "bui")):
+        array = np.asarray(value)
+        if array.shape != (graph.n,) or array.dtype.kind not in kind:
+            raise InvalidGraphError(f"{name} must be {graph.n} integers or booleans, not "
+                                    f"{array.dtype} of shape {array.shape}")
+        arrays.append(array)
+    return (arrays[0].astype(np.int64), arrays[1].astype(np.bool_),
+            arrays[2].astype(np.bool_))
 
 
 @jit
@@ -63,7 +79,7 @@ def freed_with(graph: GraphView, refcounts: object, dead: object, eligible: obje
     not dead nodes all of whose references come from dead or returned nodes (the oracle's
     post-conditions, :func:`gclab.algorithms.cascade.freed_with`)."""
     graph = as_graph(graph)
-    counts, dead_a, eligible_a = check_masks(graph, refcounts, dead, eligible)
+    counts, dead_a, eligible_a = _check_masks(graph, refcounts, dead, eligible)
     freed = np.zeros(graph.n, np.bool_)
     alive = graph.alive if graph.alive is not None else np.ones(0, np.bool_)
     _freed_with(graph.start, graph.length, graph.targets, alive, graph.alive is not None,

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._jit import at, jit
+from ..errors import InvalidGraphError
 from ..graphview import GraphView, as_graph
 
 I64 = npt.NDArray[np.int64]
@@ -106,4 +107,51 @@ def strongly_connected_components(graph: GraphView) -> I64:
     return label
 
 
-__all__ = ["strongly_connected_components"]
+def _check_labels(graph: GraphView, labels: object) -> I64:
+    """``labels`` as int64 (``graph.n`` values, each -1 or more), or InvalidGraphError (the
+    oracle's check: kernels never import an oracle)."""
+    label = np.asarray(labels)
+    if label.shape != (graph.n,) or label.dtype.kind not in "iu":
+        raise InvalidGraphError(f"labels must be {graph.n} integers, not {label.dtype} of "
+                                f"shape {label.shape}")
+    label = label.astype(np.int64)
+    if len(label) and int(label.min()) < -1:
+        raise InvalidGraphError(f"labels must be -1 or more, not {int(label.min())}")
+    return label
+
+
+@jit
+def _referenced(start, length, targets, alive, check_alive, label, referenced):
+    """Mark in ``referenced`` every label an edge from another label enters (the oracle's
+    loop)."""
+    for node in range(len(label)):
+        own = label[node]
+        if own < 0 or (check_alive and not alive[node]):
+            continue
+        first = np.int64(start[node])
+        for k in range(first, first + np.int64(length[node])):
+            target = targets[k]
+            if target < 0:
+                continue
+            t = at(target)
+            if check_alive and not alive[t]:
+                continue
+            other = label[t]
+            if other >= 0 and other != own:
+                referenced[other] = True
+
+
+def source_components(graph: GraphView, labels: object) -> npt.NDArray[np.bool_]:
+    """Which components no other component references: true exactly for the labels that no
+    edge from a node with another label enters (the oracle's post-conditions,
+    :func:`gclab.algorithms.scc.source_components`)."""
+    graph = as_graph(graph)
+    label = _check_labels(graph, labels)
+    referenced = np.zeros(int(label.max()) + 1 if len(label) else 0, np.bool_)
+    alive = graph.alive if graph.alive is not None else np.ones(0, np.bool_)
+    _referenced(graph.start, graph.length, graph.targets, alive, graph.alive is not None,
+                label, referenced)
+    return ~referenced
+
+
+__all__ = ["source_components", "strongly_connected_components"]

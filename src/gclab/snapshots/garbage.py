@@ -46,13 +46,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._jit import jit
 from ..errors import SnapshotError
 from ..graphview import GraphView
 from ..kernels.cascade import freed_with
 from ..kernels.closure import mark_from
 from ..kernels.cycles import unreachable_in
 from ..kernels.paths import breadth_first
-from ..kernels.scc import strongly_connected_components
+from ..kernels.scc import source_components, strongly_connected_components
 from .model import FINALIZED, FINALIZER, FROZEN, IMMORTAL, PERMANENT, STRONG, TRACKED, Snapshot
 
 I64 = npt.NDArray[np.int64]
@@ -101,6 +102,8 @@ class GarbageReport:
     def components(self) -> list[I64]:
         """The strongly connected components of the unreachable nodes, largest first: one
         int64 array of node ids each (node order)."""
+        if len(self.component_start) < 2:
+            return []
         return np.split(self.component_nodes, self.component_start[1:-1])
 
     def component_size(self) -> I64:
@@ -203,28 +206,41 @@ def dry_run(snap: Snapshot) -> GarbageReport:
         bytes=size, freed_bytes=size + int(snap.size[freed].sum()), warnings=tuple(warnings))
 
 
+@jit
+def _group(keys, items, count):
+    """``items`` grouped by ``keys`` (each in ``0 .. count-1``), keeping their order within a
+    group (a counting sort): ``(grouped items, count + 1 offsets)``."""
+    start = np.zeros(count + 1, np.int64)
+    for k in range(len(keys)):
+        start[keys[k] + 1] += 1
+    for g in range(count):
+        start[g + 1] += start[g]
+    fill = start[:-1].copy()
+    grouped = np.empty(len(items), np.int64)
+    for k in range(len(keys)):
+        grouped[fill[keys[k]]] = items[k]
+        fill[keys[k]] += 1
+    return grouped, start
+
+
 def _components(inside: GraphView, dead: Bools) -> tuple[I64, I64, I64, I64]:
     """The strongly connected components of the view ``inside`` (the unreachable nodes alive):
     ``(component per node, CSR offsets, nodes, source component indices)``, components
-    largest first, ties by smallest node."""
+    largest first, ties by smallest node, each's nodes in node order."""
     labels = strongly_connected_components(inside)
-    members = np.flatnonzero(dead)                         # node order
-    by_label = members[np.argsort(labels[members], kind="stable")]
+    members = np.flatnonzero(dead).astype(np.int64)        # node order
     count = int(labels.max()) + 1 if len(members) else 0
-    size = np.bincount(labels[members], minlength=count)
-    first = by_label[np.cumsum(size) - size]               # each label's smallest node
-    rank = np.lexsort((first, -size))                     # component index -> label
+    by_label, offsets = _group(labels[members], members, count)
+    size = np.diff(offsets)
+    first = by_label[offsets[:-1]]                         # each label's smallest node
+    rank = np.lexsort((first, -size))                      # component index -> label
     index_of = np.empty(count, np.int64)
     index_of[rank] = np.arange(count)
     component = np.full(len(dead), -1, np.int64)
     component[members] = index_of[labels[members]]
-    nodes = members[np.argsort(component[members], kind="stable")].astype(np.int64)
-    start = np.concatenate([[0], np.cumsum(size[rank])]).astype(np.int64)
-    src, dst = inside.edges()
-    across = component[src] != component[dst]
-    referenced = np.zeros(count, np.bool_)
-    referenced[component[dst[across]]] = True
-    return component, start, nodes, np.flatnonzero(~referenced).astype(np.int64)
+    nodes, start = _group(component[members], members, count)
+    sources = np.flatnonzero(source_components(inside, labels)[rank]).astype(np.int64)
+    return component, start, nodes, sources
 
 
 def _short_type(snap: Snapshot, node: int) -> str:
