@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from report_support import leaky_snapshot, monitor_events
 
 from gclab.cli import main
 from gclab.report.html import embedded_data, render_html
 from gclab.report.model import ReportModel
 from gclab.snapshots.store import save
+from report_support import leaky_snapshot, monitor_events
 
 
 @pytest.fixture
