@@ -166,7 +166,7 @@ def bfs_path(snap: Snapshot, target: int) -> SimpleNamespace | None:
     return SimpleNamespace(root=first_root[nodes[0]], nodes=np.array(nodes), names=names)
 
 
-def standin_diff(before: Snapshot, after: Snapshot) -> SimpleNamespace:
+def independent_diff(before: Snapshot, after: Snapshot) -> SimpleNamespace:
     """Objects matched by (address, type): new in ``after``, freed from ``before``, common
     pairs, and rows by type (type, count before, count after, size before, size after)."""
     def keys(snap: Snapshot) -> dict[tuple[int, str], int]:

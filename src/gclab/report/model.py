@@ -459,27 +459,22 @@ def garbage_rows(snap: Snapshot, garbage: Any, limits: Limits) -> dict[str, Any]
 
 def diff_rows(before: Snapshot, after: Snapshot, diff: Any, limits: Limits) -> dict[str, Any]:
     """The diff of two snapshots (``SnapshotDiff``): new, freed and common objects with their
-    bytes, and rows by type ``[type, count_before, count_after, size_before, size_after]``
-    ordered by the largest change in size."""
+    bytes, rows by type ``[type, count_before, count_after, size_before, size_after]``
+    ordered by the largest change in size, and why identities may mean little (warnings)."""
     new = np.asarray(diff.new, dtype=np.int64)
     freed = np.asarray(diff.freed, dtype=np.int64)
-    rows: list[list[Any]] = [[_type_name(before, r[0]) if not isinstance(r[0], str) else r[0],
-             int(r[1]), int(r[2]), int(r[3]), int(r[4])] for r in _diff_type_rows(diff)]
+    rows: list[list[Any]] = [
+        [r.type, int(r.count_before), int(r.count_after), int(r.size_before),
+         int(r.size_after)] if hasattr(r, "count_before") else
+        [_type_name(before, r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])]
+        for r in diff.by_type]
     rows.sort(key=lambda r: (-abs(r[4] - r[3]), -abs(r[2] - r[1]), r[0]))
     return {"before": _snap_facts(before), "after": _snap_facts(after),
             "new": len(new), "new_bytes": int(after.size[new].sum()),
             "freed": len(freed), "freed_bytes": int(before.size[freed].sum()),
             "common": len(diff.common), "by_type": rows[:limits.diff_types],
-            "more_types": max(0, len(rows) - limits.diff_types)}
-
-
-def _diff_type_rows(diff: Any) -> list[Any]:
-    """The diff's rows by type, whatever the result names them."""
-    for name in ("by_type", "types", "type_rows"):
-        rows = getattr(diff, name, None)
-        if rows is not None:
-            return list(getattr(rows, "rows", rows))
-    return []
+            "more_types": max(0, len(rows) - limits.diff_types),
+            "warnings": [_clip(str(w), 300) for w in getattr(diff, "warnings", ())][:20]}
 
 
 def growth_row(growth: Any) -> dict[str, Any]:

@@ -249,6 +249,7 @@
       card(signed(F.after.bytes - F.before.bytes, bytes), "bytes"), card(int(F.new), "new objects", "warn"),
       card(bytes(F.new_bytes), "new bytes"), card(int(F.freed), "freed objects"), card(bytes(F.freed_bytes), "freed bytes"),
       card(int(F.common), "in both")]));
+    if (F.warnings && F.warnings.length) box.appendChild(el("ul", {}, F.warnings.map((w) => el("li", {cls: "muted", text: w}))));
     const cls = (d) => d > 0 ? "up" : d < 0 ? "down" : "";
     box.appendChild(sortableTable("diff-table", [
       {t: "type", key: (r) => r[0], cell: (r) => el("span", {cls: "type", text: r[0]})},
