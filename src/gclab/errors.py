@@ -116,3 +116,9 @@ class CaptureError(GCLabError, RuntimeError):
     """A capture failed as a whole: the target process is gone, cannot be attached to (no gdb,
     no permission), or its agent did not answer in time. A capture that could not read some
     objects does not raise: it lists them in ``Snapshot.warnings``."""
+
+
+class MonitorError(GCLabError, ValueError):
+    """The GC monitor (:mod:`gclab.snapshots.monitor`) cannot honour a request: an events file
+    that is missing, not one, of another version, truncated or corrupt (the message names the
+    file and the fault); a monitored command that wrote no events; a bad argument."""
