@@ -432,18 +432,19 @@ def garbage_rows(snap: Snapshot, garbage: Any, limits: Limits) -> dict[str, Any]
     frozen objects, and its source components (those no other unreachable component
     references) by size, each with its most common types."""
     unreachable = np.asarray(garbage.unreachable, dtype=np.int64)
-    components = [np.asarray(c, dtype=np.int64) for c in garbage.components]
-    sources: list[dict[str, Any]] = []
-    for index in [int(i) for i in garbage.sources]:
-        nodes = components[index]
-        sources.append({"index": index, "objects": len(nodes),
-                        "bytes": int(snap.size[nodes].sum()),
-                        "types": _common_types(snap, nodes, 5),
-                        "sample": [node_row(snap, int(v), None, limits)
-                                   for v in nodes[:5].tolist()]})
-    sources.sort(key=lambda s: (-s["bytes"], s["index"]))
+    start, members = _components_csr(garbage)
+    count = np.diff(start)
+    weight = np.add.reduceat(snap.size[members], start[:-1]) if len(members) else count
+    sources = np.asarray(garbage.sources, dtype=np.int64)
+    biggest = sources[np.lexsort((sources, -weight[sources]))][:limits.components]
+    rows: list[dict[str, Any]] = []
+    for index in biggest.tolist():
+        nodes = members[start[index]:start[index + 1]]
+        rows.append({"index": index, "objects": len(nodes), "bytes": int(weight[index]),
+                     "types": _common_types(snap, nodes, 5),
+                     "sample": [node_row(snap, int(v), None, limits)
+                                for v in nodes[:5].tolist()]})
     frozen = np.asarray(garbage.frozen, dtype=np.int64)
-    cyclic = sum(1 for c in components if len(c) > 1)
     freed = np.asarray(getattr(garbage, "freed", ()), dtype=np.int64)
     return {"objects": len(unreachable), "bytes": int(snap.size[unreachable].sum()),
             "freed_with": len(freed), "freed_bytes": int(snap.size[unreachable].sum()
@@ -451,10 +452,20 @@ def garbage_rows(snap: Snapshot, garbage: Any, limits: Limits) -> dict[str, Any]
             "uncollectable": len(getattr(garbage, "uncollectable", ())),
             "warnings": [_clip(str(w), 300) for w in getattr(garbage, "warnings", ())][:20],
             "finalizers": len(garbage.finalizers), "frozen": len(frozen),
-            "frozen_bytes": int(snap.size[frozen].sum()), "components": len(components),
-            "cycles": cyclic, "sources": len(sources),
-            "source_rows": sources[:limits.components],
+            "frozen_bytes": int(snap.size[frozen].sum()), "components": len(count),
+            "cycles": int(np.sum(count > 1)), "sources": len(sources), "source_rows": rows,
             "types": _common_types(snap, unreachable, 10)}
+
+
+def _components_csr(garbage: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The dry run's components as CSR (``component_start``, ``component_nodes``), built from
+    its list of ``components`` when it has no CSR form."""
+    if hasattr(garbage, "component_start"):
+        return (np.asarray(garbage.component_start, dtype=np.int64),
+                np.asarray(garbage.component_nodes, dtype=np.int64))
+    parts = [np.asarray(c, dtype=np.int64) for c in garbage.components]
+    start = np.concatenate([[0], np.cumsum([len(c) for c in parts], dtype=np.int64)])
+    return start, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def diff_rows(before: Snapshot, after: Snapshot, diff: Any, limits: Limits) -> dict[str, Any]:
