@@ -324,7 +324,9 @@ def expanded_nodes(idom: np.ndarray, retained: np.ndarray, count: int) -> np.nda
     parents = idom[idom >= 0]
     has_children = np.bincount(parents, minlength=n + 1)[:n] > 0
     candidates = np.flatnonzero(has_children)
-    top = candidates[np.argsort(-retained[candidates], kind="stable")[:count]]
+    if len(candidates) > count:         # the top `count` first (linear), then sorted
+        candidates = candidates[np.argpartition(-retained[candidates], count - 1)[:count]]
+    top = candidates[np.lexsort((candidates, -retained[candidates]))]
     chosen = set(top.tolist())
     chosen.add(n)
     for node in top.tolist():
