@@ -1,6 +1,10 @@
 """gclab: Python's memory management, simulated — reference counting, CPython's generational
 cycle collector, finalizers, weak references and the ``gc`` module, over flat arrays."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .collectors import collector_names
 from .collectors.base import Capabilities, UnknownCollectorError
 from .collectors.record import CollectionRecord
@@ -23,33 +27,43 @@ from .heap.table import NULL
 from .profiles import PROFILES, Profile, get_profile
 from .simheap import Heap, ShutdownReport
 
+if TYPE_CHECKING:
+    from .snapshots.model import Snapshot
+    from .snapshots.monitor import GcMonitor
+
 __version__ = "0.1.0"
 
 #: The registered collectors' names, for ``gclab.Heap(collector=...)``.
 COLLECTORS: tuple[str, ...] = collector_names()
-
-#: Names imported on first use (the snapshot layer loads only when asked):
-#: name -> (module, attribute).
-_LAZY = {"monitor": (".snapshots.monitor", "monitor")}
-
-
-def __getattr__(name: str) -> object:
-    """``gclab.monitor`` (and the other names of ``_LAZY``), imported on first use."""
-    if name in _LAZY:
-        import importlib
-
-        module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module, __name__), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "COLLECTORS", "NULL", "PROFILES", "Capabilities", "CollectionRecord", "DuplicateKeyError",
     "ForeignObjectError", "FrameReturnedError", "GCLabError", "Heap", "HeapError",
     "HeapFullError", "InvalidObjectError", "InvariantViolation", "LayoutError", "Profile",
     "ProfileError", "RefcountUnderflowError", "ShutdownError", "ShutdownReport",
-    "UnknownCollectorError", "UseAfterFreeError", "get_profile", "monitor",
+    "UnknownCollectorError", "UseAfterFreeError", "get_profile", "monitor", "snapshot",
 ]
 
+
+def snapshot(*, collect: bool = False) -> Snapshot:
+    """Capture this process's heap as a :class:`~gclab.snapshots.Snapshot` (issue #9):
+    every object the collector tracks and the untracked objects they reference, with their
+    references and roots. ``collect`` runs ``gc.collect()`` first. The capture code is
+    imported on the first call, so ``import gclab`` stays fast."""
+    from .snapshots.capture import snapshot as capture
+
+    return capture(collect=collect)
+
+
+def monitor(*, max_events: int = 1_000_000) -> GcMonitor:
+    """Record the real collector's pauses while a ``with`` block runs (issue #9)::
+
+        with gclab.monitor() as mon:
+            run_the_workload()
+        print(mon.report().stats(2).pause_p99_ns)
+
+    ``max_events`` collections are kept one by one (the totals stay exact past it). The
+    monitor's code is imported on the first call."""
+    from .snapshots.monitor import monitor as make
+
+    return make(max_events=max_events)
