@@ -8,9 +8,9 @@ Usage::
 Builds one synthetic snapshot shaped like a captured heap (``n`` objects of 300 types, 2.5
 references each on average, some weak, one label in ten, ``--strings`` distinct strings, 1,000
 roots), then times ``store.save`` and ``store.load`` (``--repeat`` runs each, after one warm-up
-load; the file is in the page cache, as right after a capture) and, for comparison, reading the
-same tables straight from Parquet with ``pyarrow.parquet.read_table`` and ``SELECT count(*)``
-through ``gclab query``. Prints median [min - max] seconds and the file size. Not part of the
+load; the file is in the page cache, as right after a capture) and ``SELECT count(*)``
+through ``gclab query``. Prints median [min - max] wall-clock and CPU seconds (the machine may
+be shared: CPU time leaves out the waiting) and the file size. Not part of the
 test suite; nothing here asserts.
 """
 
@@ -62,19 +62,24 @@ def synthetic(n: int, references: float, n_strings: int, seed: int = 1) -> Snaps
         warnings=["synthetic"])
 
 
-def timed(function: Callable[[], Any], repeat: int) -> list[float]:
-    """Seconds of ``repeat`` calls of ``function``."""
-    seconds = []
+def timed(function: Callable[[], Any], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds (this process, all threads) of ``repeat`` calls."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
-def show(name: str, seconds: list[float]) -> None:
-    print(f"{name:<34} {statistics.median(seconds):7.3f} s  "
-          f"[{min(seconds):.3f} - {max(seconds):.3f}]  ({len(seconds)} runs)", flush=True)
+def show(name: str, seconds: tuple[list[float], list[float]]) -> None:
+    """One line: median wall seconds [range], then median CPU seconds [range]. On a machine
+    shared with other work the wall clock includes waiting for a core; CPU time does not."""
+    wall, cpu = seconds
+    print(f"{name:<34} wall {statistics.median(wall):6.3f} s [{min(wall):.3f} - "
+          f"{max(wall):.3f}]   cpu {statistics.median(cpu):6.3f} s [{min(cpu):.3f} - "
+          f"{max(cpu):.3f}]  ({len(wall)} runs)", flush=True)
 
 
 def main() -> None:
@@ -92,12 +97,7 @@ def main() -> None:
           f"strings (built in {time.perf_counter() - start:.1f} s)", flush=True)
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "bench.gcsnap")
-        save_seconds = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            save(snap, path, overwrite=True)
-            save_seconds.append(time.perf_counter() - start)
-        show("save", save_seconds)
+        show("save", timed(lambda: save(snap, path, overwrite=True), args.repeat))
         print(f"{'file size':<34} {os.path.getsize(path) / 1e6:7.1f} MB  "
               f"({os.path.getsize(path) / snap.n:.1f} bytes an object)")
         load(path)  # warm-up: the page cache, pyarrow's first calls
