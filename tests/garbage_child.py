@@ -3,7 +3,9 @@
 # build a heap with garbage cycles, dump it with the standard library only, then let the real
 # collector run with gc.DEBUG_SAVEALL and write the id()s of gc.garbage.
 #
-#   python garbage_child.py DUMP.json FREED.json [resurrect]
+#   python garbage_child.py DUMP FREED.json [resurrect] [agent=PATH/agent.py]
+#
+# With agent=..., DUMP is a raw dump of gclab's capture agent; else this file's JSON dump.
 #
 # Written for 2.7 as well as 3.x: no f-strings, no annotations.
 import gc
@@ -163,8 +165,19 @@ def dump(path):
 
 
 def main():
-    make_heap(len(sys.argv) > 3)
-    dump(sys.argv[1])
+    make_heap("resurrect" in sys.argv[3:])
+    agents = [a[len("agent="):] for a in sys.argv[3:] if a.startswith("agent=")]
+    if agents:  # gclab's capture agent (snapshots/agent.py, stdlib only) loaded by its path
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("gclab_agent", agents[0])
+        agent = importlib.util.module_from_spec(spec)
+        sys.modules["gclab_agent"] = agent  # kept: a dropped module would be garbage itself
+        spec.loader.exec_module(agent)
+        del spec
+        agent.dump(sys.argv[1])
+        del agent
+    else:
+        dump(sys.argv[1])
     gc.set_debug(gc.DEBUG_SAVEALL)
     gc.collect()
     freed = [id(o) for o in gc.garbage]

@@ -55,6 +55,7 @@ from ..kernels.cycles import unreachable_in
 from ..kernels.paths import breadth_first
 from ..kernels.scc import source_components, strongly_connected_components
 from .model import FINALIZED, FINALIZER, FROZEN, IMMORTAL, PERMANENT, STRONG, TRACKED, Snapshot
+from .paths import edge_name, short_type
 
 I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -243,23 +244,6 @@ def _components(inside: GraphView, dead: Bools) -> tuple[I64, I64, I64, I64]:
     return component, start, nodes, sources
 
 
-def _short_type(snap: Snapshot, node: int) -> str:
-    """The type's name without its module (``Node`` for ``app.models.Node``)."""
-    return snap.type_name(node).rsplit(".", 1)[-1]
-
-
-def _edge_name(snap: Snapshot, source: int, target: int) -> str | None:
-    """The name of the first strong reference from ``source`` to ``target`` (None: unnamed
-    or no such reference)."""
-    first, last = int(snap.ref_start[source]), int(snap.ref_start[source + 1])
-    hits = np.flatnonzero((snap.ref_target[first:last] == target)
-                          & (snap.ref_kind[first:last] == STRONG))
-    if not len(hits):
-        return None
-    name = int(snap.ref_name[first + hits[0]])
-    return snap.strings[name] if name >= 0 else None
-
-
 def shortest_cycle(snap: Snapshot, report: GarbageReport, index: int) -> list[int]:
     """A shortest cycle through the smallest node of component ``index``, as its nodes from
     that node round to it again (``[a, b, a]``); ``[a]`` when the component is one node that
@@ -290,10 +274,10 @@ def describe_cycle(snap: Snapshot, report: GarbageReport, index: int) -> str:
     cycle = shortest_cycle(snap, report, index)
     parts = []
     for source, target in itertools.pairwise(cycle):
-        name = _edge_name(snap, source, target)
+        name = edge_name(snap, source, target)
         joiner = "" if name is not None and name.startswith("[") else "."
-        parts.append(f"{_short_type(snap, source)}{joiner}{name if name is not None else '?'}")
-    parts.append(_short_type(snap, cycle[-1]))
+        parts.append(f"{short_type(snap, source)}{joiner}{name if name is not None else '?'}")
+    parts.append(short_type(snap, cycle[-1]))
     return " → ".join(parts)
 
 
