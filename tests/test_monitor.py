@@ -233,7 +233,7 @@ def test_in_process_monitor_agrees_with_own_callback_and_stats() -> None:
     delta = [after[g]["collections"] - before[g]["collections"] for g in range(3)]
     assert [report.stats(g).collections for g in range(3)] == own == delta
     assert own[0] > 10 and own[2] >= 1
-    assert record not in gc.callbacks and mon.recorder not in gc.callbacks
+    assert record not in gc.callbacks and mon.recorder.callback not in gc.callbacks
 
 
 def test_max_events_keeps_exact_totals() -> None:
@@ -348,4 +348,53 @@ def test_bootstrap_chains_a_shadowed_sitecustomize_and_skips_children(tmp_path: 
         else:
             os.environ["PYTHONPATH"] = env_path
     assert run.returncode == 0
+    assert report_count(run.events, 1) == 1
+
+
+def _gclab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gclab", *args],
+                          env=dict(os.environ, PYTHONPATH=SRC), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_cli_help_shows_examples() -> None:
+    done = _gclab("monitor", "--help")
+    assert done.returncode == 0 and done.stderr == ""
+    assert "examples:\n  gclab monitor -- python myservice.py" in done.stdout
+    for option in ("--json", "--prometheus FILE", "--plot FILE", "--every SECONDS", "-o FILE"):
+        assert option in done.stdout
+
+
+def test_cli_bad_input_exits_2_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    program = [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]
+    done = _gclab("monitor", "--plot", str(tmp_path / "gc.jpg"), "--", *program)
+    assert done.returncode == 2 and "png or .svg" in done.stderr and not marker.exists()
+    done = _gclab("monitor", "--from", str(tmp_path / "x.gcmon"), "--", *program)
+    assert done.returncode == 2 and "not both" in done.stderr and not marker.exists()
+    done = _gclab("monitor", "--from", str(tmp_path / "missing.gcmon"))
+    assert done.returncode == 2 and "cannot read the GC events file" in done.stderr
+    done = _gclab("monitor")
+    assert done.returncode == 2 and "no command to monitor" in done.stderr
+
+
+def test_cli_exit_status_events_file_and_from(tmp_path: Path) -> None:
+    events = tmp_path / "run.gcmon"
+    done = _gclab("monitor", "--events", str(events), "--", sys.executable, "-c",
+                  "import gc, sys; gc.collect(0); gc.collect(0); sys.exit(3)")
+    assert done.returncode == 3, done.stderr
+    assert "exit status 3" in done.stdout
+    again = _gclab("monitor", "--from", str(events), "--json")
+    assert again.returncode == 0
+    summary = json.loads(again.stdout)
+    assert summary["generations"][0]["collections"] >= 2 and summary["returncode"] is None
+
+
+def test_timeout_stops_the_program_so_that_it_writes_its_events(tmp_path: Path) -> None:
+    program = tmp_path / "forever.py"
+    program.write_text("import gc, time\ngc.collect(1)\nprint('ready', flush=True)\n"
+                       "while True:\n    time.sleep(0.05)\n")
+    run = run_monitored([sys.executable, str(program)], timeout=3)
+    assert run.timed_out
+    assert run.returncode != 0                 # KeyboardInterrupt
     assert report_count(run.events, 1) == 1

@@ -21,9 +21,10 @@ A test fails when it leaves
    pytest's, pluggy's and this plugin's own types; the message shows a retainer path of the
    newest such object from a module global.
 
-The retainer path is found with ``gc.get_referrers`` by a bounded breadth-first search (an
-interim, private implementation: ``gclab.snapshot()`` and ``snap.why()`` will replace it once
-the capture lands).
+The retainer path is the shortest from a named root (a module global, a frame's local, a
+class attribute...), found with ``gclab.snapshot()`` and ``snap.why()`` (weak references
+skipped); if the capture fails, a bounded search over ``gc.get_referrers`` from a module
+global is shown instead.
 
 Markers: ``@pytest.mark.gclab_leaks(allow=..., threshold=N)`` (``allow``: a type name, or
 names, as ``"module.QualName"`` or the bare class name, that may grow or be left as garbage;
@@ -48,7 +49,7 @@ DEFAULT_THRESHOLD = 100
 #: Modules whose types are the test runner's and this plugin's own objects: never counted.
 OWN_MODULES = ("_pytest", "pytest", "pluggy", "gclab.pytest_plugin", "iniconfig", "_hypothesis",
                "hypothesis")
-#: Bounds of the interim retainer-path search (objects visited, path length).
+#: Bounds of the fallback retainer-path search (objects visited, path length).
 PATH_VISITS, PATH_DEPTH = 20000, 12
 
 
@@ -261,7 +262,7 @@ def _check(settings: Settings, before: Counter[type], known: set[int],
     return report
 
 
-# -- interim: cycles and retainer paths from gc.get_referents / gc.get_referrers --------------
+# -- cycles among the saved garbage, names of references ------------------------------------
 
 
 def _cycle_lines(saved: list[object], allow: Collection[str]) -> list[str]:
@@ -312,22 +313,58 @@ def _edge(holder: object, held: object) -> str:
 
 def _growth_path_lines(name: str, known: set[int]) -> list[str]:
     """A retainer path of a tracked object of type ``name`` made by the test (its id is not
-    in ``known``, the ids from before the test), as lines."""
-    objects = gc.get_objects()
-    target = None
-    for obj in reversed(objects):
-        if id(obj) not in known and type_name(type(obj)) == name:
-            target = obj
-            break
-    del objects
-    if target is None:
+    in ``known``, the ids from before the test), as lines. Afterwards ``known`` is empty (so
+    that the capture does not see it)."""
+    address = _new_object(name, known)
+    known.clear()
+    if address is None:
         return []
-    path = _retainer_path(target)
+    try:
+        return _snapshot_path_lines(name, address)
+    except Exception:  # the capture failed: the referrers' search still names a path
+        return _referrers_path_lines(name, address)
+
+
+def _new_object(name: str, known: set[int]) -> int | None:
+    """The id of the newest tracked object of type ``name`` whose id is not in ``known``
+    (no reference to it is kept)."""
+    objects = gc.get_objects()
+    try:
+        for obj in reversed(objects):
+            if id(obj) not in known and type_name(type(obj)) == name:
+                return id(obj)
+        return None
+    finally:
+        del objects
+
+
+def _snapshot_path_lines(name: str, address: int) -> list[str]:
+    """The shortest retainer path to the object at ``address`` from a named root, found by
+    ``gclab.snapshot()`` and ``snap.why`` (weak references skipped), as lines."""
+    from .snapshots.capture import snapshot
+    from .snapshots.paths import describe
+
+    snap = snapshot()
+    paths = snap.why(address, address=True, limit=1)
+    if not paths:
+        return [f"  no root keeps the new {name} at {address:#x} alive"]
+    return [f"  retainer path of a new {name} (gclab.snapshot, shortest from a root):",
+            "    " + describe(snap, paths[0])]
+
+
+# -- fallback: a bounded search over gc.get_referrers (when the capture fails) ----------------
+
+
+def _referrers_path_lines(name: str, address: int) -> list[str]:
+    """A path from a module global to the object at ``address`` by :func:`_retainer_path`."""
+    objects = gc.get_objects()
+    target = next((o for o in objects if id(o) == address), None)
+    del objects
+    path = _retainer_path(target) if target is not None else ""
     del target
     if not path:
         return [f"  no retainer path from a module global found for a new {name}"]
-    return [f"  retainer path of a new {name} (interim, via gc.get_referrers):",
-            "    " + path]
+    return [f"  retainer path of a new {name} (via gc.get_referrers):", "    " + path]
 
 
 def _retainer_path(target: object) -> str:

@@ -23,7 +23,7 @@ _EPILOG = """\
 examples:
   gclab monitor -- python myservice.py --port 8000
   gclab monitor --plot gc.png --prometheus gc.prom -- python batch.py
-  gclab monitor --json -- python -m pytest tests/     (one JSON summary on stdout)
+  gclab monitor --json -- python -m pytest tests/     (the JSON summary comes last)
   gclab monitor --events run.gcmon --every 10 -- python service.py
   gclab monitor --from run.gcmon --plot gc.svg         (report a saved events file)
 

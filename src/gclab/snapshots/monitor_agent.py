@@ -83,70 +83,94 @@ class GcRecorder:
             setattr(self, name, array.array(code))
         for name, code in TOTALS:
             setattr(self, name, array.array(code, [0] * GENERATIONS))
-        self.dropped = 0
+        self._state = [-1, 0]
         self.begin_ns = 0
         self.end_ns = 0
         self.wall_time = 0.0
         self.pid = os.getpid()
         self.stats_before = None
-        self._started = -1
         self._installed = False
+        self.callback = self._make_callback()
 
     def __len__(self):
         """The number of events kept one by one (all columns have at least this many rows)."""
         return min(len(getattr(self, name)) for name, _ in COLUMNS)
 
+    @property
+    def dropped(self):
+        """Collections counted in the totals but not kept one by one (past ``max_events``)."""
+        return self._state[1]
+
     def __call__(self, phase, info):
-        """The ``gc.callbacks`` entry: time "start", append one row at "stop"."""
-        now = time.perf_counter_ns()
-        if phase == "start":
-            self._started = now
-            return
-        started = self._started
-        if phase != "stop" or started < 0:
-            return
-        self._started = -1
-        generation = info.get("generation", 0)
-        duration = info.get("duration")
-        duration_ns = int(duration * 1e9) if isinstance(duration, (int, float)) else -1
-        pause = duration_ns if duration_ns >= 0 else now - started
-        collected = info.get("collected", 0)
-        uncollectable = info.get("uncollectable", 0)
-        g = generation if 0 <= generation < GENERATIONS else GENERATIONS - 1
-        self.total_count[g] += 1
-        self.total_pause_ns[g] += pause
-        self.total_collected[g] += collected
-        self.total_uncollectable[g] += uncollectable
-        if len(self.stop_ns) >= self.max_events:
-            self.dropped += 1
-            return
-        self.generation.append(generation)
-        self.start_ns.append(started)
-        self.stop_ns.append(now)
-        self.collected.append(collected)
-        self.uncollectable.append(uncollectable)
-        self.candidates.append(info.get("candidates", -1))
-        self.duration_ns.append(duration_ns)
+        """The ``gc.callbacks`` protocol (what :attr:`callback` does)."""
+        self.callback(phase, info)
+
+    def _make_callback(self):
+        """The ``gc.callbacks`` entry: a plain function over local names (the cheapest call
+        CPython makes twice per collection) that times "start" and appends one row at "stop"."""
+        clock = time.perf_counter_ns
+        state = self._state                   # [time at "start" or -1, dropped]
+        limit = self.max_events
+        generations, last = GENERATIONS, GENERATIONS - 1
+        count, paused = self.total_count, self.total_pause_ns
+        freed, stuck = self.total_collected, self.total_uncollectable
+        add_generation, add_start = self.generation.append, self.start_ns.append
+        add_stop, add_collected = self.stop_ns.append, self.collected.append
+        add_uncollectable, add_candidates = self.uncollectable.append, self.candidates.append
+        add_duration, kept = self.duration_ns.append, self.stop_ns
+
+        def callback(phase, info):
+            now = clock()
+            if phase == "start":
+                state[0] = now
+                return
+            started = state[0]
+            if phase != "stop" or started < 0:
+                return
+            state[0] = -1
+            generation = info.get("generation", 0)
+            duration = info.get("duration")
+            duration_ns = int(duration * 1e9) if isinstance(duration, (int, float)) else -1
+            pause = duration_ns if duration_ns >= 0 else now - started
+            collected = info.get("collected", 0)
+            uncollectable = info.get("uncollectable", 0)
+            g = generation if 0 <= generation < generations else last
+            count[g] += 1
+            paused[g] += pause
+            freed[g] += collected
+            stuck[g] += uncollectable
+            if len(kept) >= limit:
+                state[1] += 1
+                return
+            add_generation(generation)
+            add_start(started)
+            add_stop(now)
+            add_collected(collected)
+            add_uncollectable(uncollectable)
+            add_candidates(info.get("candidates", -1))
+            add_duration(duration_ns)
+
+        return callback
 
     def install(self):
-        """Start recording (appends this recorder to ``gc.callbacks``); returns ``self``."""
+        """Start recording (appends :attr:`callback` to ``gc.callbacks``); returns ``self``."""
         if not self._installed:
             with _collector_paused():
                 self.stats_before = gc.get_stats()
                 self.wall_time = time.time()
                 self.begin_ns = time.perf_counter_ns()
                 self.end_ns = 0
-                gc.callbacks.append(self)
+                gc.callbacks.append(self.callback)
                 self._installed = True
         return self
 
     def uninstall(self):
-        """Stop recording: this recorder is no longer in ``gc.callbacks``; ``end_ns`` is set."""
+        """Stop recording: :attr:`callback` is no longer in ``gc.callbacks``; ``end_ns`` is set."""
         if self._installed:
             self._installed = False
             self.end_ns = time.perf_counter_ns()
             try:
-                gc.callbacks.remove(self)
+                gc.callbacks.remove(self.callback)
             except ValueError:
                 pass
 
