@@ -55,9 +55,9 @@ def leaking_heap(n: int) -> Snapshot:
     refcount = np.bincount(dst, minlength=total)
     refcount[0] += 1
     return Snapshot.from_arrays(
-        address=0x7F00_0000_0000 + 64 * np.arange(total, dtype=np.uint64),
-        type_index=type_index, size=size, refcount=refcount,
-        generation=np.full(total, 2), flags=np.ones(total, dtype=np.uint8), label=np.full(total, -1),
+        address=np.uint64(0x7F00_0000_0000) + np.uint64(64) * np.arange(total, dtype=np.uint64),
+        type_index=type_index, size=size, refcount=refcount, generation=np.full(total, 2),
+        flags=np.ones(total, dtype=np.uint8), label=np.full(total, -1),
         ref_start=np.concatenate([[0], np.cumsum(np.bincount(src, minlength=total))]),
         ref_target=dst, ref_kind=np.zeros(len(dst), dtype=np.uint8), ref_name=np.full(len(dst), -1),
         root_node=[0], root_kind=[RootKind.MODULE], root_name=[0], types=TYPES,
@@ -75,6 +75,30 @@ def timed(repeat: int, work: Callable[[], Any]) -> tuple[float, float, float, An
     return statistics.median(times), min(times), max(times), result
 
 
+def bench_one(n: int, repeat: int) -> None:
+    """Print the report's steps on an ``n``-object heap (see the module docstring)."""
+    sys.stderr.write(f"bench/report.py: building a {n:,}-object heap\n")
+    snap = leaking_heap(n)
+    steps: dict[str, Any] = {}
+    for name, work in [("garbage dry run", lambda: dry_run(snap)),
+                       ("dominators + retained", lambda: dominator_tree(snap)),
+                       ("leak suspects", lambda: suspects(snap)),
+                       ("type histogram", lambda: histogram(snap))]:
+        median, low, high, steps[name] = timed(repeat, work)
+        print(f"{snap.n:>12,} {name:<28} {median:>9.3f} {low:>8.3f}-{high:<8.3f}")
+    median, low, high, model = timed(repeat, lambda: model_from_results(
+        snap, garbage=steps["garbage dry run"], tree=steps["dominators + retained"],
+        suspects=steps["leak suspects"], histogram=steps["type histogram"]))
+    print(f"{snap.n:>12,} {'report model':<28} {median:>9.3f} {low:>8.3f}-{high:<8.3f}")
+    with tempfile.TemporaryDirectory() as work_dir:
+        page = Path(work_dir) / "report.html"
+        median, low, high, size = timed(repeat, lambda: write_html(model, page, overwrite=True))
+    print(f"{snap.n:>12,} {'page rendered + written':<28} {median:>9.3f} "
+          f"{low:>8.3f}-{high:<8.3f}")
+    print(f"{snap.n:>12,} page: {size / 2**20:.2f} MiB, {len(model.tree['nodes']):,} tree "
+          f"nodes, {len(model.tree['children']):,} expanded, {len(model.suspects)} suspect(s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append",
@@ -83,28 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"{'n':>12} {'step':<28} {'median s':>9} {'range':>17}")
     for n in args.n or [1_000_000, 10_000_000]:
-        sys.stderr.write(f"bench/report.py: building a {n:,}-object heap\n")
-        snap = leaking_heap(n)
-        steps: dict[str, Any] = {}
-        for name, work in [("garbage dry run", lambda: dry_run(snap)),
-                           ("dominators + retained", lambda: dominator_tree(snap)),
-                           ("leak suspects", lambda: suspects(snap)),
-                           ("type histogram", lambda: histogram(snap))]:
-            median, low, high, steps[name] = timed(args.repeat, work)
-            print(f"{snap.n:>12,} {name:<28} {median:>9.3f} {low:>8.3f}-{high:<8.3f}")
-        median, low, high, model = timed(args.repeat, lambda: model_from_results(
-            snap, garbage=steps["garbage dry run"], tree=steps["dominators + retained"],
-            suspects=steps["leak suspects"], histogram=steps["type histogram"]))
-        print(f"{snap.n:>12,} {'report model':<28} {median:>9.3f} {low:>8.3f}-{high:<8.3f}")
-        with tempfile.TemporaryDirectory() as work_dir:
-            page = Path(work_dir) / "report.html"
-            median, low, high, size = timed(args.repeat, lambda: write_html(
-                model, page, overwrite=True))
-        print(f"{snap.n:>12,} {'page rendered + written':<28} {median:>9.3f} "
-              f"{low:>8.3f}-{high:<8.3f}")
-        print(f"{snap.n:>12,} page: {size / 2**20:.2f} MiB, {len(model.tree['nodes']):,} tree "
-              f"nodes, {len(model.tree['children']):,} expanded, "
-              f"{len(model.suspects)} suspect(s)")
+        bench_one(n, args.repeat)
     return 0
 
 

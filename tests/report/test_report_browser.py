@@ -2,7 +2,7 @@
 
 A child process runs ``examples/leaky_service.py``'s request handler (the planted leak: a
 session cache that never evicts) under ``gclab monitor``, capturing itself with
-``gclab.snapshots.capture.snapshot`` after 5,000 and 20,000 requests; ``gclab report`` makes
+``gclab.snapshot()`` after 5,000 and 20,000 requests; ``gclab report`` makes
 the page from the two snapshots and the monitor's file. The page must load from file://
 without console errors or requests, show the planted leak in the suspects table, expand and
 collapse the dominator tree on click, and sort the histogram. Saves docs/images/report.png.
@@ -36,7 +36,7 @@ examples, out = sys.argv[1:3]
 sys.path.insert(0, examples)
 sys.argv[:] = ["examples/leaky_service.py", "--requests", "20000"]  # as the page shows it
 import leaky_service
-from gclab.snapshots.capture import snapshot
+from gclab import snapshot
 from gclab.snapshots.store import save
 for i in range(5000):
     leaky_service.handle(i)
