@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import CaptureError
-from .inject import Injection, inject, process_state
+from .inject import Injection, check_target, inject, process_state
 from .model import Snapshot
 
 #: The bootstrap run in the target; ``{workdir!r}`` and ``{collect!r}`` are filled in. Straight
@@ -95,6 +95,8 @@ def attach(pid: int, out: str | os.PathLike[str] | None = None, *, collect: bool
         raise CaptureError(f"timeout must be positive, not {timeout!r}")
     if out is not None and Path(out).exists() and not overwrite:
         raise CaptureError(f"{out} exists: choose another name or overwrite it")
+    check_target(pid)
+    agent_source()
     start = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="gclab-attach-"))
     try:
