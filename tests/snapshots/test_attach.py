@@ -156,11 +156,12 @@ def test_timeout_leaves_the_target_working(private_tmp: Path) -> None:
     need_gdb()
     need_agent()
     # The main thread holds the GIL in a C loop for seconds: no safe point within the timeout.
-    # The queued snapshot runs later, finds its work directory gone and does nothing.
+    # The queued snapshot runs later, finds its work directory gone and does nothing (on a
+    # loaded machine gdb itself may overrun: it is interrupted and detaches; same outcome).
     child = Child("3.11.7", 10, "cloop")
     try:
-        with pytest.raises(CaptureError, match="did not reach a safe point"):
-            attach(child.pid, timeout=1.0)
+        with pytest.raises(CaptureError, match="within 3 s"):
+            attach(child.pid, timeout=3.0)
         assert child.ask("ping") == "pong"           # after the C loop (and the queued call)
         assert child.ask("state").startswith("threads=1 garbage=0 main=")
         out, err = child.close()
@@ -211,7 +212,8 @@ def test_the_snapshot_command(tmp_path: Path) -> None:
     try:
         out = tmp_path / "c.gcsnap"
         done = subprocess.run([*GCLAB, "snapshot", "--pid", str(child.pid), "-o", str(out),
-                               "--json"], capture_output=True, text=True, timeout=120,
+                               "--json", "--top", "100000"], capture_output=True, text=True,
+                              timeout=120,
                               env=python_env())
         assert done.returncode == 0, done.stderr
         facts = json.loads(done.stdout)

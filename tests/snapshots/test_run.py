@@ -22,7 +22,7 @@ from gclab.snapshots.runner import run
 
 pytestmark = pytest.mark.timeout(120)
 
-#: argv: N, then "exit" (exit with status 3), "sleep" (sleep 1.5 s first) or "wait" (print the
+#: argv: N, then "exit" (exit with status 3), "sleep" (sleep 3 s first) or "wait" (print the
 #: pid and read stdin until "quit"); the program writes what it sees to argv[3].
 PROGRAM = r"""
 import gc, os, subprocess, sys, time
@@ -42,7 +42,7 @@ with open(sys.argv[3], "w") as f:
                   "child": child.stdout.splitlines(), "path_has_site": any(
                       "gclab-run-" in p for p in sys.path)}))
 if sys.argv[2] == "sleep":
-    time.sleep(1.5)
+    time.sleep(3)
 if sys.argv[2] == "wait":
     print("ready %d" % os.getpid(), flush=True)
     for line in sys.stdin:
@@ -127,7 +127,7 @@ def test_snapshot_on_signal_from_the_command_line(tmp_path: Path) -> None:
         ready = gclab.stdout.readline()
         assert ready.startswith("ready "), ready
         os.kill(int(ready.split()[1]), signal.SIGUSR2)
-        while "(signal)" not in (line := gclab.stderr.readline()):
+        while " signal)" not in (line := gclab.stderr.readline()):
             assert line, "gclab run ended without the signal's snapshot"
         stdout, stderr = gclab.communicate("quit\n", timeout=60)
     finally:
