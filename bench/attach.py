@@ -77,7 +77,9 @@ def main() -> None:
             rows.append((wall, meta["pause_seconds"], meta["attach_stopped_seconds"], gap))
             print(f"n={snap.n:,} objects, {snap.m:,} references ({meta['attach_method']}): "
                   f"attach {wall:.2f} s, agent {meta['pause_seconds']:.2f} s, gdb held "
-                  f"{meta['attach_stopped_seconds']:.2f} s, target's longest gap {gap:.2f} s",
+                  f"{meta['attach_stopped_seconds']:.2f} s, converting here "
+                  f"{wall - meta['pause_seconds'] - meta['attach_stopped_seconds']:.2f} s, "
+                  f"target's longest gap {gap:.2f} s",
                   flush=True)
         med = [statistics.median(col) for col in zip(*rows, strict=True)]
         print(f"median of {args.repeat}: attach {med[0]:.2f} s, agent (pause) {med[1]:.2f} s, "
