@@ -1,6 +1,10 @@
 """gclab: Python's memory management, simulated — reference counting, CPython's generational
 cycle collector, finalizers, weak references and the ``gc`` module, over flat arrays."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .collectors import collector_names
 from .collectors.base import Capabilities, UnknownCollectorError
 from .collectors.record import CollectionRecord
@@ -23,6 +27,9 @@ from .heap.table import NULL
 from .profiles import PROFILES, Profile, get_profile
 from .simheap import Heap, ShutdownReport
 
+if TYPE_CHECKING:
+    from .snapshots.model import Snapshot
+
 __version__ = "0.1.0"
 
 #: The registered collectors' names, for ``gclab.Heap(collector=...)``.
@@ -33,6 +40,16 @@ __all__ = [
     "ForeignObjectError", "FrameReturnedError", "GCLabError", "Heap", "HeapError",
     "HeapFullError", "InvalidObjectError", "InvariantViolation", "LayoutError", "Profile",
     "ProfileError", "RefcountUnderflowError", "ShutdownError", "ShutdownReport",
-    "UnknownCollectorError", "UseAfterFreeError", "get_profile",
+    "UnknownCollectorError", "UseAfterFreeError", "get_profile", "snapshot",
 ]
 
+
+
+def snapshot(*, collect: bool = False) -> Snapshot:
+    """Capture this process's heap as a :class:`~gclab.snapshots.Snapshot` (issue #9):
+    every object the collector tracks and the untracked objects they reference, with their
+    references and roots. ``collect`` runs ``gc.collect()`` first. The capture code is
+    imported on the first call, so ``import gclab`` stays fast."""
+    from .snapshots.capture import snapshot as capture
+
+    return capture(collect=collect)

@@ -149,8 +149,8 @@ class Walk:
     def __init__(self, collect=False, skip_codes=()):
         self.collect = collect
         self.skip = set(map(id, skip_codes))
-        self.skip.update(id(f.__code__) for f in (dump, walk, Walk.run, Walk.__init__,
-                                                   Walk.walk_heap))
+        own = [dump, walk, write, *Walk.__dict__.values()]
+        self.skip.update(id(f.__code__) for f in own if type(f) is _FunctionType)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -181,6 +181,9 @@ class Walk:
             self.checked_sizes(objects, out)
             return
         extra = dict((t, self.type_info(t)[3]) for t in unsafe)
+        for t in unsafe:
+            self.warnings.append("type %s: __sizeof__ is Python code, not called; sizes are "
+                                 "object.__sizeof__ plus the header" % self.type_info(t)[0])
         positions = list(compress(count(), map(extra.__contains__, types)))
         done = 0
         for position in [*positions, len(objects)]:
@@ -600,6 +603,8 @@ class Walk:
         where = "%s / %s:%s" % (thread, _code_name_get(code), frame.f_lineno)
         if sys.version_info >= (3, 13):
             local = frame.f_locals
+            if local is frame.f_globals:  # a module's frame: its globals are MODULE roots
+                return
             kind = type(local)
             if kind is dict:
                 items = list(_dict_items(local))

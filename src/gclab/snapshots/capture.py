@@ -218,7 +218,7 @@ def build(header: Mapping[str, Any], arrays: Mapping[str, Array]) -> Snapshot:
         text_ids = strings.indices(header.get("name_text", []))
         name[old_start[src_old[ok]] + pos[ok]] = text_ids[ok]
     _name_slots(name, flat, _lookup(sorted_address, order, flat), edge_source_old, position,
-                arrays["type"], types[type_of_row[node_row]], node_bits, strings, meta)
+                counts, arrays["type"], types[type_of_row[node_row]], node_bits, strings, meta)
     source = new_id[edge_source_old]
     target = node_of(flat)
     weak_source = node_of(arrays["weak_src"])
@@ -306,8 +306,8 @@ def external_roots(ref_start: Array, ref_target: Array, ref_kind: Array, refcoun
 
 
 def _name_slots(name: Array, flat: Array, target_old: Array, source: Array, position: Array,
-                type_address: Array, type_name: Array, bits: Array, strings: _Strings,
-                meta: Mapping[str, Any]) -> None:
+                counts: Array, type_address: Array, type_name: Array, bits: Array,
+                strings: _Strings, meta: Mapping[str, Any]) -> None:
     """Fill the names the layout makes certain where the agent gave none: ``"[i]"`` for list
     and tuple items, ``"__class__"`` for an instance's type, ``"__dict__"`` for an instance's
     dict (a heap type without ``__slots__`` or 3.11+ inline values: the dict is visited just
@@ -317,8 +317,8 @@ def _name_slots(name: Array, flat: Array, target_old: Array, source: Array, posi
     src_type = type_name[source]
     unnamed = name < 0
     sequence = unnamed & ((src_type == "builtins.list") | (src_type == "builtins.tuple"))
-    if sequence.any():
-        pos = position[sequence]
+    if sequence.any():  # list_traverse and tupletraverse visit the last item first
+        pos = (counts[source] - 1 - position)[sequence]
         labels = [f"[{i}]" for i in range(int(pos.max()) + 1)]
         name[sequence] = strings.indices(labels)[pos]
     heap = (bits[source] & agent.T_HEAP) != 0
