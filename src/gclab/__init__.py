@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .collectors import collector_names
 from .collectors.base import Capabilities, UnknownCollectorError
 from .collectors.record import CollectionRecord
+from .config import VERSION
 from .errors import (
     DuplicateKeyError,
     ForeignObjectError,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .snapshots.model import Snapshot
     from .snapshots.monitor import GcMonitor
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 #: The registered collectors' names, for ``gclab.Heap(collector=...)``.
 COLLECTORS: tuple[str, ...] = collector_names()

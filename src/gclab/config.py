@@ -23,3 +23,6 @@ def _int_env(name: str, default: int) -> int:
 
 JIT: bool = _int_env("GCLAB_JIT", 1) != 0
 DEBUG_LEVEL: int = _int_env("GCLAB_DEBUG", 0)
+
+#: gclab's version (``gclab.__version__``; written into snapshot files and JSON output).
+VERSION = "0.1.0"

@@ -152,7 +152,7 @@ def tables(snap: Snapshot) -> dict[str, pa.Table]:
 
 def _manifest(snap: Snapshot) -> bytes:
     """``manifest.json``'s bytes; :class:`SnapshotError` if ``meta`` is not JSON."""
-    from .. import __version__
+    from ..config import VERSION as __version__
 
     document = {"format": FORMAT, "version": VERSION, "gclab": __version__,
                 "counts": {"objects": snap.n, "references": snap.m,
