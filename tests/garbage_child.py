@@ -185,4 +185,5 @@ def main():
         stream.write(json.dumps(freed))
 
 
-main()
+if __name__ == "__main__":
+    main()
