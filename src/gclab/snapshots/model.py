@@ -68,11 +68,22 @@ def _column(name: str, value: object, dtype: Any, length: int | None) -> Array:
     """``value`` as a read-only 1-D array of ``dtype`` (of ``length`` rows when given)."""
     try:
         array = np.asarray(value)
+        if array.dtype.kind in "fO" and not isinstance(value, np.ndarray):
+            # Python ints past int64 (addresses >= 2**63) make numpy guess float64 or object
+            items = list(value)  # type: ignore[call-overload]
+            if all(isinstance(item, int | np.integer) for item in items):
+                array = np.array(items, dtype=dtype)
         if array.size == 0:
             array = array.astype(dtype)
         if array.dtype.kind not in "iub" or array.ndim != 1:
             raise SnapshotError(f"snapshot column {name} must be a 1-D integer array, "
                                 f"not {array.dtype} of shape {array.shape}")
+        if array.size and not np.can_cast(array.dtype, dtype):
+            info = np.iinfo(dtype)
+            if array.dtype.kind == "b" or int(array.min()) < info.min or \
+                    int(array.max()) > info.max:
+                raise SnapshotError(f"snapshot column {name} holds values outside "
+                                    f"{info.min} .. {info.max}")
         array = np.ascontiguousarray(array, dtype=dtype)
     except (TypeError, ValueError, OverflowError) as error:
         raise SnapshotError(f"snapshot column {name}: {error}") from None
