@@ -36,6 +36,13 @@ examples:
   gclab demo --json              the tour's code and numbers as JSON
   python -m gclab demo           the same as gclab demo, without the script
 
+  gclab run -o snaps -- python app.py     run a program, snapshot its heap at exit
+  gclab snapshot --pid 12345 -o now.gcsnap  snapshot a running process (gdb)
+  gclab leaks now.gcsnap                  what keeps most memory alive, with paths
+  gclab why now.gcsnap 0x7f3a4c2d1e80     shortest paths from roots to an object
+  gclab report now.gcsnap -o report.html  every analysis on one HTML page
+  gclab monitor -- python app.py          the real collector's pauses
+
 In Python:  import gclab; heap = gclab.Heap(profile="3.12")  (see README.md)"""
 
 
