@@ -150,11 +150,20 @@ def tables(snap: Snapshot) -> dict[str, pa.Table]:
     return result
 
 
+def _gclab_version() -> str:
+    """gclab's version from its installed metadata (importing the package ``gclab`` would
+    cross the layers: it imports the simulated heap)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gclab")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _manifest(snap: Snapshot) -> bytes:
     """``manifest.json``'s bytes; :class:`SnapshotError` if ``meta`` is not JSON."""
-    from .. import __version__
-
-    document = {"format": FORMAT, "version": VERSION, "gclab": __version__,
+    document = {"format": FORMAT, "version": VERSION, "gclab": _gclab_version(),
                 "counts": {"objects": snap.n, "references": snap.m,
                            "roots": len(snap.root_node), "types": len(snap.types),
                            "strings": len(snap.strings)},
