@@ -150,11 +150,17 @@ def tables(snap: Snapshot) -> dict[str, pa.Table]:
     return result
 
 
+def _gclab_version() -> str:
+    """gclab's version (from :mod:`gclab.config`: importing the package ``gclab`` would cross
+    the layers, it imports the simulated heap)."""
+    from ..config import VERSION
+
+    return VERSION
+
+
 def _manifest(snap: Snapshot) -> bytes:
     """``manifest.json``'s bytes; :class:`SnapshotError` if ``meta`` is not JSON."""
-    from ..config import VERSION as __version__
-
-    document = {"format": FORMAT, "version": VERSION, "gclab": __version__,
+    document = {"format": FORMAT, "version": VERSION, "gclab": _gclab_version(),
                 "counts": {"objects": snap.n, "references": snap.m,
                            "roots": len(snap.root_node), "types": len(snap.types),
                            "strings": len(snap.strings)},
