@@ -95,9 +95,13 @@ def test_inject_runs_the_script_in_the_main_thread(version: str, mode: str, tmp_
         out = tmp_path / "seen.txt"
         script.write_text(PAYLOAD.format(out=str(out)))
         injection = inject(child.pid, str(script), timeout=60)
-        # A busy main thread holds the GIL: the script is queued for its next bytecode; a main
-        # thread blocked in read() does not: the script ran in it before gdb returned.
-        assert injection.method == ("gdb-pending" if mode == "busy" else "gdb-direct")
+        # A main thread blocked in read() does not hold the GIL: the script ran in it before gdb
+        # returned. A busy one holds it (the script is queued for its next bytecode), unless gdb
+        # stopped it just before its loop began (seen on a loaded machine): either is right.
+        if mode == "busy":
+            assert injection.method in ("gdb-pending", "gdb-direct")
+        else:
+            assert injection.method == "gdb-direct"
         assert injection.python == version
         seen = wait_for(out).split()
         assert seen == [str(child.pid), version.rsplit(".", 1)[0], "True", "25", "25"]
