@@ -5,7 +5,8 @@ session cache that never evicts) under ``gclab monitor``, capturing itself with
 ``gclab.snapshot()`` after 5,000 and 20,000 requests; ``gclab report`` makes
 the page from the two snapshots and the monitor's file. The page must load from file://
 without console errors or requests, show the planted leak in the suspects table, expand and
-collapse the dominator tree on click, and sort the histogram. Saves docs/images/report.png.
+collapse the dominator tree on click, and sort the histogram. GCLAB_UPDATE_SCREENSHOT=1 saves
+docs/images/report.png.
 """
 
 from __future__ import annotations
@@ -173,12 +174,17 @@ def test_diff_and_timeline_sections(page, report):
     assert tab.locator("#timeline-svg line[stroke-linecap]").count() == data["timeline"]["shown"]
 
 
-def test_screenshot(page, report):
+def test_screenshot(page, report, tmp_path):
+    """The page with the planted leak's dominator chain expanded, as a PNG (in the test's
+    temporary directory; ``GCLAB_UPDATE_SCREENSHOT=1`` writes docs/images/report.png instead,
+    so a plain test run never changes the checkout)."""
     tab, problems = page
+    shot = SCREENSHOT if os.environ.get("GCLAB_UPDATE_SCREENSHOT") == "1" else \
+        tmp_path / "report.png"
     _, data = report
     for node in _dominators(data, _planted(data)["accumulation"]["node"]):
         tab.locator(f"#tree-table tr[data-node='{node}'] td.obj").click()
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 50_000
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
     assert problems == []
