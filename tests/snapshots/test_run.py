@@ -168,3 +168,24 @@ def test_json_output_and_bad_input(tmp_path: Path) -> None:
     assert facts["returncode"] == 3 and facts["errors"] == []
     assert [s["trigger"] for s in facts["snapshots"]] == ["exit"]
     assert leak_count(facts["snapshots"][0]["path"]) == 5
+
+
+def test_a_timer_dump_in_progress_at_exit_is_finished_and_the_exit_one_taken(
+        tmp_path: Path) -> None:
+    # A dump of 300,000 objects outlasts the program's last 0.5 s, so the program usually
+    # exits while a timer's dump runs in the daemon thread: that dump must be finished (daemon
+    # threads die after the atexit handlers) and the exit snapshot must still be taken.
+    need_agent()
+    seen = tmp_path / "seen.txt"
+    prog = tmp_path / "busy.py"
+    prog.write_text(PROGRAM.replace('if sys.argv[2] == "sleep":\n    time.sleep(3)',
+                                    'if sys.argv[2] == "sleep":\n    time.sleep(0.5)'))
+    result = run([interpreter("3.11.7"), str(prog), "300000", "sleep", str(seen)], tmp_path,
+                 every=0.2, at_exit=True)
+    assert result.returncode == 3 and result.errors == []
+    triggers = [s["trigger"] for s in result.snapshots]
+    assert triggers[-1] == "exit" and set(triggers) <= {"timer", "exit"}
+    assert leak_count(result.snapshots[-1]["path"]) == 300000
+    from gclab.snapshots.store import load
+
+    assert all(load(s["path"]).n > 0 for s in result.snapshots[:-1])   # each one complete

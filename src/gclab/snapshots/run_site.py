@@ -70,7 +70,8 @@ def _install(settings):
     count = [0]
 
     def snapshot(trigger):
-        if os.getpid() != pid or not lock.acquire(False):
+        # at exit, wait for a dump in progress (a timer's): skipping would lose the last one
+        if os.getpid() != pid or not lock.acquire(trigger == "exit"):
             return
         try:
             count[0] += 1
@@ -110,7 +111,14 @@ def _install(settings):
         threading.Thread(target=every, name="gclab-run-timer", daemon=True).start()
         import atexit
 
-        atexit.register(stop.set)
+        def finish():
+            # Daemon threads die after the atexit handlers: let a timer's dump in progress
+            # finish first (atexit runs this before the exit snapshot, registered earlier).
+            stop.set()
+            if lock.acquire(True, 600):
+                lock.release()
+
+        atexit.register(finish)
 
 
 def _chain(site_dir):
