@@ -507,6 +507,7 @@ def export_heapsnapshot(snap: Snapshot, path_or_file: str | os.PathLike[str] | I
 def _publish(temp: str, path: str, overwrite: bool) -> None:
     """Move the finished ``temp`` to ``path``; without ``overwrite`` an existing ``path`` (one
     that appeared while writing) raises :class:`~gclab.errors.SnapshotFileError`."""
+    os.chmod(temp, 0o644)  # mkstemp's 0600 would hide the file from DevTools run as another user
     if overwrite:
         os.replace(temp, path)
         return
