@@ -156,7 +156,7 @@ def test_broken_raw_dumps_are_rejected(raw_dump, tmp_path, damage):
         data += b"junk"
     broken = tmp_path / "broken.raw"
     broken.write_bytes(bytes(data))
-    with pytest.raises(SnapshotFileError, match="broken.raw"):
+    with pytest.raises(SnapshotFileError, match=r"broken\.raw"):
         capture.convert(broken)
     with pytest.raises(SnapshotFileError, match="cannot read"):
         capture.convert(tmp_path / "missing.raw")

@@ -15,8 +15,11 @@ How it walks, and why it is safe and small:
   from exact ``str``/``int`` keys through ``dict.items`` called as the C method, labels through
   the builtin types' own descriptors (``type.__dict__['__qualname__'].__get__``);
 * no ``obj.__dict__`` (3.11+ would materialise it), no ``frame.f_locals`` before 3.13 (it writes
-  the frame's locals dict); automatic collection is disabled while it walks, and other threads
-  are held off (a long ``sys.setswitchinterval``) so the dump is one moment of the heap;
+  the frame's locals dict); automatic collection is disabled while it walks. Other threads
+  keep running (holding them off with a long ``sys.setswitchinterval`` can stall the process
+  for that long afterwards): every column is read from the same list of objects, so rows stay
+  aligned, and one object's references come from one ``gc.get_referents`` call (under the
+  GIL), but columns of an object that another thread changes may be moments apart;
 * no Python object per captured object outlives one chunk: flat ``array`` buffers; the
   referents of a chunk come from ONE ``gc.get_referents(o1, M, o2, M, ...)`` call where ``M`` is
   a 1-tuple holding a sentinel list, so the sentinel's address in the flat result separates the
@@ -66,7 +69,7 @@ T_MODULE = 128
 
 _HEAPTYPE = 1 << 9
 _HAVE_GC = 1 << 14
-_MANAGED = (1 << 3) | (1 << 4)  # Py_TPFLAGS_MANAGED_WEAKREF | MANAGED_DICT (3.12+)
+_MANAGED = (1 << 3) | (1 << 4)  # Py_TPFLAGS_MANAGED_WEAKREF (3.12+) | MANAGED_DICT (3.11+)
 _type_get = type.__dict__["__dict__"].__get__
 _mro_get = type.__dict__["__mro__"].__get__
 _flags_get = type.__dict__["__flags__"].__get__
@@ -128,7 +131,8 @@ def addresses(objects):
     if _ITEMS is not None and n:
         try:
             pointer = ctypes.c_void_p.from_address(id(objects) + _ITEMS).value
-            out.frombytes((ctypes.c_char * (8 * n)).from_address(pointer))
+            out = array("Q", bytes(8)) * n  # then one memmove: no ctypes array type is made
+            ctypes.memmove(out.buffer_info()[0], pointer, 8 * n)
             if (out[0] == id(objects[0]) and out[-1] == id(objects[-1])
                     and out[n // 2] == id(objects[n // 2])):
                 return out
@@ -173,24 +177,26 @@ class Walk:
             self.arrays["immortal"].extend(addresses(list(
                 compress(objects, map(sys._is_immortal, objects)))))
 
-    def sizes(self, objects, types, out):
+    def sizes(self, objects, kinds, kind_ids, unique, out):
         """Append each object's shallow size; types with a Python ``__sizeof__`` get
-        ``object.__sizeof__`` plus the header ``sys.getsizeof`` would add."""
-        unsafe = [t for t in set(types) if self.type_info(t)[3] is not None]
-        if not unsafe:
+        ``object.__sizeof__`` plus the header ``sys.getsizeof`` would add (types are told
+        apart by address: a metaclass's ``__hash__`` never runs)."""
+        extra = dict((id(t), self.type_info(t)[3]) for t in unique
+                     if self.type_info(t)[3] is not None)
+        if not extra:
             self.checked_sizes(objects, out)
             return
-        extra = dict((t, self.type_info(t)[3]) for t in unsafe)
-        for t in unsafe:
-            self.warnings.append("type %s: __sizeof__ is Python code, not called; sizes are "
-                                 "object.__sizeof__ plus the header" % self.type_info(t)[0])
-        positions = list(compress(count(), map(extra.__contains__, types)))
+        for t in unique:
+            if id(t) in extra:
+                self.warnings.append("type %s: __sizeof__ is Python code, not called; sizes "
+                                     "are object.__sizeof__ plus the header"
+                                     % self.type_info(t)[0])
+        positions = list(compress(count(), map(extra.__contains__, kind_ids)))
         done = 0
         for position in [*positions, len(objects)]:
             self.checked_sizes(objects[done:position], out)
             if position < len(objects):
-                obj = objects[position]
-                out.append(_object_sizeof(obj) + extra[types[position]])
+                out.append(_object_sizeof(objects[position]) + extra[kind_ids[position]])
             done = position + 1
 
     def checked_sizes(self, objects, out):
@@ -238,7 +244,7 @@ class Walk:
                 if "__sizeof__" in _type_get(klass):
                     if _flags_get(klass) & _HEAPTYPE:
                         header = 16 if flags & _HAVE_GC else 0
-                        if sys.version_info >= (3, 12) and flags & _MANAGED:
+                        if sys.version_info >= (3, 11) and flags & _MANAGED:
                             header += 16
                     break
             for klass in mro:
@@ -264,14 +270,11 @@ class Walk:
         started, clock = time.time(), time.perf_counter()
         enabled = gc.isenabled()
         gc.disable()
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(1000.0)
         try:
             if self.collect:
                 gc.collect()
             self.walk_heap(gc.get_objects())  # first: nothing of the capture exists but self
         finally:
-            sys.setswitchinterval(interval)
             if enabled:
                 gc.enable()
         self.meta.update(
@@ -358,9 +361,10 @@ class Walk:
         kinds = list(map(type, objects))
         kind_ids = addresses(kinds)
         self.arrays["type"].extend(kind_ids)
-        for t in self.unique(kinds):
+        unique = self.unique(kinds)
+        for t in unique:
             self.type_info(t)
-        self.sizes(objects, kinds, self.arrays["size"])
+        self.sizes(objects, kinds, kind_ids, unique, self.arrays["size"])
         special = self.special_types()
         picks = list(compress(count(), map(special.__contains__, kind_ids)))
         del kinds, kind_ids

@@ -65,17 +65,20 @@ def snapshot(*, collect: bool = False) -> Snapshot:
     The agent walks in this process without a file; the capture's own objects (its walk,
     arrays and frames) are not in the result.
     """
-    walk = agent.walk(collect, _SKIP_CODES)
+    return from_walk(agent.walk(collect, _SKIP_CODES))
+
+
+def from_walk(walk: agent.Walk) -> Snapshot:
+    """The snapshot of a finished in-process walk (its arrays are read in place)."""
     header = {"meta": walk.meta, "types": [[a, i[0], i[1], i[2]] for a, i in walk.types.items()],
               "label_text": walk.label_text, "name_text": walk.name_text,
               "root_text": walk.root_text, "warnings": walk.warnings}
     arrays = {name: np.frombuffer(data, dtype=_DTYPES[data.typecode]) if len(data)
               else np.zeros(0, _DTYPES[data.typecode]) for name, data in walk.arrays.items()}
-    del walk
     return build(header, arrays)
 
 
-_SKIP_CODES = (snapshot.__code__,)
+_SKIP_CODES = (snapshot.__code__, from_walk.__code__)
 
 
 def convert(raw_path: str | os.PathLike[str]) -> Snapshot:
