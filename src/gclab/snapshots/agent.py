@@ -48,6 +48,7 @@ import weakref
 import zlib
 from array import array
 from itertools import compress, count, filterfalse, islice, repeat
+from operator import getitem as _getitem
 from operator import is_ as _is
 
 try:  # the fast address copy needs ctypes; without it ``map(id, ...)`` does the same work
@@ -62,6 +63,7 @@ END = b"END"
 CHUNK = 1 << 15           # objects per gc.get_referents call
 LABEL_CHARS = 80          # longest label or name kept
 IMMORTAL_COUNT = 2 ** 30  # 3.12/3.13: a reference count at least this is immortal
+_CLIP = slice(0, LABEL_CHARS)
 
 ROOT_MODULE, ROOT_FRAME, ROOT_CLASS, ROOT_GC_GARBAGE, ROOT_EXTERNAL, ROOT_THREAD = range(6)
 T_FINALIZER, T_GC, T_HEAP, T_WEAKREF, T_MANAGED_DICT, T_SLOTS, T_TYPE = 1, 2, 4, 8, 16, 32, 64
@@ -172,7 +174,8 @@ class Walk:
         counts = array("q", map(sys.getrefcount, objects))
         objects.pop()
         overhead = counts.pop() - 1  # the probe's one true reference: the local ``probe``
-        out.extend(map(overhead.__rsub__, counts))
+        self.meta.setdefault("refcount_overhead", []).append(overhead)
+        out.extend(counts)  # the converter subtracts the overhead
         if hasattr(sys, "_is_immortal"):
             self.arrays["immortal"].extend(addresses(list(
                 compress(objects, map(sys._is_immortal, objects)))))
@@ -303,9 +306,9 @@ class Walk:
                            ("root_kind", "B"), ("exclude", "Q")):
             arrays[name] = array(code)
         self.own(arrays["exclude"])
-        self.drop_own(objects, arrays["exclude"])
-        self.refcounts(objects, arrays["refcount"])
         arrays["address"] = addresses(objects)
+        self.drop_own(objects, arrays["address"], arrays["exclude"])
+        self.refcounts(objects, arrays["refcount"])
         for generation in (0, 1):
             arrays["gen%d" % generation] = addresses(gc.get_objects(generation))
         self.sentinel = []
@@ -339,10 +342,9 @@ class Walk:
                 exclude.append(id(frame))
                 frame = frame.f_back
 
-    def drop_own(self, objects, exclude):
-        """Remove the excluded objects from ``objects`` (they were made just before the walk,
-        so they sit in generation 0, at the front of ``gc.get_objects()``'s list)."""
-        listed = addresses(objects)
+    def drop_own(self, objects, listed, exclude):
+        """Remove the excluded objects from ``objects`` and their addresses from ``listed``
+        (made just before the walk, they sit in generation 0, at the front of the list)."""
         for address in exclude:
             try:
                 position = listed.index(address)
@@ -366,16 +368,15 @@ class Walk:
             self.type_info(t)
         self.sizes(objects, kinds, kind_ids, unique, self.arrays["size"])
         special = self.special_types()
-        picks = list(compress(count(), map(special.__contains__, kind_ids)))
+        picked = list(compress(objects, map(special.__contains__, kind_ids)))
         del kinds, kind_ids
-        picked = list(map(objects.__getitem__, picks))
-        picked_kinds = addresses(list(map(type, picked)))
-        del picks
-        for kind, reader in ((str, _str_label), (int, _int_label), (float, float.__repr__),
+        picked_kinds = list(map(type, picked))
+        for kind, reader in ((str, None), (int, int.__repr__), (float, float.__repr__),
                              (bytes, _bytes_label), (_FunctionType, _func_qualname_get),
                              (_BuiltinType, _builtin_name_get), (_CodeType, _code_name_get)):
-            group = list(compress(picked, map(id(kind).__eq__, picked_kinds)))
+            group = list(compress(picked, map(_is, picked_kinds, repeat(kind))))
             self.labels(group, reader)
+        picked_kinds = addresses(picked_kinds)
         for obj in compress(picked, map(id(dict).__eq__, picked_kinds)):
             self.guarded(self.name_dict, obj)
         wanted = T_WEAKREF | T_FINALIZER | T_TYPE | T_MODULE
@@ -395,7 +396,7 @@ class Walk:
         if not group:
             return
         try:
-            texts = list(map(reader, group))
+            texts = group if reader is None else list(map(reader, group))
         except Exception:
             texts = []
             for obj in group:
@@ -405,7 +406,7 @@ class Walk:
                     texts.append(None)
         keep = list(map(id(str).__eq__, map(id, map(type, texts))))
         self.arrays["label_node"].extend(addresses(list(compress(group, keep))))
-        self.label_text.extend(map(_clip, compress(texts, keep)))
+        self.label_text.extend(map(_getitem, compress(texts, keep), repeat(_CLIP)))
 
     def unique(self, kinds):
         """The distinct types of ``kinds``: by identity through a set when no metaclass
@@ -642,16 +643,6 @@ class Walk:
 def _clip(text):
     """``text`` cut to ``LABEL_CHARS`` characters."""
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS]
-
-
-def _str_label(text):
-    """The label of an exact str: itself."""
-    return text
-
-
-def _int_label(number):
-    """The label of an exact int below 2**63 in size (``int.__repr__``), else None."""
-    return int.__repr__(number) if number.bit_length() < 64 else None
 
 
 def _bytes_label(data):

@@ -241,7 +241,10 @@ def build(header: Mapping[str, Any], arrays: Mapping[str, Array]) -> Snapshot:
     # node columns
     tracked = np.concatenate([np.ones(n_tracked, dtype=bool),
                               arrays["tracked"].astype(bool)])[:n_all]
-    refcount = arrays["refcount"].astype(np.int64)
+    refcount = arrays["refcount"].astype(np.int64)  # less the capture's own references:
+    overhead = [*meta.get("refcount_overhead", []), 0, 0]
+    refcount[:n_tracked] -= overhead[0]
+    refcount[n_tracked:] -= overhead[1]
     generation = np.where(tracked, 2, UNTRACKED).astype(np.int8)
     generation[n_tracked:][tracked[n_tracked:]] = PERMANENT
     for g in (1, 0):
