@@ -15,8 +15,11 @@ How it walks, and why it is safe and small:
   from exact ``str``/``int`` keys through ``dict.items`` called as the C method, labels through
   the builtin types' own descriptors (``type.__dict__['__qualname__'].__get__``);
 * no ``obj.__dict__`` (3.11+ would materialise it), no ``frame.f_locals`` before 3.13 (it writes
-  the frame's locals dict); automatic collection is disabled while it walks, and other threads
-  are held off (a long ``sys.setswitchinterval``) so the dump is one moment of the heap;
+  the frame's locals dict); automatic collection is disabled while it walks. Other threads
+  keep running (holding them off with a long ``sys.setswitchinterval`` can stall the process
+  for that long afterwards): every column is read from the same list of objects, so rows stay
+  aligned, and one object's references come from one ``gc.get_referents`` call (under the
+  GIL), but columns of an object that another thread changes may be moments apart;
 * no Python object per captured object outlives one chunk: flat ``array`` buffers; the
   referents of a chunk come from ONE ``gc.get_referents(o1, M, o2, M, ...)`` call where ``M`` is
   a 1-tuple holding a sentinel list, so the sentinel's address in the flat result separates the
@@ -45,6 +48,7 @@ import weakref
 import zlib
 from array import array
 from itertools import compress, count, filterfalse, islice, repeat
+from operator import getitem as _getitem
 from operator import is_ as _is
 
 try:  # the fast address copy needs ctypes; without it ``map(id, ...)`` does the same work
@@ -59,6 +63,7 @@ END = b"END"
 CHUNK = 1 << 15           # objects per gc.get_referents call
 LABEL_CHARS = 80          # longest label or name kept
 IMMORTAL_COUNT = 2 ** 30  # 3.12/3.13: a reference count at least this is immortal
+_CLIP = slice(0, LABEL_CHARS)
 
 ROOT_MODULE, ROOT_FRAME, ROOT_CLASS, ROOT_GC_GARBAGE, ROOT_EXTERNAL, ROOT_THREAD = range(6)
 T_FINALIZER, T_GC, T_HEAP, T_WEAKREF, T_MANAGED_DICT, T_SLOTS, T_TYPE = 1, 2, 4, 8, 16, 32, 64
@@ -66,7 +71,7 @@ T_MODULE = 128
 
 _HEAPTYPE = 1 << 9
 _HAVE_GC = 1 << 14
-_MANAGED = (1 << 3) | (1 << 4)  # Py_TPFLAGS_MANAGED_WEAKREF | MANAGED_DICT (3.12+)
+_MANAGED = (1 << 3) | (1 << 4)  # Py_TPFLAGS_MANAGED_WEAKREF (3.12+) | MANAGED_DICT (3.11+)
 _type_get = type.__dict__["__dict__"].__get__
 _mro_get = type.__dict__["__mro__"].__get__
 _flags_get = type.__dict__["__flags__"].__get__
@@ -128,7 +133,8 @@ def addresses(objects):
     if _ITEMS is not None and n:
         try:
             pointer = ctypes.c_void_p.from_address(id(objects) + _ITEMS).value
-            out.frombytes((ctypes.c_char * (8 * n)).from_address(pointer))
+            out = array("Q", bytes(8)) * n  # then one memmove: no ctypes array type is made
+            ctypes.memmove(out.buffer_info()[0], pointer, 8 * n)
             if (out[0] == id(objects[0]) and out[-1] == id(objects[-1])
                     and out[n // 2] == id(objects[n // 2])):
                 return out
@@ -168,29 +174,32 @@ class Walk:
         counts = array("q", map(sys.getrefcount, objects))
         objects.pop()
         overhead = counts.pop() - 1  # the probe's one true reference: the local ``probe``
-        out.extend(map(overhead.__rsub__, counts))
+        self.meta.setdefault("refcount_overhead", []).append(overhead)
+        out.extend(counts)  # the converter subtracts the overhead
         if hasattr(sys, "_is_immortal"):
             self.arrays["immortal"].extend(addresses(list(
                 compress(objects, map(sys._is_immortal, objects)))))
 
-    def sizes(self, objects, types, out):
+    def sizes(self, objects, kinds, kind_ids, unique, out):
         """Append each object's shallow size; types with a Python ``__sizeof__`` get
-        ``object.__sizeof__`` plus the header ``sys.getsizeof`` would add."""
-        unsafe = [t for t in set(types) if self.type_info(t)[3] is not None]
-        if not unsafe:
+        ``object.__sizeof__`` plus the header ``sys.getsizeof`` would add (types are told
+        apart by address: a metaclass's ``__hash__`` never runs)."""
+        extra = dict((id(t), self.type_info(t)[3]) for t in unique
+                     if self.type_info(t)[3] is not None)
+        if not extra:
             self.checked_sizes(objects, out)
             return
-        extra = dict((t, self.type_info(t)[3]) for t in unsafe)
-        for t in unsafe:
-            self.warnings.append("type %s: __sizeof__ is Python code, not called; sizes are "
-                                 "object.__sizeof__ plus the header" % self.type_info(t)[0])
-        positions = list(compress(count(), map(extra.__contains__, types)))
+        for t in unique:
+            if id(t) in extra:
+                self.warnings.append("type %s: __sizeof__ is Python code, not called; sizes "
+                                     "are object.__sizeof__ plus the header"
+                                     % self.type_info(t)[0])
+        positions = list(compress(count(), map(extra.__contains__, kind_ids)))
         done = 0
         for position in [*positions, len(objects)]:
             self.checked_sizes(objects[done:position], out)
             if position < len(objects):
-                obj = objects[position]
-                out.append(_object_sizeof(obj) + extra[types[position]])
+                out.append(_object_sizeof(objects[position]) + extra[kind_ids[position]])
             done = position + 1
 
     def checked_sizes(self, objects, out):
@@ -238,7 +247,7 @@ class Walk:
                 if "__sizeof__" in _type_get(klass):
                     if _flags_get(klass) & _HEAPTYPE:
                         header = 16 if flags & _HAVE_GC else 0
-                        if sys.version_info >= (3, 12) and flags & _MANAGED:
+                        if sys.version_info >= (3, 11) and flags & _MANAGED:
                             header += 16
                     break
             for klass in mro:
@@ -264,14 +273,11 @@ class Walk:
         started, clock = time.time(), time.perf_counter()
         enabled = gc.isenabled()
         gc.disable()
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(1000.0)
         try:
             if self.collect:
                 gc.collect()
             self.walk_heap(gc.get_objects())  # first: nothing of the capture exists but self
         finally:
-            sys.setswitchinterval(interval)
             if enabled:
                 gc.enable()
         self.meta.update(
@@ -300,9 +306,9 @@ class Walk:
                            ("root_kind", "B"), ("exclude", "Q")):
             arrays[name] = array(code)
         self.own(arrays["exclude"])
-        self.drop_own(objects, arrays["exclude"])
-        self.refcounts(objects, arrays["refcount"])
         arrays["address"] = addresses(objects)
+        self.drop_own(objects, arrays["address"], arrays["exclude"])
+        self.refcounts(objects, arrays["refcount"])
         for generation in (0, 1):
             arrays["gen%d" % generation] = addresses(gc.get_objects(generation))
         self.sentinel = []
@@ -336,10 +342,9 @@ class Walk:
                 exclude.append(id(frame))
                 frame = frame.f_back
 
-    def drop_own(self, objects, exclude):
-        """Remove the excluded objects from ``objects`` (they were made just before the walk,
-        so they sit in generation 0, at the front of ``gc.get_objects()``'s list)."""
-        listed = addresses(objects)
+    def drop_own(self, objects, listed, exclude):
+        """Remove the excluded objects from ``objects`` and their addresses from ``listed``
+        (made just before the walk, they sit in generation 0, at the front of the list)."""
         for address in exclude:
             try:
                 position = listed.index(address)
@@ -358,20 +363,20 @@ class Walk:
         kinds = list(map(type, objects))
         kind_ids = addresses(kinds)
         self.arrays["type"].extend(kind_ids)
-        for t in self.unique(kinds):
+        unique = self.unique(kinds)
+        for t in unique:
             self.type_info(t)
-        self.sizes(objects, kinds, self.arrays["size"])
+        self.sizes(objects, kinds, kind_ids, unique, self.arrays["size"])
         special = self.special_types()
-        picks = list(compress(count(), map(special.__contains__, kind_ids)))
+        picked = list(compress(objects, map(special.__contains__, kind_ids)))
         del kinds, kind_ids
-        picked = list(map(objects.__getitem__, picks))
-        picked_kinds = addresses(list(map(type, picked)))
-        del picks
-        for kind, reader in ((str, _str_label), (int, _int_label), (float, float.__repr__),
+        picked_kinds = list(map(type, picked))
+        for kind, reader in ((str, None), (int, int.__repr__), (float, float.__repr__),
                              (bytes, _bytes_label), (_FunctionType, _func_qualname_get),
                              (_BuiltinType, _builtin_name_get), (_CodeType, _code_name_get)):
-            group = list(compress(picked, map(id(kind).__eq__, picked_kinds)))
+            group = list(compress(picked, map(_is, picked_kinds, repeat(kind))))
             self.labels(group, reader)
+        picked_kinds = addresses(picked_kinds)
         for obj in compress(picked, map(id(dict).__eq__, picked_kinds)):
             self.guarded(self.name_dict, obj)
         wanted = T_WEAKREF | T_FINALIZER | T_TYPE | T_MODULE
@@ -391,7 +396,7 @@ class Walk:
         if not group:
             return
         try:
-            texts = list(map(reader, group))
+            texts = group if reader is None else list(map(reader, group))
         except Exception:
             texts = []
             for obj in group:
@@ -401,7 +406,7 @@ class Walk:
                     texts.append(None)
         keep = list(map(id(str).__eq__, map(id, map(type, texts))))
         self.arrays["label_node"].extend(addresses(list(compress(group, keep))))
-        self.label_text.extend(map(_clip, compress(texts, keep)))
+        self.label_text.extend(map(_getitem, compress(texts, keep), repeat(_CLIP)))
 
     def unique(self, kinds):
         """The distinct types of ``kinds``: by identity through a set when no metaclass
@@ -638,16 +643,6 @@ class Walk:
 def _clip(text):
     """``text`` cut to ``LABEL_CHARS`` characters."""
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS]
-
-
-def _str_label(text):
-    """The label of an exact str: itself."""
-    return text
-
-
-def _int_label(number):
-    """The label of an exact int below 2**63 in size (``int.__repr__``), else None."""
-    return int.__repr__(number) if number.bit_length() < 64 else None
 
 
 def _bytes_label(data):

@@ -65,17 +65,20 @@ def snapshot(*, collect: bool = False) -> Snapshot:
     The agent walks in this process without a file; the capture's own objects (its walk,
     arrays and frames) are not in the result.
     """
-    walk = agent.walk(collect, _SKIP_CODES)
+    return from_walk(agent.walk(collect, _SKIP_CODES))
+
+
+def from_walk(walk: agent.Walk) -> Snapshot:
+    """The snapshot of a finished in-process walk (its arrays are read in place)."""
     header = {"meta": walk.meta, "types": [[a, i[0], i[1], i[2]] for a, i in walk.types.items()],
               "label_text": walk.label_text, "name_text": walk.name_text,
               "root_text": walk.root_text, "warnings": walk.warnings}
     arrays = {name: np.frombuffer(data, dtype=_DTYPES[data.typecode]) if len(data)
               else np.zeros(0, _DTYPES[data.typecode]) for name, data in walk.arrays.items()}
-    del walk
     return build(header, arrays)
 
 
-_SKIP_CODES = (snapshot.__code__,)
+_SKIP_CODES = (snapshot.__code__, from_walk.__code__)
 
 
 def convert(raw_path: str | os.PathLike[str]) -> Snapshot:
@@ -217,10 +220,14 @@ def build(header: Mapping[str, Any], arrays: Mapping[str, Array]) -> Snapshot:
         ok = (src_old >= 0) & (pos >= 0) & (pos < counts[np.maximum(src_old, 0)])
         text_ids = strings.indices(header.get("name_text", []))
         name[old_start[src_old[ok]] + pos[ok]] = text_ids[ok]
-    _name_slots(name, flat, _lookup(sorted_address, order, flat), edge_source_old, position,
-                counts, arrays["type"], types[type_of_row[node_row]], node_bits, strings, meta)
+    target_old = _lookup(sorted_address, order, flat)
+    _name_slots(name, flat, target_old, edge_source_old, position, counts, arrays["type"],
+                type_of_row[node_row], types, node_bits, strings, meta)
+    del position
     source = new_id[edge_source_old]
-    target = node_of(flat)
+    del edge_source_old
+    target = np.where(target_old >= 0, new_id[target_old], -1)
+    del target_old
     weak_source = node_of(arrays["weak_src"])
     weak_target = node_of(arrays["weak_dst"])
     good = (source >= 0) & (target >= 0)
@@ -238,7 +245,10 @@ def build(header: Mapping[str, Any], arrays: Mapping[str, Array]) -> Snapshot:
     # node columns
     tracked = np.concatenate([np.ones(n_tracked, dtype=bool),
                               arrays["tracked"].astype(bool)])[:n_all]
-    refcount = arrays["refcount"].astype(np.int64)
+    refcount = arrays["refcount"].astype(np.int64)  # less the capture's own references:
+    overhead = [*meta.get("refcount_overhead", []), 0, 0]
+    refcount[:n_tracked] -= overhead[0]
+    refcount[n_tracked:] -= overhead[1]
     generation = np.where(tracked, 2, UNTRACKED).astype(np.int8)
     generation[n_tracked:][tracked[n_tracked:]] = PERMANENT
     for g in (1, 0):
@@ -306,7 +316,7 @@ def external_roots(ref_start: Array, ref_target: Array, ref_kind: Array, refcoun
 
 
 def _name_slots(name: Array, flat: Array, target_old: Array, source: Array, position: Array,
-                counts: Array, type_address: Array, type_name: Array, bits: Array,
+                counts: Array, type_address: Array, node_type: Array, types: Array, bits: Array,
                 strings: _Strings, meta: Mapping[str, Any]) -> None:
     """Fill the names the layout makes certain where the agent gave none: ``"[i]"`` for list
     and tuple items, ``"__class__"`` for an instance's type, ``"__dict__"`` for an instance's
@@ -314,9 +324,12 @@ def _name_slots(name: Array, flat: Array, target_old: Array, source: Array, posi
     before the type) and a module's dict (its first referent)."""
     if not len(flat):
         return
-    src_type = type_name[source]
+
+    def of_type(*names: str) -> Array:  # per node: is its type one of these?
+        return np.isin(node_type, [i for i, t in enumerate(types) if t in names])
+
     unnamed = name < 0
-    sequence = unnamed & ((src_type == "builtins.list") | (src_type == "builtins.tuple"))
+    sequence = unnamed & of_type("builtins.list", "builtins.tuple")[source]
     if sequence.any():  # list_traverse and tupletraverse visit the last item first
         pos = (counts[source] - 1 - position)[sequence]
         labels = [f"[{i}]" for i in range(int(pos.max()) + 1)]
@@ -333,5 +346,5 @@ def _name_slots(name: Array, flat: Array, target_old: Array, source: Array, posi
     module_first = ((bits[source] & agent.T_MODULE) != 0) & (position == 0)
     is_dict = np.zeros(len(flat), dtype=bool)
     found = target_old >= 0
-    is_dict[found] = type_name[target_old[found]] == "builtins.dict"
+    is_dict[found] = of_type("builtins.dict")[target_old[found]]
     name[unnamed & is_dict & ((plain & before_class) | module_first)] = strings.index("__dict__")
