@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SnapshotFileError
+from ..snapshots.files import publish
 from .model import ReportModel
 
 _SVG_NS = "http://www.w3.org/2000/svg"   # a namespace name in page.js, never fetched
@@ -141,9 +142,9 @@ def write_html(model: ReportModel, path: str | Path, *, overwrite: bool = False)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
+        publish(temporary, target, overwrite)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
         raise SnapshotFileError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
     return len(data)

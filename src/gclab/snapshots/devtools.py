@@ -72,6 +72,7 @@ import numpy.typing as npt
 
 from .._jit import jit
 from ..errors import SnapshotError, SnapshotFileError
+from .files import publish
 from .model import WEAK, RootKind, Snapshot
 
 Array = npt.NDArray[Any]
@@ -496,7 +497,7 @@ def export_heapsnapshot(snap: Snapshot, path_or_file: str | os.PathLike[str] | I
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
             layout, count, written = _write(snap, stream, progress)
-        _publish(temp, path, overwrite)
+        publish(temp, path, overwrite)
     except BaseException:
         if os.path.exists(temp):
             os.unlink(temp)
@@ -504,24 +505,6 @@ def export_heapsnapshot(snap: Snapshot, path_or_file: str | os.PathLike[str] | I
     return _summary(path, layout, snap, count, written)
 
 
-def _publish(temp: str, path: str, overwrite: bool) -> None:
-    """Move the finished ``temp`` to ``path``; without ``overwrite`` an existing ``path`` (one
-    that appeared while writing) raises :class:`~gclab.errors.SnapshotFileError`."""
-    os.chmod(temp, 0o644)  # mkstemp's 0600 would hide the file from DevTools run as another user
-    if overwrite:
-        os.replace(temp, path)
-        return
-    try:
-        os.link(temp, path)  # fails when path exists: no window to clobber it
-    except FileExistsError:
-        raise SnapshotFileError(f"{path}: exists (pass overwrite=True, or --force, to replace "
-                                f"it)") from None
-    except OSError:  # pragma: no cover - file systems without hard links
-        if os.path.exists(path):
-            raise SnapshotFileError(f"{path}: exists") from None
-        os.replace(temp, path)
-        return
-    os.unlink(temp)
 
 
 def _summary(path: str | None, layout: _Layout, snap: Snapshot, strings: int,

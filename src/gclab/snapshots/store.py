@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SnapshotError, SnapshotFileError
+from .files import publish
 from .model import Snapshot
 
 #: The format's name and version, in ``manifest.json``.
@@ -216,7 +217,7 @@ def save(snap: Snapshot, path: str | os.PathLike[str], *, overwrite: bool = Fals
             _write_archive(file, snap, manifest)
             file.flush()
             os.fsync(file.fileno())
-        _publish(temporary, target, overwrite)
+        publish(temporary, target, overwrite)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -266,25 +267,6 @@ def _crc32_stream(file: io.BufferedRandom, length: int) -> int:
     return crc
 
 
-def _publish(temporary: str, target: Path, overwrite: bool) -> None:
-    """Move the finished temporary file to ``target`` atomically; without ``overwrite`` a
-    file that appeared at ``target`` meanwhile is kept and :class:`SnapshotFileError` raised."""
-    os.chmod(temporary, 0o644)
-    if overwrite:
-        os.replace(temporary, target)
-        return
-    try:
-        os.link(temporary, target)  # fails if target exists: no window to overwrite it
-    except FileExistsError:
-        raise SnapshotFileError(
-            f"{target}: the file exists (pass overwrite=True to replace it)") from None
-    except OSError:  # a file system without hard links
-        if target.exists():
-            raise SnapshotFileError(
-                f"{target}: the file exists (pass overwrite=True to replace it)") from None
-        os.replace(temporary, target)
-        return
-    os.unlink(temporary)
 
 
 # -- reading ---------------------------------------------------------------------------------
