@@ -242,7 +242,7 @@ def _build(header: Mapping[str, Any], arrays: dict[str, Array]) -> Snapshot:
     if len(ends) != n_all:
         raise SnapshotFileError("the raw dump's node columns and references disagree "
                                 f"({n_all} nodes, {len(ends)} reference runs)")
-    counts = np.diff(ends, prepend=-1) - 1
+    counts = (np.diff(ends, prepend=-1) - 1).astype(index)
     del ends
     old_start = np.concatenate([[0], np.cumsum(counts)])
     target_old = _lookup(sorted_address, order, targets)
@@ -256,7 +256,7 @@ def _build(header: Mapping[str, Any], arrays: dict[str, Array]) -> Snapshot:
     type_address = np.array([row[0] for row in type_rows], dtype=np.uint64)
     row_order = np.argsort(type_address).astype(np.int32)
     names = [str(row[1]) for row in type_rows] + ["?"]
-    type_bits = np.array([int(row[2]) for row in type_rows] + [0], dtype=np.int64)
+    type_bits = np.array([int(row[2]) for row in type_rows] + [0], dtype=np.int32)
     node_type_address = arrays.pop("type")
     node_row = _lookup(type_address[row_order], row_order, node_type_address)
     node_row[node_row < 0] = len(type_rows)
@@ -411,6 +411,7 @@ def _name_slots(name: Array, target_old: Array, source: Array, counts: Array,
     heap = (bits & agent.T_HEAP) != 0
     klass = unnamed & np.repeat(heap, counts) & (target_old == type_old[source])
     klass &= target_old >= 0
+    del unnamed  # from here on name < 0 marks the same references where it matters
     name[klass] = strings.index("__class__")
     plain = heap & ((bits & agent.T_SLOTS) == 0)
     python = tuple(map(int, str(meta.get("python", "0.0")).split(".")[:2]))
@@ -422,6 +423,6 @@ def _name_slots(name: Array, target_old: Array, source: Array, counts: Array,
     chosen &= np.repeat(plain, counts)
     module = np.flatnonzero(((bits & agent.T_MODULE) != 0) & (counts > 0))
     chosen[start[module]] = True
-    chosen &= unnamed
+    chosen &= name < 0
     chosen &= np.append(of_type("builtins.dict"), False)[target_old]
     name[chosen] = strings.index("__dict__")
