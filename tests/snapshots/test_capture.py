@@ -160,3 +160,31 @@ def test_broken_raw_dumps_are_rejected(raw_dump, tmp_path, damage):
         capture.convert(broken)
     with pytest.raises(SnapshotFileError, match="cannot read"):
         capture.convert(tmp_path / "missing.raw")
+
+
+def test_build_and_from_walk_leave_their_input_and_agree():
+    """build() copies nothing back and removes nothing from the caller's arrays (only the
+    private in-process path consumes them); from_walk() leaves the walk usable, and building
+    the same walk twice gives the same columns."""
+    walked = agent.walk()
+    first = capture.from_walk(walked)
+    assert sorted(walked.arrays) == sorted(capture._walk_arrays(walked, take=False))
+    arrays = capture._walk_arrays(walked, take=False)
+    names = sorted(arrays)
+    second = capture.build(capture._walk_header(walked), arrays)
+    assert sorted(arrays) == names
+    for column in ("address", "ref_start", "ref_target", "ref_name", "flags", "label"):
+        assert np.array_equal(getattr(first, column), getattr(second, column)), column
+
+
+def test_lookup_matches_a_dict():
+    """The chunked address lookup against a Python dict, across several chunks."""
+    rng = np.random.default_rng(9)
+    known = rng.choice(2 ** 40, size=5000, replace=False).astype(np.uint64) * np.uint64(16)
+    order = np.argsort(known).astype(np.int32)
+    wanted = np.concatenate([known[rng.integers(0, 5000, 3 * capture.LOOKUP_CHUNK)],
+                             np.array([1, 2 ** 63 + 8, 0], np.uint64)])
+    rng.shuffle(wanted)
+    where = {int(a): i for i, a in enumerate(known)}
+    got = capture._lookup(known[order], order, wanted)
+    assert got.tolist() == [where.get(int(a), -1) for a in wanted]
