@@ -13,7 +13,7 @@ import json
 import sys
 import weakref
 
-gc.disable()  # nothing may be collected before the dump
+
 
 
 class Node(object):
@@ -165,6 +165,7 @@ def dump(path):
 
 
 def main():
+    gc.disable()  # nothing may be collected before the dump
     make_heap("resurrect" in sys.argv[3:])
     agents = [a[len("agent="):] for a in sys.argv[3:] if a.startswith("agent=")]
     if agents:  # gclab's capture agent (snapshots/agent.py, stdlib only) loaded by its path
@@ -185,5 +186,5 @@ def main():
         stream.write(json.dumps(freed))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pytest --doctest-modules imports this file: run nothing then
     main()
