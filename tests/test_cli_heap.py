@@ -88,6 +88,22 @@ def test_top_tree(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert [c["node"] for c in json.loads(out)["tree"]["children"]] == [4]
 
 
+def test_objects_are_named_alike_in_every_command(files: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``top --tree`` and ``why`` read an object's name the same way: a plain decimal is an
+    address (as id() prints it), a node id needs node: or #."""
+    address = 0x1000 + 3 * 16  # node 3 in the hand-built snapshot
+    seen = set()
+    for name in (f"{address:#x}", str(address), "node:3", "#3"):
+        status, out, _ = run(capsys, "top", files[0], "--tree", name, "--json")
+        assert status == 0
+        seen.add(json.loads(out)["tree"]["node"])
+        status, out, _ = run(capsys, "why", files[0], name, "--json")
+        assert status == 0
+        seen.add(json.loads(out)["object"]["node"])
+    assert seen == {3}
+
+
 def test_top_text(files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "top", files[2])
     assert status == 0

@@ -1,38 +1,17 @@
-"""What the heap-analysis commands (``top``, ``leaks``) share: loading a snapshot file with
-progress on stderr, naming an object, formatting bytes. Not a command (the name starts with
+"""What the heap-analysis commands (``top``, ``leaks``, ``export``) share on top of
+:mod:`gclab.cli._objects` (loading, naming an object, bytes): the dominator tree with its time
+on stderr, and one object described as JSON-ready data. Not a command (the name starts with
 an underscore).
-
->>> human_bytes(512), human_bytes(1536), human_bytes(5 * 2**30)
-('512 B', '1.5 KiB', '5.0 GiB')
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
-from ..errors import SnapshotError
 from ..snapshots.dominators import DominatorTree
 from ..snapshots.model import Snapshot
-
-
-def progress(command: str, message: str) -> None:
-    """One line of progress on stderr (``gclab COMMAND: message``)."""
-    sys.stderr.write(f"gclab {command}: {message}\n")
-    sys.stderr.flush()
-
-
-def load_snapshot(command: str, path: str) -> Snapshot:
-    """The snapshot in ``path`` (a :class:`~gclab.errors.SnapshotFileError` when it cannot
-    be read), with progress on stderr."""
-    from ..snapshots.store import load
-
-    started = time.perf_counter()
-    snap = load(path)
-    progress(command, f"loaded {path}: {snap.n:,} objects, {snap.m:,} references "
-                      f"({time.perf_counter() - started:.2f} s)")
-    return snap
+from ._objects import human_bytes, load_snapshot, parse_object, progress
 
 
 def dominators(command: str, snap: Snapshot) -> DominatorTree:
@@ -41,31 +20,6 @@ def dominators(command: str, snap: Snapshot) -> DominatorTree:
     tree: DominatorTree = snap.dominators()
     progress(command, f"dominator tree and retained sizes ({time.perf_counter() - started:.2f} s)")
     return tree
-
-
-def human_bytes(count: int) -> str:
-    """``count`` bytes in binary units, one decimal past KiB."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def parse_node(snap: Snapshot, text: str) -> int:
-    """A node named on the command line: an address (``0x7f3a...``) or a node id (``#12``
-    or ``12``); a :class:`~gclab.errors.SnapshotError` when there is no such object."""
-    text = text.strip()
-    try:
-        if text.lower().startswith("0x"):
-            return snap.node_of(int(text, 16))
-        node = int(text.removeprefix("#"))
-    except ValueError:
-        raise SnapshotError(f"{text!r} is neither an address (0x...) nor a node id") from None
-    if not 0 <= node < snap.n:
-        raise SnapshotError(f"no node {node}: the snapshot has nodes 0 .. {snap.n - 1}")
-    return node
 
 
 def root_name(snap: Snapshot, tree: DominatorTree, node: int) -> str | None:
@@ -97,3 +51,7 @@ def one_line(item: dict[str, Any]) -> str:
     """An object from :func:`describe` as ``type 'label' at address``."""
     label = f" {item['label']!r}" if item.get("label") is not None else ""
     return f"{item['type']}{label} at {item['address']}"
+
+
+__all__ = ["describe", "dominators", "human_bytes", "load_snapshot", "one_line", "parse_object",
+           "progress", "root_name"]

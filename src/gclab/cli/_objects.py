@@ -1,13 +1,13 @@
-"""What ``gclab garbage`` and ``gclab why`` share: loading a snapshot file with progress on
-stderr, naming an object on the command line, formatting bytes. Not a command (the name
-starts with an underscore).
+"""What every snapshot command shares: loading a snapshot file with progress on stderr, naming
+an object on the command line (the same way everywhere), formatting bytes (binary units).
+Not a command (the name starts with an underscore).
 
 >>> from gclab.snapshots import Snapshot
 >>> snap = Snapshot.from_edges(types=["builtins.list"], type_index=[0, 0])
 >>> [parse_object(snap, text) for text in ("0x1010", "4112", "node:1", "#0")]
 [1, 1, 1, 0]
->>> human_bytes(512), human_bytes(1536)
-('512 B', '1.5 KiB')
+>>> human_bytes(512), human_bytes(1536), human_bytes(5 * 2**30)
+('512 B', '1.5 KiB', '5.0 GiB')
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..snapshots.model import Snapshot
+from ._objects import human_bytes
 
 #: Files above this size get a "loading ..." line on stderr.
 PROGRESS_BYTES = 20_000_000
@@ -84,13 +85,4 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def human_bytes(count: int) -> str:
-    """``count`` bytes in B, kB, MB or GB (powers of 1000).
-
-    >>> human_bytes(999), human_bytes(123_456_789)
-    ('999 B', '123.5 MB')
-    """
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(count) >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} B"
+__all__ = ["human_bytes", "jsonable", "load_snapshot", "print_table"]

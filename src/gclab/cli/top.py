@@ -8,7 +8,7 @@ from typing import Any
 
 from ..snapshots.dominators import DominatorTree
 from ..snapshots.model import Snapshot
-from ._heap import describe, dominators, human_bytes, load_snapshot, one_line, parse_node
+from ._heap import describe, dominators, human_bytes, load_snapshot, one_line, parse_object
 from .common import Command, emit_json
 
 _DESCRIPTION = """\
@@ -47,9 +47,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--types", action="store_true", help="only the top types")
     which.add_argument("--objects", action="store_true", help="only the top objects")
     which.add_argument("--tree", nargs="?", const="", metavar="NODE",
-                       help="print the dominator tree below NODE (an address 0x... or a node "
-                            "id), or below the roots when NODE is left out; children sorted "
-                            "by retained size")
+                       help="print the dominator tree below NODE (an address, 0x... or decimal "
+                            "as id() prints it, or node:ID), or below the roots when NODE is "
+                            "left out; children sorted by retained size")
     parser.add_argument("-n", type=int, default=10, metavar="N",
                         help="rows to show (tree: children per node) (default: 10)")
     parser.add_argument("--depth", type=int, default=3, metavar="D",
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     tree = dominators("top", snap)
     out: dict[str, Any] = {"file": args.file, "objects": snap.n, "reachable_bytes": tree.total}
     if args.tree is not None:
-        node = snap.n if args.tree == "" else parse_node(snap, args.tree)
+        node = snap.n if args.tree == "" else parse_object(snap, args.tree)
         out["tree"] = subtree(snap, tree, node, args.depth, args.n)
     else:
         if not args.types:
