@@ -16,9 +16,8 @@ from gclab.report.model import (
     ReportInputError,
     build_model,
     model_from_results,
-    read_monitor,
-    timeline_from_monitor,
 )
+from gclab.report.timeline import read_monitor, timeline_from_monitor
 from gclab.snapshots import RootKind, Snapshot
 from gclab.snapshots.dominators import dominator_tree
 from gclab.snapshots.garbage import dry_run

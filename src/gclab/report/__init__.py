@@ -9,7 +9,8 @@ snapshot's size; :mod:`.html` renders that model as one self-contained HTML page
 from __future__ import annotations
 
 from .html import render_html, write_html
-from .model import Limits, ReportModel, build_model, model_from_results, read_monitor
+from .model import Limits, ReportModel, build_model, model_from_results
+from .timeline import read_monitor
 
 __all__ = ["Limits", "ReportModel", "build_model", "model_from_results", "read_monitor",
            "render_html", "write_html"]
