@@ -63,6 +63,14 @@ def monitored_environment(directory: str, events: str, *, every: float | None = 
     return env
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default action, so that the interpreter
+    installs its KeyboardInterrupt handler and a timeout's SIGINT runs the exit hooks (a shell
+    starts background jobs, ``nohup`` ones included, with SIGINT ignored, and children inherit
+    that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Afterwards ``process`` has exited: SIGINT (its exit hooks run), then SIGTERM, SIGKILL."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
@@ -118,7 +126,7 @@ def run_monitored(argv: Sequence[str], *, every: float | None = None,
         if progress:
             progress(f"gclab monitor: running {' '.join(argv)}")
         try:
-            process = subprocess.Popen(list(argv), env=env)
+            process = subprocess.Popen(list(argv), env=env, preexec_fn=_interruptible)
         except OSError as error:
             raise MonitorError(f"cannot run {argv[0]!r}: {error.strerror}") from None
         timed_out = _wait(process, timeout)
