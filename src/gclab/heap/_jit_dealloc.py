@@ -382,7 +382,8 @@ def dealloc_type_info(types: TypeRegistry) -> U8:
 
 class DeallocKernel:
     """One heap's kernel state: frame stack, value stack, registers and parameters (freed ids
-    are pushed straight onto the table's ``free_ids`` stack).
+    are pushed straight onto the log of the table's ``free_ids``,
+    :class:`~gclab.heap.freeids.FreeIds`).
 
     Segments of the frame stack nest like the Python calls that start them: a segment is named
     by its base (the stack height when it started) and is done when the stack is back there.
