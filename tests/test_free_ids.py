@@ -113,13 +113,6 @@ def test_pop_into_writes_ascending_and_counts(flavour: str) -> None:
     assert free.pop_into(out) == 0
 
 
-def test_an_id_pushed_twice_is_one_free_id_once_sorted_in(flavour: str) -> None:
-    free = FreeIds()
-    _log_push(free, [40, 40, 41])  # a bug upstream: len counts the log as pushed
-    assert free.pop() == 40  # sorts the log in: one bit per id
-    assert len(free) == 1 and free.tolist() == [41]
-
-
 def test_twins_are_the_compiled_sources() -> None:
     """Every compiled helper has a plain-Python twin (the identity without numba)."""
     for name in TWINS:

@@ -68,14 +68,14 @@ def _next_set(bits, words, byte):
 
 
 @jit
-def take_lowest(bits, words, out, count, bmin, nbits):
-    """Clear the ``count`` lowest set bits (fewer if fewer are set) and write their ids to
-    ``out`` in ascending order; returns ``(taken, bmin)``.
+def take_lowest(bits, words, out, count, bmin, nbits, below):
+    """Clear the ``count`` lowest set bits below id ``below`` (fewer if fewer are set) and
+    write their ids to ``out`` in ascending order; returns ``(taken, bmin)``.
 
     ``bmin`` is the lowest set bit and ``nbits`` the number set, on entry; the returned
     ``bmin`` is the lowest one still set afterwards (:data:`EMPTY` if none)."""
     taken = 0
-    if nbits == 0 or count <= 0:
+    if nbits == 0 or count <= 0 or bmin >= below:
         return 0, bmin
     byte = bmin >> 3
     while taken < count:
@@ -84,7 +84,11 @@ def take_lowest(bits, words, out, count, bmin, nbits):
             continue
         b = int(bits[byte])
         while b != 0 and taken < count:
-            out[taken] = (byte << 3) + LOWBIT[b]
+            oid = (byte << 3) + LOWBIT[b]
+            if oid >= below:
+                bits[byte] = b
+                return taken, oid
+            out[taken] = oid
             taken += 1
             b &= b - 1
         bits[byte] = b

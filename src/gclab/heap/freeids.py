@@ -19,7 +19,9 @@ it a fraction (docs/design/engine.md, "Free ids").
   set bit and ``_nbits`` how many are set. The front refills from it 256 ids at a time; bulk
   takes (:meth:`pop_into`) scan it upwards from ``_bmin`` in compiled code.
 
-The three are disjoint, and :meth:`pop` returns the lowest id of all of them.
+The three are disjoint, and :meth:`pop` returns the lowest id of all of them. An id must not
+be added while it is free (a double free upstream): the bitmap would hold it once, the front
+twice (``check_heap``'s "free_ids lists an id twice" sees the latter).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ I32 = npt.NDArray[np.int32]
 
 REFILL = 256  # ids the front takes from the bitmap at a time
 FRONT_MAX = 1024  # the front spills into the bitmap past this many ids
+SHORT_LOG = 8  # a log this short is sorted into the front, in Python
 
 
 class FreeIds:
@@ -60,7 +63,7 @@ class FreeIds:
         self._bmin = EMPTY
         self._nbits = 0
         self._low: list[int] = []
-        self._scratch = np.zeros(max(REFILL, FRONT_MAX + 1), np.int32)
+        self._scratch = np.zeros(max(REFILL, FRONT_MAX + SHORT_LOG), np.int32)
 
     def __len__(self) -> int:
         return self.size + len(self._low) + self._nbits
@@ -127,15 +130,21 @@ class FreeIds:
         if self._low:
             self._spill()
         taken, self._bmin = _jit_ids.take_lowest(self._bits, self._words, out, len(out),
-                                                  self._bmin, self._nbits)
+                                                  self._bmin, self._nbits, EMPTY)
         self._nbits -= taken
         return int(taken)
 
     # -- moving ids between the log, the front and the bitmap -------------------------------
 
     def _sort_in_log(self) -> None:
-        """Afterwards the log is empty and its ids are in the bitmap."""
-        self._set_bits(self.items, self.size)
+        """Afterwards the log is empty and its ids are in the front (a short log: a few heap
+        pushes cost less than a compiled call) or the bitmap."""
+        if self.size <= SHORT_LOG and len(self._low) + self.size <= FRONT_MAX:
+            low = self._low
+            for oid in self.items[: self.size].tolist():
+                heapq.heappush(low, oid)
+        else:
+            self._set_bits(self.items, self.size)
         self.size = 0
 
     def _spill(self) -> None:
@@ -147,13 +156,22 @@ class FreeIds:
         low.clear()
 
     def _refill(self) -> None:
-        """Afterwards the front holds the lowest free ids (at most :data:`REFILL` taken from
-        the bitmap, with what it held); the bitmap is non-empty on entry."""
-        if self._low:
-            self._spill()
-        out = self._scratch
+        """Afterwards the front holds the lowest free ids: the bitmap's lowest ones (at most
+        :data:`REFILL`) when it was empty, else those below its lowest (pushed onto it, at most
+        :data:`SHORT_LOG` at a time before it spills). The bitmap is non-empty on entry."""
+        low, out = self._low, self._scratch
+        if low:
+            taken, self._bmin = _jit_ids.take_lowest(self._bits, self._words, out, SHORT_LOG,
+                                                      self._bmin, self._nbits, low[0])
+            self._nbits -= taken
+            for oid in out[:taken].tolist():
+                heapq.heappush(low, oid)
+            if len(low) > FRONT_MAX:
+                self._spill()
+                self._refill()
+            return
         taken, self._bmin = _jit_ids.take_lowest(self._bits, self._words, out, REFILL,
-                                                  self._bmin, self._nbits)
+                                                  self._bmin, self._nbits, EMPTY)
         self._nbits -= taken
         self._low = out[:taken].tolist()  # ascending: already a heap
 
