@@ -20,6 +20,9 @@ Cases (``n`` objects):
   total time inside automatic collections (``gc.callbacks`` on both sides). gclab makes them
   through the bulk API in batches of 50 cycles.
 * ``chain-free``: drop the last reference to an n-long chain of lists.
+* ``churned``: 2n small lists (each holding one int) held by a root list, a random half
+  (seeded) dropped, n new lists made into the holes, the old half dropped; one full
+  collection of the n survivors (a fresh churned heap for every run, built outside the timer).
 * ``build``: build the ``survivors`` graph (CPython: a plain loop; gclab: the bulk API);
   reported as slot writes per second.
 * ``scale``: build and fully collect ``--scale-n`` objects in gclab alone (a child process,
@@ -41,8 +44,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-CASES = ("survivors", "garbage-pairs", "garbage-ring", "young-churn", "chain-free", "build",
-         "scale")
+CASES = ("survivors", "garbage-pairs", "garbage-ring", "young-churn", "chain-free", "churned",
+         "build", "scale")
+CHURN_SEED = 10  # the random half the churned case drops
 CHURN_BATCH = 50  # cycles per bulk call in gclab's young-churn
 
 
@@ -127,6 +131,27 @@ def _cp_chain_free(n: int) -> Callable[[], float]:
     return run
 
 
+def _cp_churned(n: int) -> Callable[[], float]:
+    gc.disable()
+
+    def run() -> float:
+        order = np.random.default_rng(CHURN_SEED).permutation(2 * n)
+        old: list[object] = [[0] for _ in range(2 * n)]
+        for k in order[:n].tolist():  # a random half dies
+            old[k] = None
+        new = [[0] for _ in range(n)]  # into the holes
+        for k in order[n:].tolist():  # the old half dies
+            old[k] = None
+        del old
+        t = time.perf_counter()
+        gc.collect()
+        elapsed = time.perf_counter() - t
+        del new
+        gc.collect()
+        return elapsed
+    return run
+
+
 def _cp_build(n: int) -> Callable[[], float]:
     gc.disable()
 
@@ -155,6 +180,7 @@ def cpython_child(case: str, n: int, repeat: int) -> None:
         "garbage-ring": lambda k: _cp_garbage(k, "ring"),
         "young-churn": _cp_churn,
         "chain-free": _cp_chain_free,
+        "churned": _cp_churned,
         "build": _cp_build,
     }
     run = makers[case](n)
@@ -259,6 +285,27 @@ def _gl_chain_free(n: int) -> Callable[[], float]:
     return run
 
 
+def _gl_churned(n: int) -> Callable[[], float]:
+    def run() -> float:
+        heap = _heap(capacity=2 * n + 64)
+        heap.gc.disable()
+        order = np.random.default_rng(CHURN_SEED).permutation(2 * n)
+        one, zeros = heap.atom(0), np.zeros(2 * n, np.int32)
+        old = heap.alloc_many("list", 2 * n, 1)
+        heap.set_slots(old, zeros, np.full(2 * n, one, np.int32))
+        heap.decref_many(old[order[:n]])  # a random half dies
+        root = int(heap.alloc("list", n))
+        new = heap.alloc_many("list", n, 1)  # into the holes
+        heap.set_slots(new, zeros[:n], np.full(n, one, np.int32))
+        heap.set_slots(np.full(n, root, np.int32), np.arange(n, dtype=np.int32), new)
+        heap.decref_many(new)
+        heap.decref_many(old[order[n:]])  # the old half dies
+        t = time.perf_counter()
+        heap.gc.collect()
+        return time.perf_counter() - t
+    return run
+
+
 def _gl_build(n: int) -> Callable[[], float]:
     def run() -> float:
         heap = _heap(capacity=n + 64)
@@ -303,6 +350,7 @@ GCLAB_CASES: dict[str, Callable[[int], Callable[[], float]]] = {
     "garbage-ring": lambda n: _gl_garbage(n, "ring"),
     "young-churn": _gl_churn,
     "chain-free": _gl_chain_free,
+    "churned": _gl_churned,
     "build": _gl_build,
 }
 
@@ -366,6 +414,9 @@ def main(argv: list[str] | None = None) -> None:
         if case == "build":
             note = (f"gclab {args.n / gl_t / 1e6:.1f}M slot writes/s, "
                     f"CPython {args.n / cp_t / 1e6:.1f}M appends/s")
+        if case == "churned":
+            note = (f"gclab {gl_t / args.n * 1e9:.0f} ns/object ({_span(gl, args.n)}), CPython "
+                    f"{cp_t / args.n * 1e9:.0f} ({_span(cp['times'], args.n)})")  # type: ignore[arg-type]
         if case == "survivors":
             sizes = gclab_sizes(run.heap)  # type: ignore[attr-defined]
             note = (f"gclab {sizes['bytes_per_object']} B/object + "
@@ -374,6 +425,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{case:<15}{cp_t:>12.4f}{gl_t:>12.4f}{gl_t / cp_t:>9.2f}  {note}")
         del run
         gc.collect()
+
+
+def _span(times: list[float], n: int) -> str:
+    """The range of ``times`` in ns per object."""
+    return f"{min(times) / n * 1e9:.0f}-{max(times) / n * 1e9:.0f}"
 
 
 def _report_scale(n: int) -> None:

@@ -38,8 +38,8 @@ def test_columns_grow_with_the_table_and_keep_their_values() -> None:
 
 
 def test_a_reused_row_starts_at_the_fill_again() -> None:
-    """A freed id is reused (LIFO) by the next allocation, whose value is the fill, not the dead
-    object's."""
+    """A freed id (here the only one) is reused by the next allocation, whose value is the
+    fill, not the dead object's."""
     heap = HeapCore()
     colour = heap.table.add_column("colour", np.int32, fill=7)
     oid = heap.alloc("list")

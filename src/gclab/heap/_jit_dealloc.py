@@ -15,8 +15,8 @@ Frames (``FRAME`` words each of the uint32 array ``frames``: ``F_OID``, ``F_KIND
 ``F_X``):
 
 * ``FK_BODY``: a plain object releasing its ``F_X`` slots (``F_K`` released so far, list and
-  tuple last to first); then it is freed (row poisoned, id pushed onto ``freed``, the table's
-  free-id stack, the collector's ``count[0]`` or free list updated) and leaves the trashcan,
+  tuple last to first); then it is freed (row poisoned, id pushed onto ``freed``, the log of
+  the table's free ids, the collector's ``count[0]`` or free list updated) and leaves the trashcan,
   possibly turning into
 * ``FK_DRAIN``: popping ``delete_later`` (most recent first) until it is empty.
 * ``FK_CLEAR_FWD``/``FK_CLEAR_REV``: tp_clear of a list, dict, set, frame or module: the old
@@ -382,7 +382,8 @@ def dealloc_type_info(types: TypeRegistry) -> U8:
 
 class DeallocKernel:
     """One heap's kernel state: frame stack, value stack, registers and parameters (freed ids
-    are pushed straight onto the table's ``free_ids`` stack).
+    are pushed straight onto the log of the table's ``free_ids``,
+    :class:`~gclab.heap.freeids.FreeIds`).
 
     Segments of the frame stack nest like the Python calls that start them: a segment is named
     by its base (the stack height when it started) and is done when the stack is back there.

@@ -12,7 +12,7 @@ slot) or an atom code (``<= -2``, see :class:`AtomTable`): atoms are never heap 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from ..errors import HeapError, HeapFullError
 from . import _jit_lists
 from .columns import ColumnsMixin
 from .flags import ALIVE
+from .freeids import FreeIds
 
 _lists = _jit_lists if _JIT else None  # compiled list walks unless GCLAB_JIT=0
 
@@ -193,69 +194,7 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: int) -> npt.NDArray[
     return out
 
 
-class IdStack:
-    """The free row ids: a LIFO stack of int32 in a numpy array (``items[:size]``, oldest
-    first), so that the compiled deallocation cascade pushes freed ids onto it directly.
-
-    Iterating, ``len`` and ``tolist`` see the ids in push order, as a Python list would.
-    """
-
-    __slots__ = ("items", "size")
-
-    def __init__(self, capacity: int = 64) -> None:
-        self.items: I32 = np.zeros(max(capacity, 1), np.int32)
-        self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __bool__(self) -> bool:
-        return self.size > 0
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.tolist())
-
-    def __repr__(self) -> str:
-        return f"IdStack({self.tolist()!r})"
-
-    def tolist(self) -> list[int]:
-        """The ids, oldest first."""
-        return self.items[: self.size].tolist()
-
-    def grow(self, needed: int) -> None:
-        """Make room for at least ``needed`` ids (contents kept)."""
-        if needed > len(self.items):
-            items = np.zeros(max(needed, 2 * len(self.items)), np.int32)
-            items[: self.size] = self.items[: self.size]
-            self.items = items
-
-    def append(self, oid: int) -> None:
-        """Push ``oid``."""
-        if self.size >= len(self.items):
-            self.grow(self.size + 1)
-        self.items[self.size] = oid
-        self.size += 1
-
-    def pop(self) -> int:
-        """Remove and return the most recently pushed id."""
-        if not self.size:
-            raise IndexError("pop from an empty IdStack")
-        self.size -= 1
-        return int(self.items[self.size])
-
-    def pop_many(self, count: int) -> I32:
-        """The ids ``count`` calls of :meth:`pop` return, in that order (removed)."""
-        out = np.empty(min(count, self.size), np.int32)
-        self.pop_into(out)
-        return out
-
-    def pop_into(self, out: npt.NDArray[np.integer]) -> int:
-        """Pop up to ``len(out)`` ids into ``out``, in the order :meth:`pop` returns them (no
-        allocation); returns how many."""
-        count = min(len(out), self.size)
-        out[:count] = self.items[self.size - count : self.size][::-1]
-        self.size -= count
-        return count
+IdStack = FreeIds  # the free-id container's name before ids were reused lowest first
 
 
 class ObjectTable(ColumnsMixin):
@@ -281,7 +220,7 @@ class ObjectTable(ColumnsMixin):
         self.pool_top = 0  # first never-used pool index
         self.pool_holes = 0  # pool entries owned by no live object
         self.top = N_HEADS  # first never-used id
-        self.free_ids = IdStack()  # freed ids, reused last freed first
+        self.free_ids = FreeIds()  # freed ids, reused lowest first
         # Called with every freed id, in order, by the Python and the compiled cascade alike
         # (tools and tests that watch deaths, and the heap's mutation listeners' ``free``
         # events, gclab.heap.mutation; empty by default, costing nothing).

@@ -48,10 +48,11 @@ if TYPE_CHECKING:
 # known before ``gc_next[node]`` is loaded, so the CPU need not wait for each load in turn: a
 # plain ``node = gc_next[node]`` chain runs about four times slower on such lists. The guess is
 # the step taken two moves before (``alt`` holds it), which covers a constant step (objects
-# allocated one after another: 1; taken back from the LIFO free-id stack: -1) and two
-# alternating ones (pairs allocated from the free-id stack: 1, -3, 1, -3 ...). A list in random
-# id order walks as fast as a plain chain. The members visited and their order are exactly the
-# list's; a run never continues into the head.
+# allocated one after another: 1) and two alternating ones (1, -3, 1, -3 ...). Freed ids are
+# reused lowest first (:mod:`gclab.heap.freeids`), so objects made after churn follow each
+# other in ascending ids with gaps: no run, but the loads go front to back through the columns,
+# which the CPU prefetches. A list in random id order walks as fast as a plain chain. The
+# members visited and their order are exactly the list's; a run never continues into the head.
 
 
 @jit
