@@ -187,10 +187,11 @@ def _heap(**kwargs: object):  # type: ignore[no-untyped-def]
 
 
 def _survivors_graph(heap, n: int) -> tuple[int, np.ndarray]:  # type: ignore[no-untyped-def]
-    """A root list held externally, holding n lists that nothing else holds."""
+    """A root list held externally, holding n lists that nothing else holds (the root's id
+    repeated as a broadcast view: int32 inputs of any layout are used as they are)."""
     root = int(heap.alloc("list", n))
     ids = heap.alloc_many("list", n)
-    heap.set_slots(np.full(n, root, np.int32), np.arange(n, dtype=np.int32), ids)
+    heap.set_slots(np.broadcast_to(np.int32(root), n), np.arange(n, dtype=np.int32), ids)
     heap.decref_many(ids)
     return root, ids
 

@@ -24,12 +24,6 @@ from .types import K_DICT, K_FRAME, K_MODULE, K_SET, K_TUPLE, K_WEAKREF
 
 
 @jit
-def _is_live_id(flags, top, oid):
-    """True when ``oid`` names a live object (the check of ``HeapCore.check_id``)."""
-    return oid >= N_HEADS and oid < top and (flags[oid] & ALIVE) != 0
-
-
-@jit
 def _grown(buffer, count):
     """``buffer`` with twice the room, its first ``count`` entries kept."""
     out = np.empty(max(16, 2 * len(buffer)), np.int32)
@@ -47,21 +41,34 @@ def check_stores(flags, top, ref_start, ref_len, type_id, pool, kinds, dict_slot
     atom or a live id) or an instance's ``__dict__`` slot (only a dict or NULL), else
     ``len(ids)``; ``keyed`` the first entry that stores a non-NULL key, name or set element
     (whose rules, hashability, str names and uniqueness, the caller checks), else ``len(ids)``;
-    ``old_ids`` how many of the slots stored into hold an id now."""
+    ``old_ids`` how many of the slots stored into hold an id now.
+
+    The checks are written out in the loop: numba called helpers taking arrays without
+    inlining them, which made this pass several times slower."""
     n = len(ids)
     keyed = n
     old_ids = 0
+    last = np.int64(-1)  # the object of the previous entry and what was read of it
+    tid = kind = length = dslot = 0
+    start = np.int64(0)
     for k in range(n):
         oid = ids[k]
-        if oid < N_HEADS or oid >= top or (flags[oid] & ALIVE) == 0:
-            return k, keyed, old_ids
-        tid = type_id[oid]
-        kind = kinds[tid]
+        if oid != last:
+            if oid < N_HEADS or oid >= top or (flags[oid] & ALIVE) == 0:
+                return k, keyed, old_ids
+            tid = type_id[oid]
+            kind = kinds[tid]
+            if kind == K_WEAKREF:
+                return k, keyed, old_ids
+            last = oid
+            length = ref_len[oid]
+            start = np.int64(ref_start[oid])
+            dslot = dict_slot[tid]
         index = indices[k]
-        if kind == K_WEAKREF or index < 0 or index >= ref_len[oid]:
+        if index < 0 or index >= length:
             return k, keyed, old_ids
-        value = values[k]  # NULL, an interned atom or a live id (check_value); written out
-        if value >= 0:      # here: numba did not inline it as a function (7x slower)
+        value = values[k]  # NULL, an interned atom or a live id (check_value)
+        if value >= 0:
             if value < N_HEADS or value >= top or (flags[value] & ALIVE) == 0:
                 return k, keyed, old_ids
         elif value != NULL:
@@ -72,10 +79,10 @@ def check_stores(flags, top, ref_start, ref_len, type_id, pool, kinds, dict_slot
                              and index % 2 == 0):  # a key, name or set element (is_keyed_slot)
             if value != NULL and keyed == n:
                 keyed = k
-        elif index == dict_slot[tid] and value != NULL:
+        elif index == dslot and value != NULL:
             if value < 0 or kinds[type_id[value]] != K_DICT:
                 return k, keyed, old_ids
-        if pool[np.int64(ref_start[oid]) + index] >= 0:
+        if pool[start + index] >= 0:
             old_ids += 1
     return n, keyed, old_ids
 
@@ -115,10 +122,17 @@ def _store_run(pool, ref_start, refcnt, type_id, flags, kinds, gc_capable, ids, 
     """Stores ``start ..`` of :func:`store_all` until the batch ends or a buffer is full
     (``dropped`` when the next old id has no room, ``tracked`` when a dict has none: that
     entry is not done). Returns ``(next entry, n_dropped, n_tracked)``."""
+    last = np.int64(-1)  # the object of the previous entry and what was read of it
+    base = np.int64(0)
+    is_dict = False
     for k in range(start, len(ids)):
         oid = ids[k]
+        if oid != last:
+            last = oid
+            base = np.int64(ref_start[oid])
+            is_dict = type_id[oid] == dict_type
         value = values[k]
-        at = np.int64(ref_start[oid]) + indices[k]
+        at = base + indices[k]
         old = pool[at]
         if every:
             dropped[k] = old
@@ -127,7 +141,7 @@ def _store_run(pool, ref_start, refcnt, type_id, flags, kinds, gc_capable, ids, 
                 return k, n_dropped, n_tracked
             dropped[n_dropped] = old
             n_dropped += 1
-        if type_id[oid] == dict_type and (flags[oid] & TRACKED) == 0 and value >= 0:
+        if is_dict and (flags[oid] & TRACKED) == 0 and value >= 0:
             tid = type_id[value]
             if gc_capable[tid] != 0 and (kinds[tid] != K_TUPLE or (flags[value] & TRACKED) != 0):
                 if n_tracked == len(tracked):
@@ -162,17 +176,6 @@ def set_slots_pass(pool, ref_start, ref_len, refcnt, type_id, flags, top, kinds,
 
 
 @jit
-def _kept_at(owners, kept, oid):
-    """Where ``oid`` is in the sorted ``owners`` (-1: not there, it keeps no reference)."""
-    if len(owners) == 0:
-        return -1
-    c = np.searchsorted(owners, oid)
-    if c < len(owners) and owners[c] == oid:
-        return c
-    return -1
-
-
-@jit
 def decref_pass(flags, top, refcnt, extern, codes, owners, kept):
     """Check a ``decref_many`` batch and do its drops up to the first one that reaches zero.
 
@@ -192,20 +195,30 @@ def decref_pass(flags, top, refcnt, extern, codes, owners, kept):
     over = n
     need = False
     counted = 0  # extern is counted down for codes[:counted]
+    n_owners = len(owners)
+    low = owners[0] if n_owners else 0
+    high = owners[n_owners - 1] if n_owners else -1
     for k in range(n):
         oid = codes[k]
-        if not _is_live_id(flags, top, oid):
+        if oid < N_HEADS or oid >= top or (flags[oid] & ALIVE) == 0:
             dead = k
             break
         if over < n:
             continue
-        c = _kept_at(owners, kept, oid)
         keep = 0
-        if c >= 0:
-            if kept[c] < 0:
-                kept[c] = -2
-                need = True
-            keep = kept[c]
+        if low <= oid <= high:  # a binary search of owners, written out (see check_stores)
+            lo, hi = 0, n_owners
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if owners[mid] < oid:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < n_owners and owners[lo] == oid:
+                if kept[lo] < 0:
+                    kept[lo] = -2
+                    need = True
+                keep = kept[lo]
         if need:
             continue
         left = extern[oid] - 1
