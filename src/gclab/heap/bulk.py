@@ -31,6 +31,12 @@ a bad entry like any other, rejected with the error the one-at-a-time call raise
 :mod:`gclab.heap.rules` apply to ``set_slots`` entry by entry, in batch order (a dict key stored
 by an earlier entry is present for the later ones).
 
+Each call is one compiled pass (:mod:`gclab.heap._jit_bulk`) that checks the whole batch
+first and works only if it is good; no array of the batch's length is made but the
+overwritten ids ``set_slots`` releases at the end (every overwritten value while a listener
+hears them). Any int32 layout is taken as it is: a broadcast view (``np.broadcast_to``) of one
+id costs no memory.
+
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
 
@@ -551,7 +557,7 @@ class BulkMixin:
                   *getattr(self, "_proxies", ())]
         if not owners:
             return _NO_OWNERS
-        return np.unique(np.array(owners, np.int32))
+        return np.array(sorted(set(owners)), np.int32)
 
     def _drop_all(self: HeapCore, codes: IDs, *, external: bool, start: int = 0) -> None:
         """Drop ``codes[start:]`` in order: runs that stay above zero in bulk, the rest one by
