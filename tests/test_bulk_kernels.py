@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import gclab
 from gclab.errors import LayoutError
 from gclab.heap import _jit_bulk
+from gclab.heap.invariants import check_invariants
 from gclab.heap.mutation import EventLog
 from gclab.heap.table import N_HEADS, NULL
 from gclab.heap.types import Kind
@@ -225,3 +226,28 @@ def test_set_slots_keeps_the_dict_slot_rule(profile: str) -> None:
         heap.set_slots([obj], [slot], [lst])
     assert str(bulk.value) == str(single.value)
     heap.set_slots([obj], [slot], [heap.alloc("dict")])
+
+
+@pytest.mark.parametrize("profile", ["3.10", "3.12", "3.13"])  # 2.7 keeps such cycles
+def test_alloc_many_makes_room_again_after_user_code(profile: str) -> None:
+    """A finalizer run by a collection the batch triggers takes every row and pool slot left:
+    the rest of the batch makes room again (it used to write past the columns' ends)."""
+    heap = gclab.Heap(profile, capacity=64)
+    heap.gc.set_threshold(30, 10, 10)
+    kept: list[Any] = []
+
+    class Greedy:
+        def __del__(self) -> None:  # every row and pool slot left, exactly
+            t = heap.table
+            kept.append(heap.alloc("list", len(t.pool) - t.pool_top))
+            kept.extend(heap.alloc_many("list", t.capacity - t.top + len(t.free_ids)).tolist())
+
+    for _ in range(3):  # garbage cycles of finalizable instances
+        a, b = heap.cls(Greedy)(), heap.cls(Greedy)()
+        a.other, b.other = b, a
+        del a, b
+    ids = heap.alloc_many("list", 200, 3).tolist()
+    assert len(kept) > 200  # the finalizers ran during the batch
+    assert len(set(ids) | set(kept)) == len(ids) + len(kept)
+    assert all(heap.is_alive(x) and heap.slots(x) == [NULL] * 3 for x in ids)
+    check_invariants(heap, strict=True)

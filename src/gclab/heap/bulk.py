@@ -199,9 +199,10 @@ class BulkMixin:
         Everything is checked first (the layout's size rule, ``count * size`` against the
         pool's limit, the ids against int32: :class:`~gclab.errors.HeapFullError`), then the
         rows, the pool and every temporary array are allocated, and only then is anything
-        counted or made: a MemoryError leaves the heap exactly as it was. (Only user code run by
-        a collection the batch triggers could take that room again; what the batch made before
-        then stays made.)"""
+        counted or made: a MemoryError leaves the heap exactly as it was. (User code run by a
+        collection the batch triggers may take that room: after each such collection it is
+        checked and made again, so a HeapFullError or MemoryError may then come as from the
+        loop of ``alloc``; what the batch made before then stays made.)"""
         info = self.resolve_type(type_ref)
         count, size = as_count(count, "count"), as_count(size, "size")
         if info.kind is Kind.WEAKREF:
@@ -216,6 +217,11 @@ class BulkMixin:
         t.reserve_pool(count * size)
         done = 0
         while done < count:
+            if done:  # a collection's user code may have taken the room: make it again
+                left = count - done
+                t.check_room(left, left * size)
+                t.reserve_rows(left)
+                t.reserve_pool(left * size)
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
                 self._rows_many(info, size, out[done : done + quiet])
