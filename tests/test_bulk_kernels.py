@@ -183,7 +183,7 @@ def test_every_kernel_has_a_twin() -> None:
 
 @pytest.mark.parametrize("make", [
     lambda root, n: np.broadcast_to(np.int32(root), n),  # read-only, stride 0
-    lambda root, n: np.full(2 * n, root, np.int32)[::2],  # strided
+    lambda root, n: np.full(2 * n, root, np.int32)[::2],  # strided: copied once
     lambda root, n: np.full(n, root, np.dtype(">i4")),  # int32, not native: converted once
 ])
 def test_int32_inputs_of_any_layout(make: Callable[[int, int], Any]) -> None:

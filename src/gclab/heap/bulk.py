@@ -34,8 +34,9 @@ by an earlier entry is present for the later ones).
 Each call is one compiled pass (:mod:`gclab.heap._jit_bulk`) that checks the whole batch
 first and works only if it is good; no array of the batch's length is made but the
 overwritten ids ``set_slots`` releases at the end (every overwritten value while a listener
-hears them). Any int32 layout is taken as it is: a broadcast view (``np.broadcast_to``) of one
-id costs no memory.
+hears them). Contiguous int32 arrays are taken as they are, and so is one value broadcast
+(``np.broadcast_to``: no memory at all); a strided int32 view is copied once (each layout is
+another compilation of the passes).
 
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
@@ -111,7 +112,9 @@ def _column(values: object, what: str) -> _Column:
     if array.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {array.shape}")
     if array.dtype == np.int32:
-        return _Column(array, array)
+        if array.strides[0] not in (0, 4):  # a strided view: one layout fewer to compile
+            return _Column(np.ascontiguousarray(array), array)
+        return _Column(array, array)  # contiguous, or one value broadcast: as it is
     if array.dtype == object or (isinstance(values, (list, tuple))
                                  and array.dtype.kind not in "iu"):
         # ints beyond 64 bits, bools, or a mix numpy made floats or strings of: one by one
