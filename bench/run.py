@@ -299,14 +299,23 @@ def scale_child(n: int) -> None:
     marks.append(time.perf_counter())
     del ids
     built = marks[-1] - marks[0]
-    stages = dict(zip(("heap", "alloc", "set_slots", "decref_many"),
+    stages = dict(zip(("heap", "alloc+alloc_many", "set_slots", "decref_many"),
                       np.diff(marks).tolist(), strict=True))
     t1 = time.perf_counter()
     heap.gc.collect()
     collected = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"build": built, "collect": collected, "peak": peak, "stages": stages,
-                      **gclab_sizes(heap)}))
+                      "first_touch": _first_touch_seconds_per_gib(), **gclab_sizes(heap)}))
+
+
+def _first_touch_seconds_per_gib() -> float:
+    """Seconds per GiB to write fresh numpy memory here (256 MiB of zeros, written once): the
+    floor under a big build, which writes every column of every new row for the first time."""
+    block = np.zeros(2**26, np.int32)
+    t = time.perf_counter()
+    block.fill(1)
+    return (time.perf_counter() - t) * 4
 
 
 # -- driver ----------------------------------------------------------------------------------------
@@ -405,7 +414,8 @@ def _report_scale(n: int) -> None:
     print(f"{'scale':<15}{'-':>12}{r['collect']:>12.4f}{'':>9}  {n:,} objects: build "
           f"{r['build']:.1f} s, full collection {r['collect']:.2f} s, peak RSS "
           f"{r['peak'] / 2**30:.2f} GiB ({r['peak'] / n:.0f} B/object); build steps (s): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items()))
+          + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
+          + f"; first touch of fresh memory here {r['first_touch']:.2f} s/GiB")
 
 
 if __name__ == "__main__":
