@@ -23,10 +23,11 @@ Cases (``n`` objects):
 * ``churned``: 2n small lists (each holding one int) held by a root list, a random half
   (seeded) dropped, n new lists made into the holes, the old half dropped; one full
   collection of the n survivors (a fresh churned heap for every run, built outside the timer).
-* ``build``: build the ``survivors`` graph (CPython: a plain loop; gclab: the bulk API);
-  reported as slot writes per second.
+* ``build``: build the ``survivors`` graph (CPython: a plain loop; gclab: the bulk API, the
+  root's id handed to ``set_slots`` as a broadcast view); reported as slot writes per second.
 * ``scale``: build and fully collect ``--scale-n`` objects in gclab alone (a child process,
-  for its peak memory).
+  for its peak memory; the build time includes making the heap, after a small warm-up build
+  that imports gclab and loads the kernels).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ CASES = ("survivors", "garbage-pairs", "garbage-ring", "young-churn", "chain-fre
          "build", "scale")
 CHURN_SEED = 10  # the random half the churned case drops
 CHURN_BATCH = 50  # cycles per bulk call in gclab's young-churn
+SCALE_TIMEOUT = 900  # seconds the scale child may take
 
 
 # -- CPython side (runs in a child interpreter: `run.py --cpython CASE N REPEAT`) ----------------
@@ -213,10 +215,11 @@ def _heap(**kwargs: object):  # type: ignore[no-untyped-def]
 
 
 def _survivors_graph(heap, n: int) -> tuple[int, np.ndarray]:  # type: ignore[no-untyped-def]
-    """A root list held externally, holding n lists that nothing else holds."""
+    """A root list held externally, holding n lists that nothing else holds (the root's id
+    repeated as a broadcast view: int32 inputs of any layout are used as they are)."""
     root = int(heap.alloc("list", n))
     ids = heap.alloc_many("list", n)
-    heap.set_slots(np.full(n, root, np.int32), np.arange(n, dtype=np.int32), ids)
+    heap.set_slots(np.broadcast_to(np.int32(root), n), np.arange(n, dtype=np.int32), ids)
     heap.decref_many(ids)
     return root, ids
 
@@ -328,17 +331,38 @@ def gclab_sizes(heap) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 def scale_child(n: int) -> None:
     """Build an n-object survivors heap through the bulk API and fully collect it."""
-    t0 = time.perf_counter()
+    _survivors_graph(_heap(), 1000)  # warm-up: gclab imported, kernels loaded (not timed)
+    marks = [time.perf_counter()]
     heap = _heap(capacity=n + 64)
     heap.gc.disable()
-    _survivors_graph(heap, n - 1)
-    built = time.perf_counter() - t0
+    marks.append(time.perf_counter())
+    m = n - 1  # _survivors_graph's steps, each timed
+    root = int(heap.alloc("list", m))
+    ids = heap.alloc_many("list", m)
+    marks.append(time.perf_counter())
+    heap.set_slots(np.broadcast_to(np.int32(root), m), np.arange(m, dtype=np.int32), ids)
+    marks.append(time.perf_counter())
+    heap.decref_many(ids)
+    marks.append(time.perf_counter())
+    del ids
+    built = marks[-1] - marks[0]
+    stages = dict(zip(("heap", "alloc+alloc_many", "set_slots", "decref_many"),
+                      np.diff(marks).tolist(), strict=True))
     t1 = time.perf_counter()
     heap.gc.collect()
     collected = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"build": built, "collect": collected, "peak": peak,
-                      **gclab_sizes(heap)}))
+    print(json.dumps({"build": built, "collect": collected, "peak": peak, "stages": stages,
+                      "first_touch": _first_touch_seconds_per_gib(), **gclab_sizes(heap)}))
+
+
+def _first_touch_seconds_per_gib() -> float:
+    """Seconds per GiB to write fresh numpy memory here (256 MiB of zeros, written once): the
+    floor under a big build, which writes every column of every new row for the first time."""
+    block = np.zeros(2**26, np.int32)
+    t = time.perf_counter()
+    block.fill(1)
+    return (time.perf_counter() - t) * 4
 
 
 # -- driver ----------------------------------------------------------------------------------------
@@ -433,15 +457,21 @@ def _span(times: list[float], n: int) -> str:
 
 
 def _report_scale(n: int) -> None:
-    done = subprocess.run([sys.executable, __file__, "--scale-child", str(n)],
-                          capture_output=True, text=True)
+    try:
+        done = subprocess.run([sys.executable, __file__, "--scale-child", str(n)],
+                              capture_output=True, text=True, timeout=SCALE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        print(f"{'scale':<15}{'-':>12}{'failed':>12}{'':>9}  no result in {SCALE_TIMEOUT} s")
+        return
     if done.returncode:
         print(f"{'scale':<15}{'-':>12}{'failed':>12}{'':>9}  {done.stderr.strip()[-200:]}")
         return
     r = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{'scale':<15}{'-':>12}{r['collect']:>12.4f}{'':>9}  {n:,} objects: build "
           f"{r['build']:.1f} s, full collection {r['collect']:.2f} s, peak RSS "
-          f"{r['peak'] / 2**30:.2f} GiB ({r['peak'] / n:.0f} B/object)")
+          f"{r['peak'] / 2**30:.2f} GiB ({r['peak'] / n:.0f} B/object); build steps (s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
+          + f"; first touch of fresh memory here {r['first_touch']:.2f} s/GiB")
 
 
 if __name__ == "__main__":

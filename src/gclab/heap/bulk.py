@@ -31,6 +31,13 @@ a bad entry like any other, rejected with the error the one-at-a-time call raise
 :mod:`gclab.heap.rules` apply to ``set_slots`` entry by entry, in batch order (a dict key stored
 by an earlier entry is present for the later ones).
 
+Each call is one compiled pass (:mod:`gclab.heap._jit_bulk`) that checks the whole batch
+first and works only if it is good; no array of the batch's length is made but the
+overwritten ids ``set_slots`` releases at the end (every overwritten value while a listener
+hears them). Contiguous int32 arrays are taken as they are, and so is one value broadcast
+(``np.broadcast_to``: no memory at all); a strided int32 view is copied once (each layout is
+another compilation of the passes).
+
 With ``GCLAB_DEBUG=2`` the invariants are checked once after a batch instead of after every
 element.
 
@@ -48,8 +55,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .._jit import jit
 from ..errors import HeapFullError, RefcountUnderflowError
+from . import _jit_bulk
 from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
@@ -59,8 +66,6 @@ from .types import (
     DICT,
     K_DICT,
     K_SET,
-    K_TUPLE,
-    K_WEAKREF,
     Kind,
     TypeInfo,
     TypeRegistry,
@@ -76,6 +81,10 @@ Mask = npt.NDArray[np.bool_]
 # An int32 code that is invalid as an id (below N_HEADS), an index (negative) and a value (an
 # atom code past any atom table): what an entry that does not fit int32 becomes.
 _BAD = INT32_MIN
+
+# decref_pass's statuses
+_NOT_LIVE, _OVERDRAWN, _NEED_KEPT, _CHECKED = range(4)
+_NO_OWNERS = np.empty(0, np.int32)
 
 
 class _Column:
@@ -103,7 +112,9 @@ def _column(values: object, what: str) -> _Column:
     if array.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {array.shape}")
     if array.dtype == np.int32:
-        return _Column(array, array)
+        if array.strides[0] not in (0, 4):  # a strided view: one layout fewer to compile
+            return _Column(np.ascontiguousarray(array), array)
+        return _Column(array, array)  # contiguous, or one value broadcast: as it is
     if array.dtype == object or (isinstance(values, (list, tuple))
                                  and array.dtype.kind not in "iu"):
         # ints beyond 64 bits, bools, or a mix numpy made floats or strings of: one by one
@@ -120,14 +131,16 @@ def _column(values: object, what: str) -> _Column:
 
 
 def _narrow(array: npt.NDArray[Any]) -> IDs:
-    """An integer array as int32, entries outside int32 replaced by ``_BAD`` (vectorised)."""
+    """An integer array as int32 (one conversion), entries outside int32 replaced by ``_BAD``.
+    The range is checked with two reductions; a mask is made only when an entry is outside."""
     if array.dtype.itemsize < 4 or (array.dtype.kind == "i" and array.dtype.itemsize == 4):
+        return array.astype(np.int32)
+    if not array.size or (int(array.max()) <= INT32_MAX
+                          and (array.dtype.kind == "u" or int(array.min()) >= INT32_MIN)):
         return array.astype(np.int32)
     bad = array > INT32_MAX
     if array.dtype.kind == "i":
         bad |= array < INT32_MIN
-    if not bad.any():
-        return array.astype(np.int32)
     codes = np.where(bad, 0, array).astype(np.int32)
     codes[bad] = _BAD
     return codes
@@ -161,92 +174,13 @@ def _code_set(kinds: frozenset[Kind]) -> list[int]:
     return [int(k) for k in kinds]
 
 
-def _layout_arrays(types: TypeRegistry, separate: bool) -> tuple[npt.NDArray[np.uint8],
-                                                                 npt.NDArray[np.int64]]:
-    """Per type id: the kind's code, and the slot of a separate ``__dict__`` (-1: none)."""
+def _layout_arrays(types: TypeRegistry) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+    """Per type id: the kind's code, and the slot of an instance's ``__dict__`` (-1: none),
+    which only a dict or NULL may fill (``LayoutMixin._check_store``, on every profile)."""
     kinds, _ = type_arrays(types)
-    dict_slot = np.array([len(info.slot_names)
-                          if info.kind is Kind.INSTANCE and info.has_dict and separate else -1
-                          for info in types.types], np.int64)
+    dict_slot = np.array([len(info.slot_names) if info.kind is Kind.INSTANCE and info.has_dict
+                          else -1 for info in types.types], np.int32)
     return kinds, dict_slot
-
-
-# -- kernels (their plain twins are the one-at-a-time calls; tests/test_bulk.py compares) ------
-
-
-@jit
-def _store_many(pool, ref_start, refcnt, type_id, flags,
-                kinds, gc_capable, ids, indices, values, olds, dict_type):
-    """The stores of ``set_slots``: each new value held, the old ones in ``olds``; a dict that
-    receives a value that may be tracked is flagged TRACKED and listed for the collector to
-    place, in order. Returns ``(listed, how many)`` (a small array, grown as needed: dicts that
-    start tracking are rare, a batch may be huge)."""
-    tracked = np.empty(16, np.int32)
-    count = 0
-    for k in range(len(ids)):
-        oid = ids[k]
-        value = values[k]
-        if value >= 0:
-            refcnt[value] += 1
-        at = np.int64(ref_start[oid]) + indices[k]
-        olds[k] = pool[at]
-        pool[at] = value
-        if type_id[oid] == dict_type and (flags[oid] & TRACKED) == 0 and value >= 0:
-            tid = type_id[value]
-            if gc_capable[tid] != 0 and (kinds[tid] != K_TUPLE or (flags[value] & TRACKED) != 0):
-                flags[oid] |= TRACKED
-                if count == len(tracked):
-                    grown = np.empty(2 * count, np.int32)
-                    grown[:count] = tracked
-                    tracked = grown
-                tracked[count] = oid
-                count += 1
-    return tracked, count
-
-
-@jit
-def _drop_run(refcnt, extern, codes, start, external):
-    """Drop references ``codes[start:]`` while none reaches zero; the index where one would."""
-    for k in range(start, len(codes)):
-        code = codes[k]
-        if code < 0:
-            continue
-        if refcnt[code] <= 1:
-            return k
-        refcnt[code] -= 1
-        if external:
-            extern[code] -= 1
-    return len(codes)
-
-
-@jit
-def _first_overdraw(extern, ids, kept):
-    """The first entry of ``ids`` at which dropping the external references in order would take
-    a count below the ``kept[k]`` references it may not drop, or -1. ``extern`` is counted down
-    and restored: unchanged afterwards."""
-    bad = -1
-    done = 0
-    for k in range(len(ids)):
-        left = extern[ids[k]] - 1
-        if left < kept[k]:
-            bad = k
-            break
-        extern[ids[k]] = left
-        done += 1
-    for k in range(done):
-        extern[ids[k]] += 1
-    return bad
-
-
-class _Scratch:
-    """Every temporary array ``alloc_many`` needs, allocated before the heap changes, so that
-    a MemoryError can only come before anything was done."""
-
-    __slots__ = ("ids", "starts")
-
-    def __init__(self, count: int, size: int) -> None:
-        self.ids = np.empty(count, np.intp)  # row ids as indices: numpy casts nothing
-        self.starts = np.empty(count if size else 0, np.uint32)
 
 
 class BulkMixin:
@@ -268,9 +202,10 @@ class BulkMixin:
         Everything is checked first (the layout's size rule, ``count * size`` against the
         pool's limit, the ids against int32: :class:`~gclab.errors.HeapFullError`), then the
         rows, the pool and every temporary array are allocated, and only then is anything
-        counted or made: a MemoryError leaves the heap exactly as it was. (Only user code run by
-        a collection the batch triggers could take that room again; what the batch made before
-        then stays made.)"""
+        counted or made: a MemoryError leaves the heap exactly as it was. (User code run by a
+        collection the batch triggers may take that room: after each such collection it is
+        checked and made again, so a HeapFullError or MemoryError may then come as from the
+        loop of ``alloc``; what the batch made before then stays made.)"""
         info = self.resolve_type(type_ref)
         count, size = as_count(count, "count"), as_count(size, "size")
         if info.kind is Kind.WEAKREF:
@@ -281,14 +216,18 @@ class BulkMixin:
         t = self.table
         t.check_room(count, count * size)
         out = np.empty(count, np.int32)
-        scratch = _Scratch(count, size)
         t.reserve_rows(count)
         t.reserve_pool(count * size)
         done = 0
         while done < count:
+            if done:  # a collection's user code may have taken the room: make it again
+                left = count - done
+                t.check_room(left, left * size)
+                t.reserve_rows(left)
+                t.reserve_pool(left * size)
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
-                self._rows_many(info, size, out[done : done + quiet], scratch)
+                self._rows_many(info, size, out[done : done + quiet])
                 done += quiet
             if done < count:
                 out[done] = self.alloc(info, size)  # may trigger a collection: the real thing
@@ -315,42 +254,63 @@ class BulkMixin:
             return wanted
         return int(self.observer.bulk_gc_alloc(info, size, wanted))
 
-    def _rows_many(self: HeapCore, info: TypeInfo, size: int, out: IDs,
-                   scratch: _Scratch) -> None:
+    def _rows_many(self: HeapCore, info: TypeInfo, size: int, out: IDs) -> None:
         """``len(out)`` rows as calls of new_row (same ids), refcount 1, tracked like alloc;
-        their ids go to ``out``. Room and scratch arrays exist: nothing here allocates."""
+        their ids go to ``out``. Room exists: nothing here allocates an array.
+
+        Freed ids come first (written one by one, compiled); the rest are the fresh range
+        ``top, top + 1, ...``, whose rows and pool slices are contiguous: written as slices."""
         t = self.table
         count = len(out)
-        ids = scratch.ids[:count]
-        reused = t.free_ids.pop_into(ids)
-        if reused < count:  # fresh rows: top, top + 1, ...
-            fresh = ids[reused:]
+        reused = t.free_ids.pop_into(out)
+        tracked = info.gc_capable and info.kind is not Kind.DICT
+        flag = ALIVE | TRACKED if tracked else ALIVE
+        start = t.pool_top
+        if reused:
+            _jit_bulk.init_rows_at(out[:reused], t.type_id, t.flags, t.refcnt, t.extern,
+                                   t.gc_next, t.gc_prev, t.gc_refs, t.ref_start, t.ref_len,
+                                   t.ref_cap, info.type_id, flag, size, start)
+            for name, column in t._extra.items():  # per-collector columns start at their fill
+                column[out[:reused]] = t._fills[name]
+        if reused < count:
+            self._fresh_rows(info.type_id, flag, size, count - reused, start + reused * size)
+            fresh = out[reused:]
             fresh.fill(1)
             fresh[0] = t.top
             np.cumsum(fresh, out=fresh)
             t.top += count - reused
-        out[:] = ids
-        if size:
-            starts = scratch.starts[:count]
-            starts.fill(size)
-            starts[0] = t.pool_top
-            np.cumsum(starts, dtype=np.uint32, out=starts)
-            t.pool[t.pool_top : t.pool_top + count * size] = NULL
-            t.ref_start[ids] = starts
-        else:
-            t.ref_start[ids] = t.pool_top
+        t.pool[start : start + count * size] = NULL
         t.pool_top += count * size
-        t.init_rows(ids, info.type_id)  # type: ignore[arg-type]
-        t.refcnt[ids] = 1
-        t.extern[ids] = 1
-        t.ref_len[ids] = size
-        t.ref_cap[ids] = size
         t.live += count
-        if info.gc_capable and info.kind is not Kind.DICT:
+        if tracked:
             self.observer.place_many(out)
-            t.flags[ids] = ALIVE | TRACKED
         if self._watched:
             self._tell_rows(out, info.type_id, size)
+
+    def _fresh_rows(self: HeapCore, tid: int, flag: int, size: int, count: int,
+                    pool_start: int) -> None:
+        """Rows ``top .. top + count - 1`` made as :func:`_jit_bulk.init_rows_at` makes them
+        (slices of ``size`` slots from ``pool_start`` on), column by column."""
+        t = self.table
+        rows = slice(t.top, t.top + count)
+        t.type_id[rows] = tid
+        t.flags[rows] = flag
+        t.refcnt[rows] = 1
+        t.extern[rows] = 1
+        t.gc_next[rows] = NULL
+        t.gc_prev[rows] = NULL
+        t.gc_refs[rows] = 0
+        t.ref_len[rows] = size
+        t.ref_cap[rows] = size
+        starts = t.ref_start[rows]
+        if size:
+            starts.fill(size)
+            starts[0] = pool_start
+            np.cumsum(starts, dtype=np.uint32, out=starts)
+        else:
+            starts.fill(pool_start)
+        for name, column in t._extra.items():
+            column[rows] = t._fills[name]
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -360,47 +320,67 @@ class BulkMixin:
 
         Afterwards every slot holds its last value of the batch, each stored reference is
         counted, dicts that received a may-be-tracked value are tracked, and the overwritten
-        references have been released (deallocating what they kept alive)."""
+        references have been released (deallocating what they kept alive).
+
+        One compiled pass checks every entry and, if all are good, does the stores
+        (:func:`~gclab.heap._jit_bulk.set_slots_pass`); only a batch that stores keys, names
+        or set elements has their rules checked in between, vectorised."""
         ids_c, idx_c, val_c = (_column(ids, "ids"), _column(indices, "indices"),
                                _column(values, "values"))
-        if not len(ids_c) == len(idx_c) == len(val_c):
+        n = len(ids_c)
+        if not n == len(idx_c) == len(val_c):
             raise ValueError(f"ids, indices and values differ in length: "
-                             f"{len(ids_c)}, {len(idx_c)}, {len(val_c)}")
-        self._validate_stores(ids_c, idx_c, val_c)
-        if not len(ids_c):
+                             f"{n}, {len(idx_c)}, {len(val_c)}")
+        if not n:
             return
-        t = self.table
-        kinds, gc_capable = type_arrays(self.types)
-        olds = np.empty(len(ids_c), np.int32)
+        olds = np.empty(n if self._watched else 0, np.int32)
+        bad, keyed, dropped, n_dropped, tracked, placed = self._store_pass(
+            ids_c, idx_c, val_c, olds, layout_checked=False)
+        if keyed < bad:  # keys before the first bad entry: their rules, then the stores
+            bad, duplicate = self._first_layout_fault(ids_c, idx_c, val_c, bad)
+            if bad == n:
+                _, _, dropped, n_dropped, tracked, placed = self._store_pass(
+                    ids_c, idx_c, val_c, olds, layout_checked=True)
+        else:
+            duplicate = None
+        if bad < n:
+            self._reject_store(ids_c, idx_c, val_c, bad, duplicate)
         with self.operation():
-            tracked, placed = _store_many(t.pool, t.ref_start, t.refcnt, t.type_id, t.flags,
-                                          kinds, gc_capable, ids_c.codes, idx_c.codes,
-                                          val_c.codes, olds, DICT)
             if placed:
                 self.observer.place_many(tracked[:placed])
             if self._watched:  # the kernel's writes, told before any old value is released
                 self._tell_stores(ids_c.codes, idx_c.codes, olds, val_c.codes)
+            self._drop_all(dropped[:n_dropped], external=False)
 
-            self._drop_all(olds, external=False)
-
-    def _validate_stores(self: HeapCore, ids_c: _Column, idx_c: _Column,
-                         val_c: _Column) -> None:
-        """Reject the batch at its first bad entry (batch order), with the error set_slot
-        raises for it there; nothing changes."""
-        ids, indices, values = ids_c.codes, idx_c.codes, val_c.codes
+    def _store_pass(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
+                    olds: IDs, *, layout_checked: bool) -> tuple[Any, ...]:
+        """:func:`~gclab.heap._jit_bulk.set_slots_pass` on this heap's arrays."""
         t = self.table
-        alive = self._alive_mask(ids)
-        safe = np.where(alive, ids, N_HEADS)
+        kinds, gc_capable = type_arrays(self.types)
+        _, dict_slot = self._layout_arrays()
+        atoms = self.atoms
+        atom_live = atoms._live[: len(atoms._values)]  # per atom index: interned now
+        return _jit_bulk.set_slots_pass(
+            t.pool, t.ref_start, t.ref_len, t.refcnt, t.type_id, t.flags, t.top, kinds,
+            gc_capable, dict_slot, atom_live, ids_c.codes, idx_c.codes, val_c.codes,
+            layout_checked, olds, DICT)
+
+    def _first_layout_fault(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
+                            end: int) -> tuple[int, tuple[int, int] | None]:
+        """The first of entries ``0 .. end-1`` (all good but for the key rules) that breaks a
+        layout rule, else ``end``; and the entry storing a duplicate key with the slot that
+        holds it (or None)."""
+        ids, indices, values = ids_c.codes[:end], idx_c.codes[:end], val_c.codes[:end]
         kinds, dict_slot = self._layout_arrays()
-        kind = kinds[t.type_id[safe]]
-        ok = alive & (kind != K_WEAKREF)
-        ok &= (indices >= 0) & (indices < t.ref_len[safe])
-        ok &= (values == NULL) | self.atoms.live_codes(values) | self._alive_mask(values)
-        layout_ok, duplicate = self._layout_mask(ids, indices, values, kind, ok, dict_slot, safe)
-        ok &= layout_ok
-        if ok.all():
-            return
-        k = int(np.flatnonzero(~ok)[0])
+        kind = kinds[self.table.type_id[ids]]
+        layout_ok, duplicate = self._layout_mask(ids, indices, values, kind,
+                                                 np.ones(end, bool), dict_slot, ids)
+        faults = np.flatnonzero(~layout_ok)
+        return (int(faults[0]) if len(faults) else end), duplicate
+
+    def _reject_store(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column, k: int,
+                      duplicate: tuple[int, int] | None) -> None:
+        """Raise set_slot's error for entry ``k`` (the batch's first bad one), with a note."""
         oid, index, value = ids_c.entry(k), idx_c.entry(k), val_c.entry(k)
 
         def check() -> None:
@@ -415,7 +395,7 @@ class BulkMixin:
         _reject(self, k, check)
 
     def _layout_mask(self: HeapCore, ids: IDs, indices: IDs, values: IDs,
-                     kind: npt.NDArray[np.uint8], ok: Mask, dict_slot: npt.NDArray[np.int64],
+                     kind: npt.NDArray[np.uint8], ok: Mask, dict_slot: npt.NDArray[np.int32],
                      safe: npt.NDArray[Any]) -> tuple[Mask, tuple[int, int] | None]:
         """The entries the layout rules allow (see :mod:`gclab.heap.rules`), and the first
         entry that would store a duplicate key, name or element (with the slot holding it)."""
@@ -435,11 +415,9 @@ class BulkMixin:
             good &= ~own_dict | (values == NULL) | self._kind_is(values, ok, Kind.DICT)
         return good, duplicate
 
-    def _layout_arrays(self: HeapCore) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        """Per type id: its kind's code and its separate ``__dict__`` slot (cached)."""
-        separate = self.profile.instance_dict == "separate"
-        return self.types.derived(f"bulk.layout.{separate}",
-                                  lambda r: _layout_arrays(r, separate))
+    def _layout_arrays(self: HeapCore) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+        """Per type id: its kind's code and its ``__dict__`` slot (cached)."""
+        return self.types.derived("bulk.layout", _layout_arrays)
 
     def _kind_is(self: HeapCore, values: IDs, ok: Mask, *kinds: Kind) -> Mask:
         """Entries whose value is a (valid) id of one of ``kinds``."""
@@ -530,6 +508,7 @@ class BulkMixin:
         return k, int(i_slot[holder[0]])
 
     def _alive_mask(self: HeapCore, ids: npt.NDArray[np.integer]) -> Mask:
+        """Per entry: a live id (vectorised ``check_id``; the sweep of heap/deferred.py)."""
         t = self.table
         inside = (ids >= N_HEADS) & (ids < t.top)
         alive = np.zeros(len(ids), bool)
@@ -545,35 +524,60 @@ class BulkMixin:
         Rejected as a whole if an id is not live or the batch drops more references to an
         object than it has external ones it may drop (:meth:`_kept_refs`: static references
         and live proxies' are never dropped). Afterwards each count went down by its number of
-        occurrences and every object that reached zero was deallocated at its turn."""
+        occurrences and every object that reached zero was deallocated at its turn.
+
+        One compiled pass (:func:`~gclab.heap._jit_bulk.decref_pass`) checks the batch and
+        does its drops up to the first that reaches zero; the kept references are asked for
+        only for the ids in the batch that may have some."""
         column = _column(ids, "ids")
         codes = column.codes
         t = self.table
-        alive = self._alive_mask(codes)
-        if not alive.all():
-            k = int(np.flatnonzero(~alive)[0])
+        owners = self._kept_owners()
+        kept = np.full(len(owners), -1, np.int32)
+        status, k = _jit_bulk.decref_pass(t.flags, t.top, t.refcnt, t.extern, codes, owners,
+                                          kept)
+        if status == _NEED_KEPT:
+            asked = np.flatnonzero(kept == -2)
+            kept[kept < 0] = 0
+            kept[asked] = self._kept_refs_many(owners[asked])
+            status, k = _jit_bulk.decref_pass(t.flags, t.top, t.refcnt, t.extern, codes,
+                                              owners, kept)
+        if status == _NOT_LIVE:
             _reject(self, k, lambda: self.check_id(column.entry(k)))
-        kept = self._kept_refs_many(codes)
-        k = int(_first_overdraw(t.extern, codes, kept))
-        if k >= 0:
+        if status == _OVERDRAWN:
             oid = int(codes[k])
-            droppable = int(t.extern[oid]) - int(kept[k])
+            keep, why = self._kept_refs(oid)
             raise RefcountUnderflowError(
-                f"{self.describe(oid)} has {droppable} external reference(s) the caller may "
-                f"drop{self._kept_refs(oid)[1]}; the batch drops one more at entry {k} (nothing "
+                f"{self.describe(oid)} has {int(t.extern[oid]) - keep} external reference(s) "
+                f"the caller may drop{why}; the batch drops one more at entry {k} (nothing "
                 f"was changed)")
-        self._drop_all(codes, external=True)
+        if self._watched:
+            self._tell_decrefs(codes[:k])
+        if k < len(codes):
+            self.decref(int(codes[k]))
+            self._drop_all(codes, external=True, start=k + 1)
         debug_check(self, 2)
 
-    def _drop_all(self: HeapCore, codes: IDs, *, external: bool) -> None:
-        """Drop ``codes`` in order: runs that stay above zero in bulk, the rest one by one."""
+    def _kept_owners(self: HeapCore) -> npt.NDArray[np.int32]:
+        """Sorted, the ids that may have external references :meth:`_kept_refs` keeps (static
+        references, live proxies, proxies whose release is deferred); every other id keeps
+        none."""
+        owners = [*self.static_refs, *self._deferred_releases,
+                  *getattr(self, "_proxies", ())]
+        if not owners:
+            return _NO_OWNERS
+        return np.array(sorted(set(owners)), np.int32)
+
+    def _drop_all(self: HeapCore, codes: IDs, *, external: bool, start: int = 0) -> None:
+        """Drop ``codes[start:]`` in order: runs that stay above zero in bulk, the rest one by
+        one."""
         t = self.table
-        k = 0
+        k = start
         while k < len(codes):
-            start = k
-            k = int(_drop_run(t.refcnt, t.extern, codes, k, external))
+            run = k
+            k = int(_jit_bulk.drop_run(t.refcnt, t.extern, codes, k, external))
             if external and self._watched:
-                self._tell_decrefs(codes[start:k])
+                self._tell_decrefs(codes[run:k])
             if k < len(codes):
                 if external:
                     self.decref(int(codes[k]))

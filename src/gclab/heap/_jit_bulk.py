@@ -1,0 +1,286 @@
+"""The bulk API's compiled passes (the heap's own compiled helpers, built on :mod:`gclab._jit`).
+
+Each bulk call of :mod:`gclab.heap.bulk` is one call of one of these kernels: it first checks
+every entry of the batch, in batch order, and only when all are good does the work, so a batch
+with a bad entry anywhere changes nothing (the Python side then raises the one-at-a-time call's
+error for the first bad entry). With ``GCLAB_JIT=0`` the ``jit`` decorator is the identity and
+the same source runs as plain Python: that is the twin ``tests/test_bulk.py`` compares with the
+compiled kernels (and the one-at-a-time calls remain the specification of both).
+
+Inputs are int32 arrays of any layout (a broadcast id costs no memory); nothing here allocates
+an array of the batch's length except the overwritten references :func:`store_pass` must keep
+until all the stores are done (only the ids among them, or every one when a listener hears
+them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit
+from .flags import ALIVE, TRACKED
+from .table import N_HEADS, NULL
+from .types import K_DICT, K_FRAME, K_MODULE, K_SET, K_TUPLE, K_WEAKREF
+
+
+@jit
+def _grown(buffer, count):
+    """``buffer`` with twice the room, its first ``count`` entries kept."""
+    out = np.empty(max(16, 2 * len(buffer)), np.int32)
+    out[:count] = buffer[:count]
+    return out
+
+
+@jit
+def check_stores(flags, top, ref_start, ref_len, type_id, pool, kinds, dict_slot, atom_live,
+                 ids, indices, values):
+    """Check a ``set_slots`` batch in batch order; nothing is written.
+
+    Returns ``(bad, keyed, old_ids)``: ``bad`` the first entry ``set_slot`` would reject for
+    its id (not live), object (a weakref), index (out of range), value (not NULL, an interned
+    atom or a live id) or an instance's ``__dict__`` slot (only a dict or NULL), else
+    ``len(ids)``; ``keyed`` the first entry that stores a non-NULL key, name or set element
+    (whose rules, hashability, str names and uniqueness, the caller checks), else ``len(ids)``;
+    ``old_ids`` how many of the slots stored into hold an id now.
+
+    The checks are written out in the loop: numba called helpers taking arrays without
+    inlining them, which made this pass several times slower."""
+    n = len(ids)
+    keyed = n
+    old_ids = 0
+    last = np.int64(-1)  # the object of the previous entry and what was read of it
+    tid = kind = length = dslot = 0
+    start = np.int64(0)
+    for k in range(n):
+        oid = ids[k]
+        if oid != last:
+            if oid < N_HEADS or oid >= top or (flags[oid] & ALIVE) == 0:
+                return k, keyed, old_ids
+            tid = type_id[oid]
+            kind = kinds[tid]
+            if kind == K_WEAKREF:
+                return k, keyed, old_ids
+            last = oid
+            length = ref_len[oid]
+            start = np.int64(ref_start[oid])
+            dslot = dict_slot[tid]
+        index = indices[k]
+        if index < 0 or index >= length:
+            return k, keyed, old_ids
+        value = values[k]  # NULL, an interned atom or a live id (check_value)
+        if value >= 0:
+            if value < N_HEADS or value >= top or (flags[value] & ALIVE) == 0:
+                return k, keyed, old_ids
+        elif value != NULL:
+            atom = -2 - np.int64(value)
+            if atom >= len(atom_live) or not atom_live[atom]:
+                return k, keyed, old_ids
+        if kind == K_SET or ((kind == K_DICT or kind == K_FRAME or kind == K_MODULE)
+                             and index % 2 == 0):  # a key, name or set element (is_keyed_slot)
+            if value != NULL and keyed == n:
+                keyed = k
+        elif index == dslot and value != NULL:
+            if value < 0 or kinds[type_id[value]] != K_DICT:
+                return k, keyed, old_ids
+        if pool[start + index] >= 0:
+            old_ids += 1
+    return n, keyed, old_ids
+
+
+@jit
+def store_all(pool, ref_start, refcnt, type_id, flags, kinds, gc_capable, ids, indices,
+              values, olds, old_ids, dict_type):
+    """The stores of a checked ``set_slots`` batch, in batch order: each new value held, the
+    overwritten one kept; a dict that receives a value that may be tracked is flagged TRACKED
+    and listed for the collector to place, in order.
+
+    ``olds`` of the batch's length receives every overwritten value (for listeners); an empty
+    ``olds`` means only the overwritten ids are kept, in order, in a buffer of ``old_ids``
+    entries (what :func:`check_stores` counted: it grows only when a slot is stored into twice).
+    Returns ``(dropped, how many, listed dicts, how many)``: the references to release, in
+    order, and the dicts to place."""
+    n = len(ids)
+    every = len(olds) == n
+    dropped = olds if every else np.empty(old_ids, np.int32)
+    tracked = np.empty(4, np.int32)
+    k = n_dropped = n_tracked = 0
+    while True:  # the buffers grow between runs: a loop that reassigns arrays runs slowly
+        k, n_dropped, n_tracked = _store_run(pool, ref_start, refcnt, type_id, flags, kinds,
+                                             gc_capable, ids, indices, values, every, dropped,
+                                             n_dropped, tracked, n_tracked, dict_type, k)
+        if k == n:
+            return dropped, (n if every else n_dropped), tracked, n_tracked
+        if n_dropped == len(dropped):
+            dropped = _grown(dropped, n_dropped)
+        if n_tracked == len(tracked):
+            tracked = _grown(tracked, n_tracked)
+
+
+@jit
+def _store_run(pool, ref_start, refcnt, type_id, flags, kinds, gc_capable, ids, indices,
+               values, every, dropped, n_dropped, tracked, n_tracked, dict_type, start):
+    """Stores ``start ..`` of :func:`store_all` until the batch ends or a buffer is full
+    (``dropped`` when the next old id has no room, ``tracked`` when a dict has none: that
+    entry is not done). Returns ``(next entry, n_dropped, n_tracked)``."""
+    last = np.int64(-1)  # the object of the previous entry and what was read of it
+    base = np.int64(0)
+    is_dict = False
+    for k in range(start, len(ids)):
+        oid = ids[k]
+        if oid != last:
+            last = oid
+            base = np.int64(ref_start[oid])
+            is_dict = type_id[oid] == dict_type
+        value = values[k]
+        at = base + indices[k]
+        old = pool[at]
+        if every:
+            dropped[k] = old
+        elif old >= 0:
+            if n_dropped == len(dropped):
+                return k, n_dropped, n_tracked
+            dropped[n_dropped] = old
+            n_dropped += 1
+        if is_dict and (flags[oid] & TRACKED) == 0 and value >= 0:
+            tid = type_id[value]
+            if gc_capable[tid] != 0 and (kinds[tid] != K_TUPLE or (flags[value] & TRACKED) != 0):
+                if n_tracked == len(tracked):
+                    if not every and old >= 0:
+                        n_dropped -= 1  # the entry is done again after the growth
+                    return k, n_dropped, n_tracked
+                flags[oid] |= TRACKED
+                tracked[n_tracked] = oid
+                n_tracked += 1
+        if value >= 0:
+            refcnt[value] += 1
+        pool[at] = value
+    return len(ids), n_dropped, n_tracked
+
+
+@jit
+def set_slots_pass(pool, ref_start, ref_len, refcnt, type_id, flags, top, kinds, gc_capable,
+                   dict_slot, atom_live, ids, indices, values, layout_checked, olds, dict_type):
+    """A whole ``set_slots`` batch in one call: :func:`check_stores`, then, only if every
+    entry is good and either no entry stores a key or the caller has checked the keys
+    (``layout_checked``), :func:`store_all`. Returns ``(bad, keyed)`` of the check and the
+    four results of the stores (empty when nothing was stored)."""
+    bad, keyed, old_ids = check_stores(flags, top, ref_start, ref_len, type_id, pool, kinds,
+                                       dict_slot, atom_live, ids, indices, values)
+    if bad < len(ids) or (keyed < len(ids) and not layout_checked):
+        none = np.empty(0, np.int32)
+        return bad, keyed, none, 0, none, 0
+    dropped, n_dropped, tracked, n_tracked = store_all(pool, ref_start, refcnt, type_id, flags,
+                                                       kinds, gc_capable, ids, indices, values,
+                                                       olds, old_ids, dict_type)
+    return bad, keyed, dropped, n_dropped, tracked, n_tracked
+
+
+@jit
+def decref_pass(flags, top, refcnt, extern, codes, owners, kept):
+    """Check a ``decref_many`` batch and do its drops up to the first one that reaches zero.
+
+    ``owners`` (sorted) are the ids that may have external references decref may not drop,
+    ``kept[c]`` how many of ``owners[c]``'s (-1: not known yet). Returns ``(status, k)``:
+
+    * ``(0, k)``: entry ``k`` is not a live id (the first such entry; nothing changed);
+    * ``(1, k)``: entry ``k`` is the first at which the drops in order would take an external
+      count below what it keeps (nothing changed);
+    * ``(2, 0)``: some ``kept`` of the batch are not known; they are now ``-2`` (nothing
+      changed: the caller fills them in and calls again);
+    * ``(3, k)``: the batch is good; entries ``0 .. k-1`` were dropped (none reached zero) and
+      entry ``k`` (if ``k < len(codes)``) would take its object's count to zero: that drop and
+      the rest are the caller's."""
+    n = len(codes)
+    dead = n
+    over = n
+    need = False
+    counted = 0  # extern is counted down for codes[:counted]
+    n_owners = len(owners)
+    low = owners[0] if n_owners else 0
+    high = owners[n_owners - 1] if n_owners else -1
+    for k in range(n):
+        oid = codes[k]
+        if oid < N_HEADS or oid >= top or (flags[oid] & ALIVE) == 0:
+            dead = k
+            break
+        if over < n:
+            continue
+        keep = 0
+        if low <= oid <= high:  # a binary search of owners, written out (see check_stores)
+            lo, hi = 0, n_owners
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if owners[mid] < oid:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < n_owners and owners[lo] == oid:
+                if kept[lo] < 0:
+                    kept[lo] = -2
+                    need = True
+                keep = kept[lo]
+        if need:
+            continue
+        left = extern[oid] - 1
+        if left < keep:
+            over = k
+            continue
+        extern[oid] = left
+        counted = k + 1
+    if dead < n or over < n or need:
+        for k in range(counted):
+            extern[codes[k]] += 1
+        if dead < n:
+            return 0, dead
+        if need:
+            return 2, 0
+        return 1, over
+    stop = n
+    for k in range(n):
+        oid = codes[k]
+        if refcnt[oid] <= 1:
+            stop = k
+            break
+        refcnt[oid] -= 1
+    for k in range(stop, n):  # those drops are the caller's, extern included
+        extern[codes[k]] += 1
+    return 3, stop
+
+
+@jit
+def drop_run(refcnt, extern, codes, start, external):
+    """Drop references ``codes[start:]`` while none reaches zero; the index where one would.
+    Negative codes (NULL, atoms) are skipped; ``external`` drops count down ``extern`` too."""
+    for k in range(start, len(codes)):
+        code = codes[k]
+        if code < 0:
+            continue
+        if refcnt[code] <= 1:
+            return k
+        refcnt[code] -= 1
+        if external:
+            extern[code] -= 1
+    return len(codes)
+
+
+@jit
+def init_rows_at(ids, type_id, flags, refcnt, extern, gc_next, gc_prev, gc_refs, ref_start,
+                 ref_len, ref_cap, tid, flag, size, pool_start):
+    """Rows ``ids`` (any ids, e.g. reused ones) made new objects of type ``tid``: flags
+    ``flag``, one reference (external), in no list, ``size`` slots, ``ids[k]``'s at
+    ``pool_start + k * size``."""
+    for k in range(len(ids)):
+        oid = ids[k]
+        type_id[oid] = tid
+        flags[oid] = flag
+        refcnt[oid] = 1
+        extern[oid] = 1
+        gc_next[oid] = NULL
+        gc_prev[oid] = NULL
+        gc_refs[oid] = 0
+        ref_start[oid] = pool_start + k * size
+        ref_len[oid] = size
+        ref_cap[oid] = size
+
+
+__all__ = ["check_stores", "decref_pass", "drop_run", "init_rows_at", "set_slots_pass", "store_all"]
