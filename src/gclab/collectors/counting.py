@@ -138,7 +138,7 @@ class CountingCollector:
         stats["collections"] += 1
         stats["collected"] += collected
         stats["uncollectable"] += record.uncollectable
-        record.heap_objects_after = self.heap.table.live
+        record.heap_objects_after = self.table.live
         record.count_after = (state.count[0], state.count[1], state.count[2])
         self.history.append(record)
 

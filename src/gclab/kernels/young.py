@@ -10,11 +10,12 @@ a compiled cascade that may run tp_clear. :func:`_collect` runs, in ``collect()`
 2. deduce_unreachable (update_refs, subtract_refs, move_unreachable; 2.7 untracks tuples
    inline), then untrack_tuples on the survivors (3.x);
 3. promote_survivors (a full collection: untrack_dicts; the long-lived sizes are returned);
-4. the check that decides the rest: if a member of the unreachable set is not *plain* (its
-   type has a ``__del__`` or is the weakref type, or it has weakrefs: user code could run in
-   handle_weakrefs, finalize_garbage or its deallocation) it returns ``BAIL`` here and the
+4. move_legacy_finalizers with nothing to move (UNREACHABLE cleared on all), and the check
+   that decides the rest: if a member of the unreachable set is not *plain* (its type has a
+   ``__del__`` or is the weakref type, or it has weakrefs: user code could run in
+   handle_weakrefs, finalize_garbage or its deallocation) it returns ``BAIL`` and the
    collector goes on with the ordinary phases from move_legacy_finalizers;
-5. move_legacy_finalizers (nothing to move: UNREACHABLE cleared on all), handle_weakrefs and
+5. handle_weakrefs and
    finalize_garbage (nothing to do), nothing_resurrected (PEP 442 profiles: the set moves to
    the still-unreachable list), the count of what will be freed;
 6. delete_garbage: the heap's compiled deallocation cascade
@@ -32,7 +33,11 @@ from __future__ import annotations
 
 from ..heap._jit_dealloc import (
     DONE,
+    IO_COUNT0,
+    IO_HOLES,
+    IO_LIVE,
     IO_MEMBERS,
+    IO_NFREED,
     IO_START_LIST,
     IO_SURVIVORS,
     IO_TOP,
@@ -43,7 +48,7 @@ from ..heap._jit_lists import _list_size
 from ..heap.flags import HAS_WEAKREFS, NOT_UNREACHABLE
 from ..heap.types import K_DICT, K_TUPLE
 from . import at, jit
-from .cycles import _clear_flag, _deduce_unreachable, _untrack_scan
+from .cycles import _deduce_unreachable, _untrack_scan
 
 #: Returned instead of a cascade status when a member of the unreachable set is not plain.
 BAIL = 16
@@ -68,29 +73,46 @@ def _list_merge(gc_next, gc_prev, source, target):
 
 
 @jit
-def _all_plain(gc_next, flags, type_id, tinfo, head):
-    """True when every member of ``head`` is plain: a ``T_PLAIN`` type, no weakrefs."""
+def _unreachable_all_plain(gc_next, flags, type_id, tinfo, head):
+    """move_legacy_finalizers when nothing is to move: UNREACHABLE cleared on each member of
+    ``head``, whose number is returned, if every member is plain (a ``T_PLAIN`` type, no
+    weakrefs); else -1 at the first that is not, the members before it cleared (harmless: the
+    ordinary phase that takes over clears every member first)."""
+    count = 0
+    step, alt = 1, 1
     node = gc_next[head]
     while node != head:
-        u = at(node)
-        if (tinfo[at(type_id[u])] & T_PLAIN) == 0 or (flags[u] & HAS_WEAKREFS) != 0:
-            return False
-        node = gc_next[u]
-    return True
+        while True:  # a run (see kernels.cycles)
+            u = at(node)
+            f = flags[u]
+            if (tinfo[at(type_id[u])] & T_PLAIN) == 0 or (f & HAS_WEAKREFS) != 0:
+                return -1
+            flags[u] = f & NOT_UNREACHABLE
+            count += 1
+            following = gc_next[u]
+            if following != node + step or following == head:
+                break
+            node += step
+            step, alt = alt, step
+        step, alt = alt, following - node
+        node = following
+    return count
 
 
 @jit
 def _collect(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capable, pool,
              ref_start, ref_len, ref_cap, tinfo, trash_state, trash_items, frames, vbuf, freed,
-             fl_count, io, first, generation, inline, legacy):
-    """Steps 1-6 above on the collector whose lists start at ``first``.
+             fl_count, io, first, generation, inline, legacy, nfreed, live, holes, count0):
+    """Steps 1-6 above on the collector whose lists start at ``first``; ``nfreed``, ``live``,
+    ``holes`` and ``count0`` are the cascade's registers as its Python driver would set them
+    (the free ids' size, ``table.live``, ``table.pool_holes``, ``count[0]``).
 
-    Returns ``(status, objects, references, survivors, collected)``: ``status`` is ``BAIL``
-    (steps 1-3 done, the rest left to the ordinary phases), else the cascade's (``DONE``: the
-    collection is over; ``io`` holds the cascade's registers either way); ``objects`` and
-    ``references`` as deduce_unreachable returns them; ``survivors`` the size of the collected
-    generation after promotion (0 for generation 0, which does not need it); ``collected`` the
-    number of objects handed to delete_garbage."""
+    Returns ``(status, objects, references, survivors, collected, nfreed, live, holes,
+    count0)``: ``status`` is ``BAIL`` (steps 1-3 done, the rest left to the ordinary phases),
+    else the cascade's (``DONE``: the collection is over); ``objects`` and ``references`` as
+    deduce_unreachable returns them; ``survivors`` the size of the collected generation after
+    promotion (0 for generation 0, which does not need it); ``collected`` the number of objects
+    handed to delete_garbage; then the cascade's registers afterwards (also left in ``io``)."""
     young = first + generation
     old = young + 1 if generation < 2 else young
     unreachable = first + _UNREACHABLE
@@ -111,23 +133,24 @@ def _collect(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capabl
         _untrack_scan(gc_next, gc_prev, flags, type_id, kinds, gc_capable, pool, ref_start,
                       ref_len, young, K_DICT)
         survivors = _list_size(gc_next, young)
-    if not _all_plain(gc_next, flags, type_id, tinfo, unreachable):
-        return BAIL, objects, references, survivors, 0
-    _clear_flag(gc_next, flags, unreachable, NOT_UNREACHABLE)  # move_legacy_finalizers
-    members = unreachable
+    collected = _unreachable_all_plain(gc_next, flags, type_id, tinfo, unreachable)
+    if collected < 0:
+        return BAIL, objects, references, survivors, 0, nfreed, live, holes, count0
+    members = unreachable  # handle_weakrefs, finalize_garbage: nothing to do
     if not legacy:  # nothing_resurrected
         members = first + _STILL_UNREACHABLE
         _list_merge(gc_next, gc_prev, unreachable, members)
-    collected = _list_size(gc_next, members)
     status = DONE
     if collected:  # delete_garbage: clear_list(members, old) on the compiled cascade
+        io[IO_NFREED], io[IO_LIVE], io[IO_HOLES], io[IO_COUNT0] = nfreed, live, holes, count0
         io[IO_START_LIST] = 1
         io[IO_MEMBERS] = members
         io[IO_SURVIVORS] = old
         status = _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start, ref_len, ref_cap,
                           pool, tinfo, trash_state, trash_items, frames, vbuf, freed, fl_count,
                           io, io[IO_TOP])
-    return status, objects, references, survivors, collected
+        nfreed, live, holes, count0 = io[IO_NFREED], io[IO_LIVE], io[IO_HOLES], io[IO_COUNT0]
+    return status, objects, references, survivors, collected, nfreed, live, holes, count0
 
 
 __all__ = ["BAIL"]

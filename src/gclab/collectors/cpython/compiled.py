@@ -35,9 +35,14 @@ from ...kernels.young import BAIL, _collect
 from ..record import CollectionRecord
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from ...heap.core import HeapCore
     from ...heap.dealloc import Dealloc
     from .generational import GenerationalCollector
+
+    U8 = npt.NDArray[np.uint8]
 
 
 def applies(collector: GenerationalCollector) -> bool:
@@ -65,20 +70,17 @@ def collect(collector: GenerationalCollector, generation: int,
     if heap.observer is not kernel._observer:  # as DeallocKernel.resume: its parameters
         kernel._bind(heap)
     io, free, trash = kernel.io, t.free_ids, heap.trash_delete_later
-    # the cascade's registers, as DeallocKernel.resume sets them before each call
     base, vtop = io.item(cascade.IO_TOP), io.item(cascade.IO_VTOP)
-    io[cascade.IO_NFREED] = free.size
-    io[cascade.IO_LIVE] = t.live
-    io[cascade.IO_HOLES] = t.pool_holes
-    io[cascade.IO_COUNT0] = count[0]
-    kinds, gc_capable = type_arrays(heap.types)
+    kinds, gc_capable, tinfo = _type_arrays(collector)
     profile = collector.profile
-    status, objects, references, survivors, collected = _collect(
+    (status, objects, references, survivors, collected, nfreed, live, holes,
+     count0) = _collect(
         t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, kinds, gc_capable, t.pool,
-        t.ref_start, t.ref_len, t.ref_cap, cascade.dealloc_type_info(heap.types), trash.state,
-        trash.items, kernel.frames, kernel.vbuf, free.items, kernel._fl, io,
-        collector.first_head, generation, profile.tuple_untracking == "in_move_unreachable",
-        profile.legacy_finalizers)
+        t.ref_start, t.ref_len, t.ref_cap, tinfo, trash.state, trash.items, kernel.frames,
+        kernel.vbuf, free.items, kernel._fl, io, collector.first_head, generation,
+        profile.tuple_untracking == "in_move_unreachable", profile.legacy_finalizers,
+        # the cascade's registers, as DeallocKernel.resume sets them before each call
+        free.size, t.live, t.pool_holes, count[0])
     record.candidates = objects
     record.objects_visited += objects
     record.references_visited += 2 * references
@@ -86,11 +88,8 @@ def collect(collector: GenerationalCollector, generation: int,
     if status == BAIL:
         collector.collect_rest(generation, record, started)
         return record
-    get = io.item  # the cascade's registers back, as DeallocKernel.resume takes them
-    t.live = get(cascade.IO_LIVE)
-    t.pool_holes = get(cascade.IO_HOLES)
-    free.size = get(cascade.IO_NFREED)
-    count[0] = get(cascade.IO_COUNT0)
+    # the registers back, as DeallocKernel.resume takes them
+    t.live, t.pool_holes, free.size, count[0] = live, holes, nfreed, count0
     if status != cascade.DONE:
         _finish_cascade(heap, status, base, vtop)
     record.collected, record.uncollectable = collected, 0
@@ -98,6 +97,19 @@ def collect(collector: GenerationalCollector, generation: int,
     collector.close_record(generation, collected, record)
     debug_check(heap, 1, after_collection=True)
     return record
+
+
+def _type_arrays(collector: GenerationalCollector) -> tuple[U8, U8, U8]:
+    """Per type id: its kind code, 1 if GC-capable (:func:`~gclab.heap.types.type_arrays`),
+    the cascade's byte (:func:`~gclab.heap._jit_dealloc.dealloc_type_info`); kept on the
+    collector while no type is added (types are only appended and never change)."""
+    types = collector.heap.types
+    cached = collector.compiled_types
+    if cached is None or cached[0] != len(types):
+        kinds, gc_capable = type_arrays(types)
+        cached = (len(types), kinds, gc_capable, cascade.dealloc_type_info(types))
+        collector.compiled_types = cached
+    return cached[1], cached[2], cached[3]
 
 
 def _long_lived(collector: GenerationalCollector, generation: int, survivors: int) -> None:

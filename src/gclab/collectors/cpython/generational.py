@@ -32,10 +32,15 @@ from ...profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNC
 from ..base import Capabilities, register
 from ..counting import CountingCollector
 from ..record import CollectionRecord
-from . import compiled, phases  # compiled unless GCLAB_JIT=0
+from . import compiled as twin
+from . import phases  # compiled unless GCLAB_JIT=0
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from ...heap.core import HeapCore
+
+    U8 = npt.NDArray[np.uint8]
 
 # The collector's lists, as offsets from its first head.
 GEN0, GEN1, GEN2, PERMANENT = 0, 1, 2, 3
@@ -56,6 +61,8 @@ class GenerationalCollector(CountingCollector):
     permanent: int
     #: False: every collection takes the ordinary path (:meth:`run_collection`).
     compiled: bool = True
+    #: The compiled twin's per-type arrays, with the number of types they cover.
+    compiled_types: tuple[int, U8, U8, U8] | None = None
 
     def __init__(
 self, heap: HeapCore, *, free_lists: bool = False) -> None:
@@ -131,8 +138,8 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
     def run_collection(self, generation: int, record: CollectionRecord) -> CollectionRecord:
         """:meth:`collect`, or its compiled twin when no user code can run in it
         (:mod:`gclab.collectors.cpython.compiled`: one call, the same results)."""
-        if compiled.applies(self):
-            return compiled.collect(self, generation, record)
+        if twin.applies(self):
+            return twin.collect(self, generation, record)
         return self.collect(generation, record)
 
     def collect_rest(self, generation: int, record: CollectionRecord, started: float) -> None:
