@@ -41,6 +41,7 @@ from ..heap._jit_dealloc import (
     IO_START_LIST,
     IO_SURVIVORS,
     IO_TOP,
+    IO_VTOP,
     T_PLAIN,
     _cascade,
 )
@@ -108,11 +109,14 @@ def _collect(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capabl
     (the free ids' size, ``table.live``, ``table.pool_holes``, ``count[0]``).
 
     Returns ``(status, objects, references, survivors, collected, nfreed, live, holes,
-    count0)``: ``status`` is ``BAIL`` (steps 1-3 done, the rest left to the ordinary phases),
-    else the cascade's (``DONE``: the collection is over); ``objects`` and ``references`` as
-    deduce_unreachable returns them; ``survivors`` the size of the collected generation after
-    promotion (0 for generation 0, which does not need it); ``collected`` the number of objects
-    handed to delete_garbage; then the cascade's registers afterwards (also left in ``io``)."""
+    count0, base, vtop)``: ``status`` is ``BAIL`` (steps 1-3 done, the rest left to the
+    ordinary phases), else the cascade's (``DONE``: the collection is over); ``objects`` and
+    ``references`` as deduce_unreachable returns them; ``survivors`` the size of the collected
+    generation after promotion (0 for generation 0, which does not need it); ``collected`` the
+    number of objects handed to delete_garbage; then the cascade's registers afterwards (also
+    left in ``io``) and its frame and value stack tops before (where an exception in Python's
+    part rolls back)."""
+    base, vtop = io[IO_TOP], io[IO_VTOP]
     young = first + generation
     old = young + 1 if generation < 2 else young
     unreachable = first + _UNREACHABLE
@@ -135,7 +139,7 @@ def _collect(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capabl
         survivors = _list_size(gc_next, young)
     collected = _unreachable_all_plain(gc_next, flags, type_id, tinfo, unreachable)
     if collected < 0:
-        return BAIL, objects, references, survivors, 0, nfreed, live, holes, count0
+        return BAIL, objects, references, survivors, 0, nfreed, live, holes, count0, base, vtop
     members = unreachable  # handle_weakrefs, finalize_garbage: nothing to do
     if not legacy:  # nothing_resurrected
         members = first + _STILL_UNREACHABLE
@@ -148,9 +152,10 @@ def _collect(gc_next, gc_prev, flags, refcnt, gc_refs, type_id, kinds, gc_capabl
         io[IO_SURVIVORS] = old
         status = _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start, ref_len, ref_cap,
                           pool, tinfo, trash_state, trash_items, frames, vbuf, freed, fl_count,
-                          io, io[IO_TOP])
+                          io, base)
         nfreed, live, holes, count0 = io[IO_NFREED], io[IO_LIVE], io[IO_HOLES], io[IO_COUNT0]
-    return status, objects, references, survivors, collected, nfreed, live, holes, count0
+    return (status, objects, references, survivors, collected, nfreed, live, holes, count0,
+            base, vtop)
 
 
 __all__ = ["BAIL"]

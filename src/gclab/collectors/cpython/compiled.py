@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
 def applies(collector: GenerationalCollector) -> bool:
     """True when a collection may run as one compiled call (the conditions above)."""
-    heap = collector.heap
-    return (collector.compiled and not collector.state.debug
+    heap = collector._heap()
+    return (collector.compiled and heap is not None and not collector.state.debug
             and collector.free_counts is None and not collector.table.free_listeners
             and heap._clear_compiled())
 
@@ -69,16 +69,16 @@ def collect(collector: GenerationalCollector, generation: int,
     assert kernel is not None
     if heap.observer is not kernel._observer:  # as DeallocKernel.resume: its parameters
         kernel._bind(heap)
-    io, free, trash = kernel.io, t.free_ids, heap.trash_delete_later
-    base, vtop = io.item(cascade.IO_TOP), io.item(cascade.IO_VTOP)
-    kinds, gc_capable, tinfo = _type_arrays(collector)
-    profile = collector.profile
-    (status, objects, references, survivors, collected, nfreed, live, holes,
-     count0) = _collect(
-        t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, kinds, gc_capable, t.pool,
-        t.ref_start, t.ref_len, t.ref_cap, tinfo, trash.state, trash.items, kernel.frames,
-        kernel.vbuf, free.items, kernel._fl, io, collector.first_head, generation,
-        profile.tuple_untracking == "in_move_unreachable", profile.legacy_finalizers,
+    fixed = collector.compiled_fixed
+    if fixed is None or fixed[0] != len(heap.types):
+        fixed = _fixed_arguments(collector, heap)
+    free, trash = t.free_ids, heap.trash_delete_later
+    (status, objects, references, survivors, collected, nfreed, live, holes, count0, base,
+     vtop) = _collect(
+        t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, fixed[1], fixed[2],
+        t.pool, t.ref_start, t.ref_len, t.ref_cap, fixed[3], trash.state, trash.items,
+        kernel.frames, kernel.vbuf, free.items, kernel._fl, kernel.io, fixed[4], generation,
+        fixed[5], fixed[6],
         # the cascade's registers, as DeallocKernel.resume sets them before each call
         free.size, t.live, t.pool_holes, count[0])
     record.candidates = objects
@@ -95,21 +95,27 @@ def collect(collector: GenerationalCollector, generation: int,
     record.collected, record.uncollectable = collected, 0
     record.wall_time = time.perf_counter() - started
     collector.close_record(generation, collected, record)
-    debug_check(heap, 1, after_collection=True)
+    if getattr(heap, "debug_level", 0):
+        debug_check(heap, 1, after_collection=True)
     return record
 
 
-def _type_arrays(collector: GenerationalCollector) -> tuple[U8, U8, U8]:
-    """Per type id: its kind code, 1 if GC-capable (:func:`~gclab.heap.types.type_arrays`),
-    the cascade's byte (:func:`~gclab.heap._jit_dealloc.dealloc_type_info`); kept on the
-    collector while no type is added (types are only appended and never change)."""
-    types = collector.heap.types
-    cached = collector.compiled_types
-    if cached is None or cached[0] != len(types):
-        kinds, gc_capable = type_arrays(types)
-        cached = (len(types), kinds, gc_capable, cascade.dealloc_type_info(types))
-        collector.compiled_types = cached
-    return cached[1], cached[2], cached[3]
+#: What :func:`_collect` takes that changes only when a type is added: the number of types,
+#: the kind codes, the GC-capable bytes, the cascade's type bytes, the collector's first list
+#: head, whether tuples are untracked inside move_unreachable, whether finalizers are legacy.
+Fixed = tuple[int, "U8", "U8", "U8", int, bool, bool]
+
+
+def _fixed_arguments(collector: GenerationalCollector, heap: HeapCore) -> Fixed:
+    """The :data:`Fixed` arguments, kept on the collector until a type is added (types are
+    only appended and never change)."""
+    types, profile = heap.types, collector.profile
+    kinds, gc_capable = type_arrays(types)
+    fixed = (len(types), kinds, gc_capable, cascade.dealloc_type_info(types),
+             collector.first_head, profile.tuple_untracking == "in_move_unreachable",
+             profile.legacy_finalizers)
+    collector.compiled_fixed = fixed
+    return fixed
 
 
 def _long_lived(collector: GenerationalCollector, generation: int, survivors: int) -> None:

@@ -61,8 +61,8 @@ class GenerationalCollector(CountingCollector):
     permanent: int
     #: False: every collection takes the ordinary path (:meth:`run_collection`).
     compiled: bool = True
-    #: The compiled twin's per-type arrays, with the number of types they cover.
-    compiled_types: tuple[int, U8, U8, U8] | None = None
+    #: The compiled twin's arguments that change only when a type is added.
+    compiled_fixed: tuple[int, U8, U8, U8, int, bool, bool] | None = None
 
     def __init__(
 self, heap: HeapCore, *, free_lists: bool = False) -> None:
