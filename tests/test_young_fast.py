@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gclab
-from gclab.collectors.cpython import compiled
+from gclab.collectors.cpython import compiled, phases
 from gclab.heap._jit_dealloc import DONE, FRAME, NEED, DeallocKernel
 from gclab.heap.core import HeapCore
 from gclab.kernels.young import BAIL
@@ -331,9 +331,14 @@ def test_arrays_that_must_grow(profile: str, statuses: Counter[int]) -> None:
     assert statuses and BAIL not in statuses and set(statuses) != {DONE}
 
 
-def test_conditions_choose_the_ordinary_path() -> None:
-    """A DEBUG flag, the free-list model, a free listener or ``compiled = False``: no twin."""
+def test_conditions_choose_the_ordinary_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DEBUG flag, the free-list model, a free listener, ``compiled = False`` or a phase put
+    in by a test: no twin."""
     heap = new_heap("3.12", True)
+    assert compiled.applies(heap.collector)  # type: ignore[arg-type]
+    with monkeypatch.context() as patch:
+        patch.setattr(phases, "delete_garbage", lambda *args: None)
+        assert not compiled.applies(heap.collector)  # type: ignore[arg-type]
     assert compiled.applies(heap.collector)  # type: ignore[arg-type]
     heap.gc.set_debug(DEBUG_SAVEALL)
     assert not compiled.applies(heap.collector)  # type: ignore[arg-type]

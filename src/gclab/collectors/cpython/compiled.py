@@ -12,7 +12,8 @@ collection is one call of :func:`gclab.kernels.young._collect`. :func:`applies` 
 - no free-list model (``free_lists=True``; the ordinary path stays the one that models it);
 - nobody listens to frees (``table.free_listeners``: the cascade's caller tells them);
 - the collector has not been told to take the ordinary path (``collector.compiled = False``,
-  what the differential test does on one twin).
+  what the differential test does on one twin), and no test has put another implementation
+  of a phase into :mod:`~gclab.collectors.cpython.phases`.
 
 The kernel itself finds out the rest: when a member of the unreachable set has a ``__del__``
 (or a legacy finalizer), is a weakref or has weakrefs, it stops after promote_survivors and
@@ -33,6 +34,7 @@ from ...heap.invariants import debug_check
 from ...heap.types import type_arrays
 from ...kernels.young import BAIL, _collect
 from ..record import CollectionRecord
+from . import phases
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,12 +47,24 @@ if TYPE_CHECKING:
     U8 = npt.NDArray[np.uint8]
 
 
+def _phase_bindings() -> tuple[object, ...]:
+    """The phases the twin stands in for, as :mod:`~gclab.collectors.cpython.phases` binds
+    them now (a test may put another implementation in; then the ordinary path runs it)."""
+    return (phases.deduce_unreachable, phases.untrack_tuples, phases.untrack_dicts,
+            phases.move_legacy_finalizers, phases.move_legacy_finalizer_reachable,
+            phases.handle_weakrefs, phases.finalize_garbage, phases.handle_resurrected_objects,
+            phases.delete_garbage)
+
+
+_AS_BUILT = _phase_bindings()
+
+
 def applies(collector: GenerationalCollector) -> bool:
     """True when a collection may run as one compiled call (the conditions above)."""
     heap = collector._heap()
     return (collector.compiled and heap is not None and not collector.state.debug
             and collector.free_counts is None and not collector.table.free_listeners
-            and heap._clear_compiled())
+            and heap._clear_compiled() and _phase_bindings() == _AS_BUILT)
 
 
 def collect(collector: GenerationalCollector, generation: int,
