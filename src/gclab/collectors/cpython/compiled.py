@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..._jit import ENABLED
 from ...errors import InvariantViolation
 from ...heap import _jit_dealloc as cascade
 from ...heap.invariants import debug_check
@@ -87,14 +88,20 @@ def collect(collector: GenerationalCollector, generation: int,
     if fixed is None or fixed[0] != len(heap.types):
         fixed = _fixed_arguments(collector, heap)
     free, trash = t.free_ids, heap.trash_delete_later
-    (status, objects, references, survivors, collected, nfreed, live, holes, count0, base,
-     vtop) = _collect(
+    arguments = (
         t.gc_next, t.gc_prev, t.flags, t.refcnt, t.gc_refs, t.type_id, fixed[1], fixed[2],
         t.pool, t.ref_start, t.ref_len, t.ref_cap, fixed[3], trash.state, trash.items,
         kernel.frames, kernel.vbuf, free.items, kernel._fl, kernel.io, fixed[4], generation,
         fixed[5], fixed[6],
         # the cascade's registers, as DeallocKernel.resume sets them before each call
         free.size, t.live, t.pool_holes, count[0])
+    if ENABLED:  # compiled code makes no host object: no proxy can be released meanwhile
+        result = _collect(*arguments)
+    else:  # its plain Python (tests): proxy releases wait, as in collect()'s phases
+        with heap.no_user_code():
+            result = tuple(map(int, _collect(*arguments)))  # Python ints, not numpy ones
+    (status, objects, references, survivors, collected, nfreed, live, holes, count0, base,
+     vtop) = result
     record.candidates = objects
     record.objects_visited += objects
     record.references_visited += 2 * references
