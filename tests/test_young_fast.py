@@ -206,12 +206,13 @@ def test_random_programs_agree(recipe: Recipe) -> None:
 
 
 def churn(heap: gclab.Heap, batches: int, batch: int = 50) -> None:
-    """``batches`` bulk allocations of ``batch`` two-list cycles, each dropped at once."""
+    """``batches`` bulk allocations of ``batch`` two-list cycles, each batch dropped at once
+    (in two bulk calls)."""
     zeros = np.zeros(2 * batch, np.int32)
     for _ in range(batches):
         ids = heap.alloc_many("list", 2 * batch, 1)
         heap.set_slots(ids, zeros, ids.reshape(-1, 2)[:, ::-1].ravel())
-        heap.decref_many(ids[: batch])  # half now, half after one more batch of work
+        heap.decref_many(ids[: batch])
         heap.decref_many(ids[batch:])
 
 
