@@ -138,7 +138,7 @@ class CountingCollector:
         stats["collections"] += 1
         stats["collected"] += collected
         stats["uncollectable"] += record.uncollectable
-        record.heap_objects_after = self.heap.table.live
+        record.heap_objects_after = self.table.live
         record.count_after = (state.count[0], state.count[1], state.count[2])
         self.history.append(record)
 
@@ -180,6 +180,11 @@ class CountingCollector:
         """One collection (the subclass's algorithm); fills and returns ``record``."""
         raise NotImplementedError
 
+    def run_collection(self, generation: int, record: CollectionRecord) -> CollectionRecord:
+        """The collection :meth:`collect_with_callbacks` runs: :meth:`collect` (a subclass may
+        choose a compiled twin with the same results)."""
+        return self.collect(generation, record)
+
     def collect_with_callbacks(self, generation: int, reason: str = "manual",
                                *, callbacks: bool = True) -> int:
         """gc_collect_with_callback: "start" callbacks, collect, "stop" callbacks.
@@ -193,7 +198,7 @@ class CountingCollector:
             record = CollectionRecord(self.name, generation, reason)
             if callbacks:
                 self._invoke_callbacks("start", record)
-            self.collect(generation, record)
+            self.run_collection(generation, record)
             if callbacks:
                 self._invoke_callbacks("stop", record)
         finally:

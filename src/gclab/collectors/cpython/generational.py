@@ -32,10 +32,15 @@ from ...profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNC
 from ..base import Capabilities, register
 from ..counting import CountingCollector
 from ..record import CollectionRecord
+from . import compiled as twin
 from . import phases  # compiled unless GCLAB_JIT=0
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from ...heap.core import HeapCore
+
+    U8 = npt.NDArray[np.uint8]
 
 # The collector's lists, as offsets from its first head.
 GEN0, GEN1, GEN2, PERMANENT = 0, 1, 2, 3
@@ -54,6 +59,10 @@ class GenerationalCollector(CountingCollector):
                                 write_barrier=False, uses_refcounts=True, freezes=True)
     lists = LISTS
     permanent: int
+    #: False: every collection takes the ordinary path (:meth:`run_collection`).
+    compiled: bool = True
+    #: The compiled twin's arguments that change only when a type is added.
+    compiled_fixed: tuple[int, U8, U8, U8, int, bool, bool] | None = None
 
     def __init__(
 self, heap: HeapCore, *, free_lists: bool = False) -> None:
@@ -122,15 +131,24 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
         with heap.no_user_code():
             self.find_unreachable(young, record)  # also sets record.candidates
             self.promote_survivors(generation, young, old)
-            phases.move_legacy_finalizers(heap, self.unreachable, self.finalizers)
-            phases.move_legacy_finalizer_reachable(heap, self.finalizers)
-        if self.profile.legacy_finalizers:
-            collected = self.collect_unreachable_legacy(old)
-        else:
-            collected = self.collect_unreachable(old)
-        self.finish(generation, old, collected, record, started)
-        debug_check(heap, 1, after_collection=True)
+            self.move_legacy_finalizers()
+        self.collect_garbage(generation, old, record, started)
         return record
+
+    def run_collection(self, generation: int, record: CollectionRecord) -> CollectionRecord:
+        """:meth:`collect`, or its compiled twin when no user code can run in it
+        (:mod:`gclab.collectors.cpython.compiled`: one call, the same results)."""
+        if twin.applies(self):
+            return twin.collect(self, generation, record)
+        return self.collect(generation, record)
+
+    def collect_rest(self, generation: int, record: CollectionRecord, started: float) -> None:
+        """:meth:`collect` from step 7 on (the compiled twin hands over here when it finds a
+        member of the unreachable set that could run user code)."""
+        with self.heap.no_user_code():
+            self.move_legacy_finalizers()
+        old = self.generations[generation + 1] if generation < 2 else self.generations[2]
+        self.collect_garbage(generation, old, record, started)
 
     def reset_counts(self, generation: int) -> None:
         """Step 2: ``count[generation+1] += 1``, counts of 0..generation zeroed."""
@@ -170,6 +188,22 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
             phases.untrack_dicts(self.heap, young)
             state.long_lived_pending = 0
             state.long_lived_total = t.list_size(young)
+
+    def move_legacy_finalizers(self) -> None:
+        """Steps 7-8: UNREACHABLE cleared; (2.7) legacy-finalizer objects and all they reach
+        to the finalizers list."""
+        phases.move_legacy_finalizers(self.heap, self.unreachable, self.finalizers)
+        phases.move_legacy_finalizer_reachable(self.heap, self.finalizers)
+
+    def collect_garbage(self, generation: int, old: int, record: CollectionRecord,
+                        started: float) -> None:
+        """Steps 9-20: the unreachable set collected (PEP 442 or legacy), then :meth:`finish`."""
+        if self.profile.legacy_finalizers:
+            collected = self.collect_unreachable_legacy(old)
+        else:
+            collected = self.collect_unreachable(old)
+        self.finish(generation, old, collected, record, started)
+        debug_check(self.heap, 1, after_collection=True)
 
     def collect_unreachable(self, old: int) -> int:
         """Steps 9-14 (PEP 442): weakrefs, __del__, resurrection, tp_clear. Returns m."""
