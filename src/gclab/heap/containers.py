@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import FrameReturnedError
+from .guard import run_operation
 from .table import NULL
 from .types import DICT, FRAME, Kind, TypeInfo
 
@@ -137,13 +138,17 @@ class ContainersMixin:
         while more than one is left (``_PyObject_InitInlineValues``; 3.11-3.13 measured)."""
         if info.kind is not Kind.INSTANCE:
             raise TypeError(f"{info.name} is not a managed class")
-        with self.operation():
-            oid = self.alloc(info, len(info.slot_names) + (1 if info.has_dict else 0))
+        return run_operation(self, self._new_instance, info)
+
+    def _new_instance(self: HeapCore, info: TypeInfo) -> int:
+        """:meth:`new_instance` inside its operation."""
+        oid = self._alloc_locked(info, len(info.slot_names) + (1 if info.has_dict else 0))
+        if self.attr_order:
             self.attr_order.pop(oid, None)
-            if info.has_dict and self._inline(info):
-                usable = self._keys_usable(info)
-                if usable > 1:
-                    info.keys_usable = usable - 1
+        if info.has_dict and self._inline(info):
+            usable = self._keys_usable(info)
+            if usable > 1:
+                info.keys_usable = usable - 1
         return oid
 
     def _inline(self: HeapCore, info: TypeInfo) -> bool:
@@ -194,7 +199,7 @@ class ContainersMixin:
             return
         if not info.has_dict:
             raise _no_attribute(info, name)
-        d = self.instance_dict(oid)
+        d = self.table.get(oid, len(info.slot_names))  # instance_dict(oid)
         if d == NULL and self._inline(info):
             key = self._shared_key(info, name)
             if key >= 0:

@@ -312,6 +312,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
             operation_done(self)
         return oid
 
+    # alloc without the guard's wrapper, for callers that hold the lock already
+    _alloc_locked = alloc
+
     def _check_size(self, info: TypeInfo, size: int) -> None:
         """A new ``info`` object may have ``size`` slots: the layout, then the limits."""
         self._check_alloc_layout(info, size)
@@ -447,6 +450,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
             self._deferred_releases.append(oid)
         else:
             self._drop_external(oid)
+
+    # release_external without the guard's wrapper, for callers that hold the lock already
+    _release_external_locked = release_external
 
     def flush_releases(self) -> None:
         """Give back the references of deferred proxy releases, in the order they came."""

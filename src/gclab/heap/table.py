@@ -503,8 +503,9 @@ class ObjectTable(ColumnsMixin):
             return
         if capacity > MAX_SLOTS:
             raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
-        self.check_room(0, capacity)
         live = self.pool_top - self.pool_holes
+        if live + capacity > POOL_LIMIT:
+            self.check_room(0, capacity)  # raises
         new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
         length: int = self.mv_ref_len[oid]
         if self.pool_top + new_cap <= len(self.pool) and new_cap <= SMALL_SLICE:

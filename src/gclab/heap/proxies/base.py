@@ -179,7 +179,7 @@ class ProxyHeap:
         ref.done = True
         if self._proxies.get(ref.oid) is ref:
             del self._proxies[ref.oid]
-        self.release_external(ref.oid)
+        self._release_external_locked(ref.oid)  # guarded: the lock is held
 
     def recover_lost_releases(self: Any) -> None:
         """Give back the references of dead proxies whose callback never finished: a
