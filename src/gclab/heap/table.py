@@ -369,17 +369,11 @@ class ObjectTable(ColumnsMixin):
         a HeapFullError or MemoryError leaves the table as it was. When the room is there
         already (the usual case) the row is written through the memoryviews."""
         start = self.pool_top
-        if (start + nslots > len(self.pool) or self._extra
-                or (not self.free_ids and self.top >= len(self.type_id))):
+        if start + nslots > len(self.pool) or (not self.free_ids
+                                               and self.top >= len(self.type_id)):
             return self._new_row_growing(type_id, nslots)
         oid = self.free_ids.pop() if self.free_ids else self._next_top()
-        self.mv_type_id[oid] = type_id
-        self.mv_flags[oid] = ALIVE
-        self.mv_refcnt[oid] = 0
-        self.mv_extern[oid] = 0
-        self.mv_gc_next[oid] = NULL
-        self.mv_gc_prev[oid] = NULL
-        self.mv_gc_refs[oid] = 0
+        self.init_rows(oid, type_id)
         pool = self.mv_pool
         for at in range(start, start + nslots):
             pool[at] = NULL
@@ -397,8 +391,7 @@ class ObjectTable(ColumnsMixin):
         return oid
 
     def _new_row_growing(self, type_id: int, nslots: int) -> int:
-        """:meth:`new_row` when the table or the pool may have to grow first (or per-collector
-        columns need their fills)."""
+        """:meth:`new_row` when the table or the pool may have to grow first."""
         self.check_room(1, nslots)
         self.reserve_rows(1)
         self.reserve_pool(nslots)
@@ -415,7 +408,20 @@ class ObjectTable(ColumnsMixin):
 
     def init_rows(self, ids: int | npt.NDArray[np.int32], type_id: int) -> None:
         """Fresh state for one row or an array of rows: ALIVE, no references, in no list
-        (the reference slice is set by the caller)."""
+        (the reference slice is set by the caller). One row given as a Python int is written
+        through the memoryviews."""
+        if type(ids) is int:
+            self.mv_type_id[ids] = type_id
+            self.mv_flags[ids] = ALIVE
+            self.mv_refcnt[ids] = 0
+            self.mv_extern[ids] = 0
+            self.mv_gc_next[ids] = NULL
+            self.mv_gc_prev[ids] = NULL
+            self.mv_gc_refs[ids] = 0
+            if self._extra:
+                for name, column in self._extra.items():
+                    column[ids] = self._fills[name]
+            return
         self.type_id[ids] = type_id
         self.flags[ids] = ALIVE
         self.refcnt[ids] = 0
