@@ -23,7 +23,9 @@ run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the 
 ``bulk`` (``alloc_many``, ``set_slots``, ``decref_many``; its class has ``__slots__ =
 ('next',)`` since inline attributes are not slots the bulk API can store to, and it has no
 lookup). Every number is the median of ``--repeat`` runs after one warm-up run, with the
-range; the machine may be shared and noisy, so read the ranges. Nothing here asserts.
+range; the machine may be shared and noisy, so read the ranges (``--cpu`` times the process's
+CPU seconds instead of wall-clock ones, which a loaded machine disturbs less). Nothing here
+asserts.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+CLOCK = [time.perf_counter]  # --cpu: time.process_time (this process's CPU time)
 KINDS = ("alloc", "dict_store", "attr_store", "dict_lookup", "del", "collect")
 VARIANTS = ("cpython", "proxies", "lowlevel", "bulk")
 Timings = dict[str, float]
@@ -50,13 +53,13 @@ class _Clock:
 
     def __init__(self) -> None:
         self.times: Timings = {}
-        self.last = time.perf_counter()
+        self.last = CLOCK[0]()
 
     def start(self) -> None:
-        self.last = time.perf_counter()
+        self.last = CLOCK[0]()
 
     def lap(self, kind: str) -> None:
-        now = time.perf_counter()
+        now = CLOCK[0]()
         self.times[kind] = self.times.get(kind, 0.0) + now - self.last
         self.last = now
 
@@ -97,7 +100,7 @@ def cpython_whole(n: int) -> float:
     class Node:
         pass
 
-    t = time.perf_counter()
+    t = CLOCK[0]()
     for _ in range(n):
         a: dict[str, object] = {}
         b: dict[str, object] = {}
@@ -111,7 +114,7 @@ def cpython_whole(n: int) -> float:
         prev = node
     del node, prev
     gc.collect()
-    return time.perf_counter() - t
+    return CLOCK[0]() - t
 
 
 # -- gclab through proxies ------------------------------------------------------------------------
@@ -161,7 +164,7 @@ def proxies_whole(n: int) -> float:
     class Node:
         pass
 
-    t = time.perf_counter()
+    t = CLOCK[0]()
     for _ in range(n):
         a = heap.dict()
         b = heap.dict()
@@ -175,7 +178,7 @@ def proxies_whole(n: int) -> float:
         prev = node
     del node, prev
     heap.gc.collect()
-    return time.perf_counter() - t
+    return CLOCK[0]() - t
 
 
 # -- gclab through the low-level id API -----------------------------------------------------------
@@ -231,7 +234,7 @@ def lowlevel_whole(n: int) -> float:
     heap, info, key_a, key_b, none = _lowlevel_setup()
     alloc, new_instance, dict_set = heap.alloc, heap.new_instance, heap.dict_set
     set_attr, operation, decref = heap.set_attr, heap.operation, heap.decref
-    t = time.perf_counter()
+    t = CLOCK[0]()
     for _ in range(n):
         a = alloc("dict")
         b = alloc("dict")
@@ -249,7 +252,7 @@ def lowlevel_whole(n: int) -> float:
         prev = node
     decref(prev)
     heap.gc.collect()
-    return time.perf_counter() - t
+    return CLOCK[0]() - t
 
 
 # -- gclab through the bulk API -------------------------------------------------------------------
@@ -300,10 +303,10 @@ def bulk_staged(n: int) -> Timings:
 def bulk_whole(n: int) -> float:
     heap, info, key_a, key_b, none = _bulk_setup()
     clock = _Clock()
-    t = time.perf_counter()
+    t = CLOCK[0]()
     clock.start()
     _bulk_program(heap, info, (key_a, key_b, none), n, clock)
-    return time.perf_counter() - t
+    return CLOCK[0]() - t
 
 
 PROGRAMS: dict[str, tuple[Callable[[int], Timings], Callable[[int], float]]] = {
@@ -334,7 +337,8 @@ def measure(variant: str, n: int, repeat: int) -> dict[str, list[float]]:
 
 def cpython(n: int, repeat: int, timeout: float) -> dict[str, list[float]]:
     """:func:`measure` of the real-object program in a fresh interpreter."""
-    done = subprocess.run([sys.executable, __file__, "--cpython-child", str(n), str(repeat)],
+    cpu = ["--cpu"] if CLOCK[0] is time.process_time else []
+    done = subprocess.run([sys.executable, __file__, "--cpython-child", str(n), str(repeat), *cpu],
                           capture_output=True, text=True, check=True, timeout=timeout)
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -346,7 +350,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def report(results: dict[str, dict[str, list[float]]], n: int) -> str:
     """A table: per kind and variant, the median in ms (range) and the ratio to CPython."""
-    lines = [f"program n={n:,}: median ms [min-max] (x CPython median)"]
+    clock = "CPU" if CLOCK[0] is time.process_time else "wall-clock"
+    lines = [f"program n={n:,}, {clock} time: median ms [min-max] (x CPython median)"]
     base = results.get("cpython", {})
     for kind in (*KINDS, "whole"):
         cells = []
@@ -372,8 +377,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds the CPython child may take (900)")
     parser.add_argument("--json", action="store_true", help="print the raw runs as JSON")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time CPU seconds of the process (time.process_time) instead of "
+                             "wall-clock seconds: steadier on a shared, loaded machine")
     parser.add_argument("--cpython-child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.cpu:
+        CLOCK[0] = time.process_time
     if args.cpython_child:
         n, repeat = args.cpython_child
         print(json.dumps(measure("cpython", n, repeat)))
@@ -388,7 +398,8 @@ def main(argv: list[str] | None = None) -> None:
         results[variant] = (cpython(args.n, args.repeat, args.timeout) if variant == "cpython"
                             else measure(variant, args.n, args.repeat))
     if args.json:
-        print(json.dumps({"n": args.n, "repeat": args.repeat, "runs": results}))
+        print(json.dumps({"n": args.n, "repeat": args.repeat, "cpu": args.cpu,
+                          "runs": results}))
     else:
         print(report(results, args.n))
 
