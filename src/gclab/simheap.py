@@ -41,7 +41,7 @@ from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, Tupl
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
 from .heap.table import AtomTable
-from .heap.types import LIST, MODULE, SET, TUPLE
+from .heap.types import DICT, LIST, MODULE, SET, TUPLE
 from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
 
 
@@ -102,6 +102,9 @@ class Heap(ProxyHeap, HeapCore):
              **kwargs: object) -> DictProxy:
         """A new dict (untracked until it stores something that may be tracked): from a
         mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
+        if type(mapping) is builtins.tuple and not mapping and not kwargs:  # heap.dict()
+            return self._adopt(  # type: ignore[return-value]
+                self._alloc_locked(self.types[DICT]))  # guarded: the lock is held
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
         return self._adopt(new_dict(self, codes))  # type: ignore[return-value]
@@ -222,4 +225,4 @@ class Heap(ProxyHeap, HeapCore):
 # (to_code and from_code are not: interning has its own lock, and from_code makes a proxy
 # through the guarded proxy().)
 guard_methods(Heap, ("list", "tuple", "dict", "set", "cls", "weakref", "frame", "getrefcount",
-                     "shutdown", "proxy", "_release_proxy"), lambda heap: heap)
+                     "shutdown", "proxy", "_release_proxy"), None)

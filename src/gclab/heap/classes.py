@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import HeapError
+from .guard import guarded_operation
 from .proxies import Proxy, register_proxy_class
 from .proxies.base import cannot_pickle, check_settable
 from .proxies.copying import copy_instance, instance_state
@@ -130,8 +131,8 @@ class InstanceProxy(Proxy):
 
     def __new__(cls, *args: object, **kwargs: object) -> InstanceProxy:
         heap: Any = class_heap(cls)
-        with heap.operation():  # allocation and proxy in one step (heap/interrupts.py)
-            return heap._adopt(heap.new_instance(cls._info))
+        # allocation and proxy in one step (heap/interrupts.py)
+        return guarded_operation(heap, _new_proxy, heap, cls._info)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
@@ -162,9 +163,10 @@ class InstanceProxy(Proxy):
         if _is_data_descriptor(getattr(type(self), name, None)):
             object.__setattr__(self, name, value)
             return
-        heap: Any = self._heap
-        with heap.operation():  # interning and the store in one step
-            heap.set_attr(self._id, name, heap.to_code(value))
+        heap: Any = object.__getattribute__(self, "_heap")
+        # interning and the store in one step
+        guarded_operation(heap, _store_attr, heap, object.__getattribute__(self, "_id"), name,
+                          value)
 
     def __delattr__(self, name: str) -> None:
         check_settable(self, name)
@@ -196,6 +198,17 @@ class InstanceProxy(Proxy):
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(cannot_pickle(self))
+
+
+def _new_proxy(heap: Any, info: TypeInfo) -> InstanceProxy:
+    """A new instance of ``info`` and its proxy (inside an operation)."""
+    return heap._adopt(heap.new_instance(info))
+
+
+def _store_attr(heap: Any, oid: int, name: str, value: object) -> None:
+    """``obj.name = value`` on the heap (inside an operation)."""
+    code = heap.quick_code(value)
+    heap.set_attr(oid, name, heap.to_code(value) if code is None else code)
 
 
 def _instance_dict(proxy: InstanceProxy) -> Any:

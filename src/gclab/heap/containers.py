@@ -33,8 +33,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import FrameReturnedError
+from .guard import run_operation
 from .table import NULL
 from .types import DICT, FRAME, Kind, TypeInfo
+
+SMALL_DICT = 16  # entries: up to this many, a dict is searched without numpy
 
 if TYPE_CHECKING:
     from .core import HeapCore
@@ -58,14 +61,29 @@ class ContainersMixin:
 
     def dict_find(self: HeapCore, d: int, key: int) -> int:
         """The entry index of ``key`` in dict ``d``, or -1."""
-        keys = self.table.slots(self._check_mapping(d))[0::2]
-        hits = (keys == key).nonzero()[0]
-        return int(hits[0]) if len(hits) else -1
+        return self._find_entry(self._check_mapping(d), key)
+
+    def _find_entry(self: HeapCore, d: int, key: int) -> int:
+        """:meth:`dict_find` of a checked dict, frame or module: small ones are searched
+        through the pool's memoryview, bigger ones (over :data:`SMALL_DICT` entries) with
+        numpy."""
+        t = self.table
+        start: int = t.mv_ref_start[d]
+        length: int = t.mv_ref_len[d]
+        if length > 2 * SMALL_DICT:
+            keys = t.pool[start : start + length : 2]
+            hits = (keys == key).nonzero()[0]
+            return int(hits[0]) if len(hits) else -1
+        pool = t.mv_pool
+        for at in range(start, start + length, 2):
+            if pool[at] == key:
+                return (at - start) >> 1
+        return -1
 
     def dict_get(self: HeapCore, d: int, key: int) -> int:
         """The value code stored under ``key`` (KeyError if absent)."""
         d = self._check_mapping(d)
-        entry = self.dict_find(d, key)
+        entry = self._find_entry(d, key)
         if entry < 0:
             raise KeyError(key)
         return self.table.get(d, 2 * entry + 1)
@@ -78,27 +96,29 @@ class ContainersMixin:
         otherwise, nothing changed)."""
         d = self._check_mapping(d)
         key, value = self.check_value(key), self.check_value(value)
-        entry = self.dict_find(d, key)
+        entry = self._find_entry(d, key)
+        t = self.table
         if entry >= 0:
             self.hold(value)
             old = self.write_slot(d, 2 * entry + 1, value)
-            if int(self.table.type_id[d]) == DICT:
+            if t.mv_type_id[d] == DICT:
                 self.maintain_tracking(d, value)
             self.release(old)
             return
-        self.table.reserve(d, int(self.table.ref_len[d]) + 2)  # may fail: nothing held yet
+        at: int = t.mv_ref_len[d]
+        if at + 2 > t.mv_ref_cap[d]:
+            t.reserve(d, at + 2)  # may fail: nothing held yet
         self.hold(key)
         self.hold(value)
-        if int(self.table.type_id[d]) == DICT:
+        if t.mv_type_id[d] == DICT:
             self.maintain_tracking(d, key, value)
-        at = int(self.table.ref_len[d])
         self.write_insert(d, at, key)
         self.write_insert(d, at + 1, value)
 
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
         d = self._check_mapping(d)
-        entry = self.dict_find(d, key)
+        entry = self._find_entry(d, key)
         if entry < 0:
             raise KeyError(key)
         old_key, old_value = self.write_remove(d, 2 * entry, 2)
@@ -107,7 +127,7 @@ class ContainersMixin:
 
     def dict_len(self: HeapCore, d: int) -> int:
         """Number of entries."""
-        return int(self.table.ref_len[self._check_mapping(d)]) // 2
+        return self.table.mv_ref_len[self._check_mapping(d)] // 2
 
     # -- instances -------------------------------------------------------------------------------
 
@@ -118,13 +138,17 @@ class ContainersMixin:
         while more than one is left (``_PyObject_InitInlineValues``; 3.11-3.13 measured)."""
         if info.kind is not Kind.INSTANCE:
             raise TypeError(f"{info.name} is not a managed class")
-        with self.operation():
-            oid = self.alloc(info, len(info.slot_names) + (1 if info.has_dict else 0))
+        return run_operation(self, self._new_instance, info)
+
+    def _new_instance(self: HeapCore, info: TypeInfo) -> int:
+        """:meth:`new_instance` inside its operation."""
+        oid = self._alloc_locked(info, len(info.slot_names) + (1 if info.has_dict else 0))
+        if self.attr_order:
             self.attr_order.pop(oid, None)
-            if info.has_dict and self._inline(info):
-                usable = self._keys_usable(info)
-                if usable > 1:
-                    info.keys_usable = usable - 1
+        if info.has_dict and self._inline(info):
+            usable = self._keys_usable(info)
+            if usable > 1:
+                info.keys_usable = usable - 1
         return oid
 
     def _inline(self: HeapCore, info: TypeInfo) -> bool:
@@ -160,7 +184,7 @@ class ContainersMixin:
         d = self.instance_dict(oid)
         if d != NULL:
             key = self.atoms.find(name)  # a lookup interns nothing
-            entry = self.dict_find(d, key) if key is not None else -1
+            entry = self._find_entry(d, key) if key is not None else -1
             return self.table.get(d, 2 * entry + 1) if entry >= 0 else NULL
         if self._inline(info) and name in info.shared_keys:
             index = len(info.slot_names) + 1 + info.shared_keys.index(name)
@@ -175,7 +199,7 @@ class ContainersMixin:
             return
         if not info.has_dict:
             raise _no_attribute(info, name)
-        d = self.instance_dict(oid)
+        d = self.table.get(oid, len(info.slot_names))  # instance_dict(oid)
         if d == NULL and self._inline(info):
             key = self._shared_key(info, name)
             if key >= 0:
@@ -251,13 +275,24 @@ class ContainersMixin:
         stores it, so a deallocation cascade costs no extra host frame): a value stored into
         an empty entry goes to the end of the instance's insertion order."""
         index = len(info.slot_names) + 1 + key
-        while index >= self.table.ref_len[oid]:
-            self.write_insert(oid, int(self.table.ref_len[oid]), NULL)
-        if self.table.get(oid, index) == NULL and value != NULL:
+        t = self.table
+        while index >= t.mv_ref_len[oid]:
+            self.write_insert(oid, t.mv_ref_len[oid], NULL)
+        if value != NULL and t.get(oid, index) == NULL:
+            if oid not in self.attr_order and self._last_set(oid, index):
+                return index  # stored after every set value: the order stays ascending
             order = self._insertion_order(oid, info)
             order.append(key)
             self._keep_order(oid, order)
         return index
+
+    def _last_set(self: HeapCore, oid: int, index: int) -> bool:
+        """True when every slot of ``oid`` after ``index`` is NULL."""
+        t = self.table
+        start: int = t.mv_ref_start[oid]
+        pool = t.mv_pool
+        return all(pool[at] == NULL for at in range(start + index + 1,
+                                                      start + t.mv_ref_len[oid]))
 
     def _set_inline_keys(self: HeapCore, oid: int, info: TypeInfo) -> list[int]:
         """The inline indices of ``oid``'s set attributes, ascending."""
@@ -335,7 +370,7 @@ class ContainersMixin:
     def _local_slot(self: HeapCore, fid: int, name: str) -> int:
         """The slot index of local ``name``'s value, or -1 if it was never bound."""
         key = self.atoms.find(name)  # a lookup interns nothing
-        entry = self.dict_find(fid, key) if key is not None else -1
+        entry = self._find_entry(fid, key) if key is not None else -1
         return 2 * entry + 1 if entry >= 0 else -1
 
     def frame_load(self: HeapCore, fid: int, name: str) -> int:

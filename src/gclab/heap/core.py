@@ -41,7 +41,7 @@ from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .deferred import DeferredMixin
 from .flags import ALIVE, TRACKED, UNTRACK_MASK
-from .guard import NoUserCode, Operation, guard_methods
+from .guard import NoUserCode, Operation, guard_methods, operation_done, quick_operation
 from .interrupts import INTERRUPTS
 from .interrupts import install as install_interrupts
 from .layout import gc_referents, traverse_codes
@@ -136,6 +136,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
     def check_id(self, oid: object) -> int:
         """``oid`` as a Python int if it names a live object, else a typed error (TypeError for
         a non-int, InvalidObjectError out of range, UseAfterFreeError once freed)."""
+        t = self.table
+        if type(oid) is int and N_HEADS <= oid < t.top and t.mv_flags[oid] & ALIVE:
+            return oid  # the usual case, read through the memoryview
         if not is_int(oid):
             raise TypeError(f"object ids are ints, got {type(oid).__name__} {oid!r}")
         number = int(oid)
@@ -147,6 +150,10 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
 
     def check_value(self, code: object) -> int:
         """A slot value as a Python int: a live id, :data:`NULL` or an atom code."""
+        if type(code) is int and code >= N_HEADS:
+            t = self.table
+            if code < t.top and t.mv_flags[code] & ALIVE:
+                return code
         if not is_int(code):
             raise TypeError(f"slot values are object ids, atom codes (heap.atom(value)) or "
                             f"NULL, not {type(code).__name__} {code!r}")
@@ -183,9 +190,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
     def type_of(self, oid: int) -> TypeInfo:
         """The :class:`TypeInfo` of a live object (typed error for anything else)."""
         t = self.table
-        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE:
             oid = self.check_id(oid)
-        return self.types[int(t.type_id[oid])]
+        return self.types[t.mv_type_id[oid]]
 
     def atom(self, value: object) -> int:
         """The slot code of an atomic value (int, float, str, bytes, bool, None, complex).
@@ -280,17 +287,33 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         nothing.
         """
         info = self.resolve_type(type_ref)
-        size = as_count(size, "size")
-        if info.kind is Kind.WEAKREF:
+        if type(size) is not int or size < 0:
+            size = as_count(size, "size")
+        kind = info.kind
+        if kind is Kind.WEAKREF:
             raise TypeError("weak references are made with new_weakref()")
-        if info.kind is Kind.TUPLE and size == 0:
+        if kind is Kind.TUPLE and size == 0:
             self.incref(self.empty_tuple)
             return self.empty_tuple
-        self._check_size(info, size)
-        with self.operation():
-            oid = self._new_object(info, size, track=info.kind is not Kind.DICT)
+        if size or kind is Kind.INSTANCE:
+            self._check_size(info, size)
+        if not quick_operation(self):
+            with self.operation():
+                oid = self._new_object(info, size, track=kind is not Kind.DICT)
+                self.take_external(oid)
+            return oid
+        self._op_depth += 1
+        try:
+            oid = self._new_object(info, size, track=kind is not Kind.DICT)
             self.take_external(oid)
+        finally:
+            self._op_depth -= 1
+        if not self._op_depth:
+            operation_done(self)
         return oid
+
+    # alloc without the guard's wrapper, for callers that hold the lock already
+    _alloc_locked = alloc
 
     def _check_size(self, info: TypeInfo, size: int) -> None:
         """A new ``info`` object may have ``size`` slots: the layout, then the limits."""
@@ -305,9 +328,10 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         MemoryError changes nothing. (Only user code run by a collection this allocation
         triggers could take that room again, and the row would then be made afterwards.)"""
         t = self.table
-        t.check_room(1, size)
-        t.reserve_rows(1)
-        t.reserve_pool(size)
+        if t.pool_top + size > len(t.pool) or (not t.free_ids and t.top >= len(t.type_id)):
+            t.check_room(1, size)
+            t.reserve_rows(1)
+            t.reserve_pool(size)
         if info.gc_capable:
             self.observer.before_gc_alloc(info, size)
         oid = t.new_row(info.type_id, size)
@@ -325,11 +349,11 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
 
         An engine primitive, like :meth:`untrack`, :meth:`hold` and :meth:`store`: ``oid`` is
         not checked (callers pass live ids of the right kind)."""
-        t = self.table
-        if t.flags[oid] & TRACKED:
+        flags = self.table.mv_flags
+        if flags[oid] & TRACKED:
             return
         self.observer.place(oid)
-        t.flags[oid] |= TRACKED
+        flags[oid] |= TRACKED
 
 
     def untrack(self, oid: int) -> None:
@@ -343,9 +367,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
     def is_tracked(self, oid: int) -> bool:
         """True when the object is linked into a collector list."""
         t = self.table
-        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.flags[oid] & ALIVE:
+        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE:
             oid = self.check_id(oid)
-        return bool(t.flags[oid] & TRACKED)
+        return bool(t.mv_flags[oid] & TRACKED)
 
     def may_be_tracked(self, code: int) -> bool:
         """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""
@@ -358,8 +382,12 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
 
     def maintain_tracking(self, oid: int, *codes: int) -> None:
         """A dict starts tracking when it stores a key or value that may be tracked."""
-        if not self.is_tracked(oid) and any(self.may_be_tracked(c) for c in codes):
-            self.track(oid)
+        if self.table.mv_flags[oid] & TRACKED:
+            return
+        for code in codes:
+            if code >= 0 and self.may_be_tracked(code):
+                self.track(oid)
+                return
 
     # -- reference counting ----------------------------------------------------------------------
 
@@ -376,12 +404,21 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         RefcountUnderflowError if the caller holds none: the external references left are
         all kept (:meth:`_kept_refs`: the simulation's static reference, a live proxy's)."""
         oid = self.check_id(oid)
-        kept, why = self._kept_refs(oid)
-        if int(self.table.extern[oid]) - kept <= 0:
+        if self.table.mv_extern[oid] - self._kept_count(oid) <= 0:
+            why = self._kept_refs(oid)[1]
             raise RefcountUnderflowError(
                 f"{self.describe(oid)} has no external reference to drop{why}")
-        with self.operation():
+        if not quick_operation(self):
+            with self.operation():
+                self._drop_external(oid)
+            return
+        self._op_depth += 1
+        try:
             self._drop_external(oid)
+        finally:
+            self._op_depth -= 1
+        if not self._op_depth:
+            operation_done(self)
 
     def _kept_refs(self, oid: int) -> tuple[int, str]:
         """How many of ``oid``'s external references decref may not drop, and why (a phrase
@@ -389,6 +426,10 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         static = self.static_refs.get(oid, 0)
         return static, (" (the one left is the simulation's static reference, which is never "
                         "dropped)" if static else "")
+
+    def _kept_count(self, oid: int) -> int:
+        """The count of :meth:`_kept_refs` alone (no message): what decref checks first."""
+        return self.static_refs.get(oid, 0)
 
     def _kept_refs_many(self, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """:meth:`_kept_refs` for every entry of ``codes`` (live ids), vectorised."""
@@ -410,6 +451,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         else:
             self._drop_external(oid)
 
+    # release_external without the guard's wrapper, for callers that hold the lock already
+    _release_external_locked = release_external
+
     def flush_releases(self) -> None:
         """Give back the references of deferred proxy releases, in the order they came."""
         while self._deferred_releases and not self._defer_depth:
@@ -421,13 +465,13 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         """Count one more reference from inside the heap (a slot) to ``code`` (an engine
         primitive: not checked)."""
         if code >= 0:
-            self.table.refcnt[code] += 1
+            self.table.mv_refcnt[code] += 1
 
     def refcount(self, oid: int) -> int:
         """The simulated reference count of ``oid``: slot references plus external ones
         (proxies, frames held by the simulation, low-level callers, static references)."""
         oid = self.check_id(oid)
-        return int(self.table.refcnt[oid])
+        return self.table.mv_refcnt[oid]
 
     # -- slots -----------------------------------------------------------------------------------
 
@@ -561,4 +605,4 @@ LOCKED_API = (
 )
 # (get_attr, set_attr, del_attr: the managed instances' attribute access, which changes the
 # heap only inside heap.operation())
-guard_methods(HeapCore, LOCKED_API, lambda heap: heap)
+guard_methods(HeapCore, LOCKED_API, None)

@@ -111,9 +111,10 @@ class DeallocMixin:
         and no cascade (compiled or not) starts."""
         if code < 0:
             return
-        rc = self.table.refcnt
-        rc[code] -= 1
-        if rc[code] == 0 and not self.defers_frees:
+        rc = self.table.mv_refcnt
+        count = rc[code] - 1
+        rc[code] = count
+        if count == 0 and not self.defers_frees:
             self._dealloc_depth += 1  # the invariant checker: a deallocation is running
             try:
                 if self.dealloc_kernel is not None and self.observer.accounting is not None:
@@ -122,7 +123,7 @@ class DeallocMixin:
                     self._run(self._dealloc(code))
             finally:
                 self._dealloc_depth -= 1
-        elif rc[code] < 0:
+        elif count < 0:
             raise InvariantViolation(f"{self.describe(code)}: reference count below zero")
 
     def _run(self: HeapCore, first: Dealloc) -> None:

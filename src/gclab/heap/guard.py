@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable, Iterable
+from threading import get_ident
 from types import FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .core import HeapCore
 
 C = TypeVar("C", bound=type)
+R = TypeVar("R")
 
 # Special methods of proxies that read or change the heap. Attribute access (__getattribute__,
 # __getattr__, __setattr__, __delattr__) is not wrapped: it changes the heap only inside
@@ -61,27 +63,39 @@ def _heap_of_proxy(obj: Any) -> Any:
     return object.__getattribute__(obj, "_heap")
 
 
-def _guarded(function: Callable[..., Any], heap_of: Callable[[Any], Any]) -> Callable[..., Any]:
+def _guarded(function: Callable[..., Any], heap_of: Callable[[Any], Any] | None
+             ) -> Callable[..., Any]:
+    """``function`` taking the heap's lock (``heap_of(self)``'s; ``self``'s when None).
+
+    The entry checks (shutdown, an interrupt to recover from, the SIGINT deferral of
+    :meth:`Interrupts.enter` and :meth:`Interrupts.leave`) are written in place: a guarded call
+    costs the lock and a few attribute tests, not three more calls."""
     if getattr(function, "__gclab_guarded__", False):
         return function
+    interrupts = INTERRUPTS
+    main = interrupts.main
 
     @functools.wraps(function)
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        heap = heap_of(self)
+        heap = self if heap_of is None else heap_of(self)
         lock = heap._lock
         if lock._is_owned():  # re-entered from a guarded call: the lock is held already
             return function(self, *args, **kwargs)
         with lock:
             if heap.shut_down:
                 heap.refuse_after_shutdown()
-            if heap._interrupts_seen != INTERRUPTS.raised:
+            if heap._interrupts_seen != interrupts.raised:
                 heap.recover_interrupted()
-            if not INTERRUPTS.enter():
+            if not interrupts.installed or get_ident() != main:  # Interrupts.enter: False
                 return function(self, *args, **kwargs)
+            interrupts.busy += 1
             try:  # a SIGINT waits for the end of the call (heap/interrupts.py)
                 return function(self, *args, **kwargs)
             finally:
-                INTERRUPTS.leave()
+                if interrupts.busy == 1 and interrupts.pending:
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                else:
+                    interrupts.busy -= 1
 
     method.__gclab_guarded__ = True  # type: ignore[attr-defined]
     return method
@@ -100,9 +114,9 @@ def guard_proxy_methods(cls: C) -> C:
     return cls
 
 
-def guard_methods(cls: C, names: Iterable[str], heap_of: Callable[[Any], Any]) -> C:
+def guard_methods(cls: C, names: Iterable[str], heap_of: Callable[[Any], Any] | None) -> C:
     """Wrap the methods ``names`` of ``cls`` (found anywhere in its MRO) so that they take the
-    lock of ``heap_of(self)``."""
+    lock of ``heap_of(self)`` (of ``self`` when ``heap_of`` is None)."""
     for name in names:
         function = getattr(cls, name)
         if isinstance(function, FunctionType):
@@ -145,16 +159,83 @@ class Operation:
         try:
             heap._op_depth -= 1
             if exc_type is None and heap._op_depth == 0:
-                if heap._deferred_releases:
-                    heap.flush_releases()
-                heap.observer.safepoint()
-                if heap.atoms.new_since_sweep > heap.atoms.sweep_at and not heap.user_code.depth:
-                    heap.sweep_atoms()  # never from inside a finalizer: see AtomTable
-                debug_check(heap, 2)
+                operation_done(heap)
         finally:
             if heap._op_counted.pop():
                 INTERRUPTS.leave()
             heap._lock.release()
+
+
+def quick_operation(heap: HeapCore) -> bool:
+    """True when an operation of ``heap`` may be bracketed by ``heap._op_depth`` alone (then
+    :func:`operation_done` after a success at depth 0), because everything else
+    :meth:`Operation.__enter__` does would change nothing now: this thread holds the lock
+    already (a guarded entry point), the SIGINT deferral is counted already or does not count
+    here, and at the outermost level the heap is not shut down, has no interrupt to recover
+    from and no deferred release to flush."""
+    interrupts = INTERRUPTS
+    if not heap._lock._is_owned():  # type: ignore[attr-defined]
+        return False
+    if not interrupts.busy and interrupts.installed and get_ident() == interrupts.main:
+        return False
+    return bool(heap._op_depth) or not (heap._deferred_releases or heap.shut_down
+                                         or heap._interrupts_seen != interrupts.raised)
+
+
+def run_operation(heap: HeapCore, function: Callable[..., R], *args: Any) -> R:
+    """``function(*args)`` as one operation of ``heap``: bracketed by the depth alone when
+    :func:`quick_operation` allows it (then :func:`operation_done` after a success at depth
+    0), else by :meth:`HeapCore.operation`. The same steps run in the same order either way."""
+    if not quick_operation(heap):
+        with heap.operation():
+            return function(*args)
+    heap._op_depth += 1
+    try:
+        result = function(*args)
+    finally:
+        heap._op_depth -= 1
+    if not heap._op_depth:
+        operation_done(heap)
+    return result
+
+
+def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) -> R:
+    """``function(*args)`` as one top-level operation from code that may not hold the lock
+    yet (a proxy's attribute hooks): the same steps as ``with heap.operation():`` (the lock,
+    the shutdown and interrupt checks, the SIGINT deferral, the deferred releases, the safe
+    point), taking the quick path of :func:`run_operation` when nothing is pending."""
+    lock = heap._lock
+    if lock._is_owned():  # type: ignore[attr-defined]
+        return run_operation(heap, function, *args)
+    with lock:
+        interrupts = INTERRUPTS
+        if heap.shut_down or heap._interrupts_seen != interrupts.raised or heap._deferred_releases:
+            with heap.operation():
+                return function(*args)
+        if not interrupts.installed or get_ident() != interrupts.main:
+            return run_operation(heap, function, *args)
+        interrupts.busy += 1
+        try:
+            return run_operation(heap, function, *args)
+        finally:
+            if interrupts.busy == 1 and interrupts.pending:
+                interrupts.leave()  # raises the waiting KeyboardInterrupt
+            else:
+                interrupts.busy -= 1
+
+
+def operation_done(heap: HeapCore) -> None:
+    """The end of a top-level operation that succeeded (its safe point): deferred releases
+    given back, the collector's safepoint, an atom sweep when due (never from inside user
+    code: see AtomTable), the level-2 invariant check."""
+    if heap._deferred_releases:
+        heap.flush_releases()
+    heap.observer.safepoint()
+    atoms = heap.atoms
+    if atoms.new_since_sweep > atoms.sweep_at and not heap.user_code.depth:
+        heap.sweep_atoms()
+    if heap.debug_level >= 2:
+        debug_check(heap, 2)
 
 
 class NoUserCode:
@@ -177,4 +258,5 @@ class NoUserCode:
             heap.flush_releases()
 
 
-__all__ = ["GUARDED_DUNDERS", "NoUserCode", "Operation", "guard_methods", "guard_proxy_methods"]
+__all__ = ["GUARDED_DUNDERS", "NoUserCode", "Operation", "guard_methods", "guard_proxy_methods",
+           "guarded_operation", "operation_done", "quick_operation", "run_operation"]

@@ -408,9 +408,10 @@ class MutationMixin:
     def write_slot(self: HeapCore, oid: int, index: int, value: int) -> int:
         """Store ``value`` in slot ``index`` of ``oid``; returns the value it held."""
         t = self.table
-        at = int(t.ref_start[oid]) + index
-        old = int(t.pool[at])
-        t.pool[at] = value
+        pool = t.mv_pool
+        at = t.mv_ref_start[oid] + index
+        old: int = pool[at]
+        pool[at] = value
         if self._watched:
             self._dispatch.store(oid, index, old, value)
         return old
@@ -473,14 +474,14 @@ class MutationMixin:
     def take_external(self: HeapCore, oid: int) -> None:
         """One more external reference to ``oid`` (its count and ``extern`` go up)."""
         t = self.table
-        t.refcnt[oid] += 1
-        t.extern[oid] += 1
+        t.mv_refcnt[oid] += 1
+        t.mv_extern[oid] += 1
         if self._watched:
             self._dispatch.incref(oid)
 
     def _drop_external(self: HeapCore, oid: int) -> None:
         """One external reference fewer; at zero ``oid`` is deallocated at once."""
-        self.table.extern[oid] -= 1
+        self.table.mv_extern[oid] -= 1
         if self._watched:
             self._dispatch.decref(oid)
         self.release(oid)
@@ -489,15 +490,15 @@ class MutationMixin:
         """One external reference fewer to an object other references keep alive (its count
         stays above zero): nothing is deallocated."""
         t = self.table
-        t.extern[oid] -= 1
-        t.refcnt[oid] -= 1
+        t.mv_extern[oid] -= 1
+        t.mv_refcnt[oid] -= 1
         if self._watched:
             self._dispatch.decref(oid)
 
     def external_to_slot(self: HeapCore, oid: int) -> None:
         """The caller's external reference to ``oid`` is now the reference of a slot it has
         written: ``extern`` goes down, the count stays."""
-        self.table.extern[oid] -= 1
+        self.table.mv_extern[oid] -= 1
         if self._watched:
             self._dispatch.decref(oid)
 

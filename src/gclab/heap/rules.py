@@ -76,9 +76,9 @@ class LayoutMixin:
         """``d`` as the id of a live dict, frame or module (the objects the dict operations
         of :mod:`gclab.heap.containers` edit); a typed error for anything else."""
         t = self.table
-        if type(d) is not int or not N_HEADS <= d < t.top or not t.flags[d] & ALIVE:
+        if type(d) is not int or not N_HEADS <= d < t.top or not t.mv_flags[d] & ALIVE:
             d = self.check_id(d)
-        if self.types[int(t.type_id[d])].kind not in PAIRED:
+        if self.types[t.mv_type_id[d]].kind not in PAIRED:
             raise TypeError(f"{self.describe(d)} is not a dict, frame or module")
         return d
 

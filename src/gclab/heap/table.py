@@ -31,6 +31,7 @@ N_HEADS = 16  # rows set aside as list heads, for collectors to reserve
 POOL_LIMIT = 2**32 - 1  # ref_start is uint32
 MAX_ID = 2**31 - 1  # ids are int32 (the columns, the pool, the lists)
 MAX_SLOTS = 2**31 - 1  # ref_len and ref_cap are int32
+SMALL_SLICE = 64  # slices up to this capacity are moved value by value, without numpy
 
 I32 = npt.NDArray[np.int32]
 
@@ -203,6 +204,17 @@ class ObjectTable(ColumnsMixin):
 
     COLUMNS = ("type_id", "flags", "refcnt", "extern", "gc_next", "gc_prev", "gc_refs",
                "ref_start", "ref_len", "ref_cap")
+    mv_type_id: memoryview  # the views of refresh_views()
+    mv_flags: memoryview
+    mv_refcnt: memoryview
+    mv_extern: memoryview
+    mv_gc_next: memoryview
+    mv_gc_prev: memoryview
+    mv_gc_refs: memoryview
+    mv_ref_start: memoryview
+    mv_ref_len: memoryview
+    mv_ref_cap: memoryview
+    mv_pool: memoryview
 
     def __init__(self, capacity: int = 1024, pool_capacity: int = 4096) -> None:
         n = max(capacity, N_HEADS + 1)
@@ -226,6 +238,7 @@ class ObjectTable(ColumnsMixin):
         # events, gclab.heap.mutation; empty by default, costing nothing).
         self.free_listeners: list[Callable[[int], None]] = []
         self._init_columns()
+        self.refresh_views()
         self.live = 0
         self.heads_reserved = np.zeros(N_HEADS, np.bool_)
         for head in range(N_HEADS):
@@ -273,12 +286,51 @@ class ObjectTable(ColumnsMixin):
         for name, column in grown.items():  # nothing can fail from here on
             setattr(self, name, column)
         self._extra.update(extra)
+        self.refresh_views()
+
+    # Memoryviews of the columns and the pool, for the one-object paths (the low-level API and
+    # the proxies): a memoryview reads and writes Python ints several times faster than numpy
+    # scalar indexing. They stay valid only while the arrays they view are the table's:
+    # every method that replaces an array (row growth, pool growth and compaction) calls this.
+    VIEWED = ("type_id", "flags", "refcnt", "extern", "gc_next", "gc_prev", "gc_refs",
+              "ref_start", "ref_len", "ref_cap", "pool")
+
+    def refresh_views(self) -> None:
+        """Afterwards ``mv_NAME`` is a memoryview of the current array ``NAME`` for every name
+        of :attr:`VIEWED` (same length, same items, shared memory)."""
+        for name in self.VIEWED:
+            setattr(self, "mv_" + name, memoryview(getattr(self, name)))
 
     def new_row(self, type_id: int, nslots: int) -> int:
         """A fresh row of type ``type_id`` with ``nslots`` NULL slots, refcount 0, untracked.
 
         Room is made first (:meth:`check_room`, :meth:`reserve_rows`, :meth:`reserve_pool`):
-        a HeapFullError or MemoryError leaves the table as it was."""
+        a HeapFullError or MemoryError leaves the table as it was. When the room is there
+        already (the usual case) the row is written through the memoryviews."""
+        start = self.pool_top
+        if start + nslots > len(self.pool) or (not self.free_ids
+                                               and self.top >= len(self.type_id)):
+            return self._new_row_growing(type_id, nslots)
+        oid = self.free_ids.pop() if self.free_ids else self._next_top()
+        self.init_rows(oid, type_id)
+        pool = self.mv_pool
+        for at in range(start, start + nslots):
+            pool[at] = NULL
+        self.mv_ref_start[oid] = start
+        self.mv_ref_cap[oid] = nslots
+        self.mv_ref_len[oid] = nslots
+        self.pool_top = start + nslots
+        self.live += 1
+        return oid
+
+    def _next_top(self) -> int:
+        """The first never-used id, taken (the caller made room for it)."""
+        oid = self.top
+        self.top = oid + 1
+        return oid
+
+    def _new_row_growing(self, type_id: int, nslots: int) -> int:
+        """:meth:`new_row` when the table or the pool may have to grow first."""
         self.check_room(1, nslots)
         self.reserve_rows(1)
         self.reserve_pool(nslots)
@@ -295,7 +347,20 @@ class ObjectTable(ColumnsMixin):
 
     def init_rows(self, ids: int | npt.NDArray[np.int32], type_id: int) -> None:
         """Fresh state for one row or an array of rows: ALIVE, no references, in no list
-        (the reference slice is set by the caller)."""
+        (the reference slice is set by the caller). One row given as a Python int is written
+        through the memoryviews."""
+        if type(ids) is int:
+            self.mv_type_id[ids] = type_id
+            self.mv_flags[ids] = ALIVE
+            self.mv_refcnt[ids] = 0
+            self.mv_extern[ids] = 0
+            self.mv_gc_next[ids] = NULL
+            self.mv_gc_prev[ids] = NULL
+            self.mv_gc_refs[ids] = 0
+            if self._extra:
+                for name, column in self._extra.items():
+                    column[ids] = self._fills[name]
+            return
         self.type_id[ids] = type_id
         self.flags[ids] = ALIVE
         self.refcnt[ids] = 0
@@ -309,10 +374,10 @@ class ObjectTable(ColumnsMixin):
 
     def free_row(self, oid: int) -> None:
         """Poison ``oid`` (no ALIVE flag) and give its id and pool slice back."""
-        self.pool_holes += int(self.ref_cap[oid])
-        self.ref_len[oid] = 0
-        self.ref_cap[oid] = 0
-        self.flags[oid] = 0
+        self.pool_holes += self.mv_ref_cap[oid]
+        self.mv_ref_len[oid] = 0
+        self.mv_ref_cap[oid] = 0
+        self.mv_flags[oid] = 0
         self.free_ids.append(oid)
         self.live -= 1
         for listener in self.free_listeners:
@@ -320,7 +385,7 @@ class ObjectTable(ColumnsMixin):
 
     def is_alive(self, oid: int) -> bool:
         """True when ``oid`` names a live object."""
-        return N_HEADS <= oid < self.top and bool(self.flags[oid] & ALIVE)
+        return N_HEADS <= oid < self.top and bool(self.mv_flags[oid] & ALIVE)
 
     # -- the reference pool ---------------------------------------------------------------------
 
@@ -346,6 +411,7 @@ class ObjectTable(ColumnsMixin):
         if self.pool_top + capacity > len(self.pool):
             size = min(max(2 * len(self.pool), self.pool_top + capacity), POOL_LIMIT)
             self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
+            self.refresh_views()
 
     def compact_pool(self, size: int | None = None) -> None:
         """Rewrite the live slices contiguously in id order; afterwards there are no holes.
@@ -368,6 +434,7 @@ class ObjectTable(ColumnsMixin):
         starts32 = new_starts.astype(np.uint32)
         self.ref_start[alive] = starts32  # same dtype: no temporary, nothing left to fail
         self.pool = new_pool
+        self.refresh_views()
         self.pool_top = int(caps.sum())
         self.pool_holes = 0
 
@@ -376,21 +443,40 @@ class ObjectTable(ColumnsMixin):
 
         HeapFullError if ``capacity`` passes :data:`MAX_SLOTS` or the pool limit; like every
         growth, atomic (a MemoryError changes nothing)."""
-        old_cap = int(self.ref_cap[oid])
+        old_cap: int = self.mv_ref_cap[oid]
         if capacity <= old_cap:
             return
         if capacity > MAX_SLOTS:
             raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
-        self.check_room(0, capacity)
         live = self.pool_top - self.pool_holes
+        if live + capacity > POOL_LIMIT:
+            self.check_room(0, capacity)  # raises
         new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
-        length = int(self.ref_len[oid])
+        length: int = self.mv_ref_len[oid]
+        if self.pool_top + new_cap <= len(self.pool) and new_cap <= SMALL_SLICE:
+            self._move_small(oid, length, new_cap)
+            self.pool_holes += old_cap
+            return
         old = self.slots(oid).copy()
         self.reserve_pool(new_cap)  # may compact (moves slices, keeps values)
         self._give_slice(oid, new_cap)
         self.pool_holes += old_cap
         start = int(self.ref_start[oid])
         self.pool[start : start + length] = old
+
+    def _move_small(self, oid: int, length: int, capacity: int) -> None:
+        """Move ``oid``'s ``length`` values to a new slice of ``capacity`` at the pool top
+        (room made), the rest NULL, through the memoryviews (no numpy temporaries)."""
+        pool = self.mv_pool
+        start: int = self.mv_ref_start[oid]
+        new_start = self.pool_top
+        for k in range(length):
+            pool[new_start + k] = pool[start + k]
+        for at in range(new_start + length, new_start + capacity):
+            pool[at] = NULL
+        self.mv_ref_start[oid] = new_start
+        self.mv_ref_cap[oid] = capacity
+        self.pool_top = new_start + capacity
 
     def slots(self, oid: int) -> I32:
         """A view of ``oid``'s slot values."""
@@ -403,15 +489,19 @@ class ObjectTable(ColumnsMixin):
 
     def get(self, oid: int, index: int) -> int:
         """The value in slot ``index`` of ``oid``."""
-        return int(self.pool[int(self.ref_start[oid]) + index])
+        return self.mv_pool[self.mv_ref_start[oid] + index]
 
     def put(self, oid: int, index: int, value: int) -> None:
         """Store ``value`` in slot ``index`` (no reference counting)."""
-        self.pool[int(self.ref_start[oid]) + index] = value
+        self.mv_pool[self.mv_ref_start[oid] + index] = value
 
     def insert(self, oid: int, index: int, value: int) -> None:
         """Insert ``value`` before slot ``index``, shifting the rest right."""
-        length = int(self.ref_len[oid])
+        length: int = self.mv_ref_len[oid]
+        if index == length and length < self.mv_ref_cap[oid]:  # an append with room
+            self.mv_pool[self.mv_ref_start[oid] + length] = value
+            self.mv_ref_len[oid] = length + 1
+            return
         self.reserve(oid, length + 1)
         start = int(self.ref_start[oid])
         pool = self.pool
@@ -472,19 +562,21 @@ class ObjectTable(ColumnsMixin):
 
     def list_append(self, node: int, head: int) -> None:
         """Link ``node`` (in no list) at the tail of ``head``."""
-        last = int(self.gc_prev[head])
-        self.gc_next[last] = node
-        self.gc_prev[node] = last
-        self.gc_next[node] = head
-        self.gc_prev[head] = node
+        nxt, prv = self.mv_gc_next, self.mv_gc_prev
+        last = prv[head]
+        nxt[last] = node
+        prv[node] = last
+        nxt[node] = head
+        prv[head] = node
 
     def list_remove(self, node: int) -> None:
         """Unlink ``node`` from whatever list holds it."""
-        prev, nxt = int(self.gc_prev[node]), int(self.gc_next[node])
-        self.gc_next[prev] = nxt
-        self.gc_prev[nxt] = prev
-        self.gc_next[node] = NULL
-        self.gc_prev[node] = NULL
+        nxt, prv = self.mv_gc_next, self.mv_gc_prev
+        before, after = prv[node], nxt[node]
+        nxt[before] = after
+        prv[after] = before
+        nxt[node] = NULL
+        prv[node] = NULL
 
     def list_extend(self, nodes: npt.NDArray[np.integer], head: int) -> None:
         """Link ``nodes`` (in no list, distinct), in order, at the tail of ``head``

@@ -29,6 +29,7 @@ import numpy.ma
 import numpy.typing as npt
 
 from ...errors import ForeignObjectError, UseAfterFreeError
+from ..flags import ALIVE
 from ..guard import guard_proxy_methods
 from ..table import NULL, AtomTable
 from ..types import Kind
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only
 # middle of that first import would run the compiled cascade, ask again, and recurse without end.
 
 RESERVED = frozenset({"_heap", "_id"})
+_ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
 _C = TypeVar("_C", bound=type)
 
 
@@ -177,7 +179,7 @@ class ProxyHeap:
         ref.done = True
         if self._proxies.get(ref.oid) is ref:
             del self._proxies[ref.oid]
-        self.release_external(ref.oid)
+        self._release_external_locked(ref.oid)  # guarded: the lock is held
 
     def recover_lost_releases(self: Any) -> None:
         """Give back the references of dead proxies whose callback never finished: a
@@ -224,6 +226,20 @@ class ProxyHeap:
         ref.done = False
         self._proxies[oid] = ref
         return proxy
+
+    def quick_code(self: Any, value: object) -> int | None:
+        """The slot code of ``value`` when it is a live proxy of this heap or an atom already
+        interned, else None (then take the checked path, :meth:`to_code`). Nothing is
+        interned and nothing raises."""
+        if isinstance(value, Proxy):
+            if value._heap is self:
+                oid = value._id
+                if self.table.mv_flags[oid] & ALIVE:
+                    return oid
+            return None
+        if type(value) in _ATOM_TYPES:
+            return self.atoms.find(value)
+        return None
 
     def to_code(self: Any, value: object) -> int:
         """The slot code of a host value to store: a proxy of this heap or an atomic value
@@ -291,6 +307,16 @@ class ProxyHeap:
             why = (" (its proxy owns the remaining one)" if not kept else
                    " (the ones left are its proxy's and the simulation's static reference)")
         return kept + owned, why
+
+    def _kept_count(self: Any, oid: int) -> int:
+        """The count of :meth:`_kept_refs` alone (no message)."""
+        kept: int = self.static_refs.get(oid, 0)
+        ref = self._proxies.get(oid)
+        if ref is not None and ref() is not None:
+            kept += 1
+        if self._deferred_releases:
+            kept += self._deferred_releases.count(oid)
+        return kept
 
     def _kept_refs_many(self: Any, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """:meth:`_kept_refs` for every entry of ``codes``: proxies are matched vectorised, the

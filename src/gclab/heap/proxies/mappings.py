@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..containers import ContainersMixin
+from ..guard import run_operation
+from ..table import AtomTable
 from .base import MutableContainerProxy, guarded_repr, heap_of, live_range, same_heap, simulates
 from .build import new_dict
 from .copying import deep_copy
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from .views import ItemsView, KeysView, ValuesView
 
 _MISSING: Any = object()
+ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
+DICT_SET = ContainersMixin.dict_set  # the checked dict_set, without the guard's wrapper
 
 
 def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
@@ -77,14 +82,21 @@ class DictProxy(MutableContainerProxy):
     def _entry(self, key: object) -> int:
         """The entry index of ``key``, or -1 (hashed first, as CPython does)."""
         heap = heap_of(self)
-        code = heap.lookup_code(key)
-        return -1 if code is None else heap.dict_find(self._id, code)
+        code = heap.atoms.find(key) if type(key) in ATOM_TYPES else heap.lookup_code(key)
+        return -1 if code is None else heap._find_entry(self._id, code)
 
     def _key(self, entry: int) -> object:
         return self._value(2 * entry)
 
     def _item(self, entry: int) -> object:
-        return self._value(2 * entry + 1)
+        heap = heap_of(self)
+        code = heap.table.get(self._id, 2 * entry + 1)
+        if code >= 0:  # the cached proxy, if it is alive (else a new one: from_code)
+            ref = heap._proxies.get(code)
+            found = ref() if ref is not None else None
+            if found is not None:
+                return found
+        return heap.from_code(code)
 
     def _entries(self, backwards: bool = False) -> Iterator[int]:
         """Entry indices, read live; RuntimeError once the size changes, as dictiter raises."""
@@ -106,9 +118,12 @@ class DictProxy(MutableContainerProxy):
 
     def __setitem__(self, key: object, value: object) -> None:
         heap = heap_of(self)
-        ((key_code, value_code),) = pair_codes(heap, [(key, value)])
-        with heap.operation():
-            heap.dict_set(self._id, key_code, value_code)
+        value_code = heap.quick_code(value)  # interns nothing
+        if value_code is not None and type(key) in ATOM_TYPES:  # hashable: nothing can fail
+            key_code = heap.atoms.code(key)
+        else:
+            ((key_code, value_code),) = pair_codes(heap, [(key, value)])
+        run_operation(heap, DICT_SET, heap, self._id, key_code, value_code)
 
     def __delitem__(self, key: object) -> None:
         entry = self._entry(key)
