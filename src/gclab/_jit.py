@@ -11,6 +11,9 @@ once per process, the first time
   grown to ``JIT_MIN`` rows switches at its next compiled-helper call), or
 * a collector phase asks :func:`wants` about a table of that many rows
   (:mod:`gclab.collectors.phases`, :mod:`gclab.collectors.cpython.phases`), or
+* the plain twins have run for :data:`gclab.config.JIT_AFTER` seconds in all (:func:`spent`:
+  many collections of a small heap; ski rental: switch once the slow path has cost about what
+  switching costs), or
 * someone calls :func:`activate` (``GCLAB_JIT_MIN=0`` switches at import).
 
 So a small heap never waits for numba: ``import gclab`` does not import it and a first small
@@ -31,6 +34,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -48,6 +52,7 @@ ENABLED: bool = config.JIT and importlib.util.find_spec("numba") is not None
 ACTIVE: bool = False
 
 _KERNELS: list[Kernel] = []
+_TWIN_SECONDS = 0.0
 _LOCK = threading.Lock()
 
 
@@ -73,13 +78,18 @@ class Kernel:
         return f"<gclab kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
 
     def _gate(self, *args: Any) -> Any:
-        """Inactive: the plain twin, unless an argument is a large array (then activate)."""
+        """Inactive: the plain twin (its time counted by :func:`spent`), unless an argument is
+        a large array (then activate and run compiled)."""
         limit = config.JIT_MIN
         for arg in args:
             if type(arg) is np.ndarray and arg.size >= limit:
                 activate()
                 return self._impl(*args)
-        return self.py_func(*args)
+        started = time.perf_counter()
+        try:
+            return self.py_func(*args)
+        finally:
+            spent(time.perf_counter() - started)
 
     def compiled(self) -> Any:
         """The numba dispatcher of ``fn`` (made on first use; requires :data:`ACTIVE`)."""
@@ -120,6 +130,22 @@ def activate() -> bool:
     return ACTIVE
 
 
+def spent(seconds: float) -> None:
+    """Count ``seconds`` of wall time spent in plain twins; once they add up to
+    :data:`gclab.config.JIT_AFTER`, :func:`activate` (a long-running program on a small heap
+    pays the compile step once instead of running the slow twins on: the compiled kernels
+    load from numba's cache in ~0.5 s, compile in ~9 s on a fresh clone)."""
+    global _TWIN_SECONDS
+    _TWIN_SECONDS += seconds
+    if _TWIN_SECONDS >= config.JIT_AFTER and not ACTIVE:
+        activate()
+
+
+def twin_seconds() -> float:
+    """Wall time counted by :func:`spent` so far (plain twins and the user code they ran)."""
+    return _TWIN_SECONDS
+
+
 def wants(rows: int) -> bool:
     """True when compiled helpers should run for a table of ``rows`` rows: the process is
     :data:`ACTIVE`, or ``rows`` reaches :data:`gclab.config.JIT_MIN` (which activates it)."""
@@ -153,4 +179,5 @@ at = jit(_at)
 if ENABLED and config.JIT_MIN <= 0:  # GCLAB_JIT_MIN=0: compiled from the first call, as before
     activate()
 
-__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "wants"]
+__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "spent", "twin_seconds",
+           "wants"]

@@ -73,7 +73,11 @@ if ENABLED:  # the compiled twin for a large heap (gclab._jit.wants), the oracle
         """:func:`gclab.algorithms.closure.mark_from`, compiled when the graph is large."""
         if _jit.ACTIVE or _jit.wants(graph.n):
             return _mark_kernel(graph, roots)
-        return _mark_oracle(graph, roots)
+        started = time.perf_counter()
+        try:
+            return _mark_oracle(graph, roots)
+        finally:
+            _jit.spent(time.perf_counter() - started)
 else:
     from ..algorithms.closure import mark_from
 

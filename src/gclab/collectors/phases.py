@@ -3,7 +3,8 @@ kernels for a large one (choosing is policy, so it is made in the collector laye
 
 Each name here is a :func:`choose` dispatcher: it runs :mod:`gclab.kernels.introspection`'s
 function when :func:`gclab._jit.wants` the heap's table (the process has switched to compiled
-helpers, or this table has reached ``GCLAB_JIT_MIN`` rows, which switches it), else
+helpers, or this table has reached ``GCLAB_JIT_MIN`` rows, which switches it; so do
+``GCLAB_JIT_AFTER_MS`` spent in oracles), else
 :mod:`gclab.algorithms.introspection`'s; both have the same signatures and results
 (``tests/test_introspection_kernels.py``). Under ``GCLAB_JIT=0`` the names are the oracles
 themselves. Callers look them up here at call time.
@@ -12,6 +13,7 @@ themselves. Callers look them up here at call time.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -24,7 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def choose(oracle: F, kernel: Callable[..., Any]) -> F:
     """A function with ``oracle``'s name and signature whose first argument is a heap (or a
     table-like): it calls ``kernel`` when :func:`gclab._jit.wants` that heap's table, else
-    ``oracle``; just ``oracle`` when compiling is off (``GCLAB_JIT=0``, no numba)."""
+    ``oracle`` (its time counted by :func:`gclab._jit.spent`); just ``oracle`` when compiling
+    is off (``GCLAB_JIT=0``, no numba)."""
     if not _jit.ENABLED:
         return oracle
 
@@ -32,7 +35,11 @@ def choose(oracle: F, kernel: Callable[..., Any]) -> F:
     def phase(heap: Any, *args: Any) -> Any:
         if _jit.ACTIVE or _jit.wants(len(heap.table.gc_next)):
             return kernel(heap, *args)
-        return oracle(heap, *args)
+        started = time.perf_counter()
+        try:
+            return oracle(heap, *args)
+        finally:
+            _jit.spent(time.perf_counter() - started)
 
     return cast(F, phase)
 
