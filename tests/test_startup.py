@@ -165,7 +165,8 @@ before = (_jit.ACTIVE, "numba" in sys.modules)
 big = np.arange(1, 5001, dtype=np.int32); big[-1] = 0
 size = _jit_lists._list_size(big, 0)
 print(json.dumps({"small": int(small), "before": before, "size": int(size),
-                  "active": _jit.ACTIVE, "compiled": _jit_lists._list_size._compiled is not None}))
+                  "active": _jit.ACTIVE,
+                  "compiled": not isinstance(_jit_lists._list_size, _jit.Kernel)}))
 """
     out = _child(code, GCLAB_JIT_MIN="5000")
     assert out == {"small": 2, "before": [False, False], "size": 4999, "active": True,
@@ -205,6 +206,18 @@ def test_kernel_looks_like_its_function() -> None:
     fn = _jit_lists._list_size
     assert fn.__name__ == "_list_size"
     assert fn.__module__ == "gclab.heap._jit_lists"
-    if _jit.ENABLED:
-        assert isinstance(fn, _jit.Kernel)
-        assert fn.__wrapped__ is fn.py_func
+    if _jit.ACTIVE:  # the module global is the numba dispatcher now
+        assert not isinstance(fn, _jit.Kernel)
+        assert hasattr(fn, "py_func")
+    else:
+        assert not _jit.ENABLED or isinstance(fn, _jit.Kernel)
+
+
+def test_the_switch_rebinds_kernels_to_their_dispatchers() -> None:
+    """After the switch no gclab module holds a Kernel: calls go straight to numba."""
+    if not _jit.ACTIVE:
+        pytest.skip("the process has not switched (GCLAB_JIT=0 or GCLAB_JIT_MIN > 0)")
+    held = [f"{name}.{key}" for name, module in list(sys.modules.items())
+            if module is not None and name.startswith("gclab")
+            for key, value in vars(module).items() if isinstance(value, _jit.Kernel)]
+    assert held == []

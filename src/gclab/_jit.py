@@ -22,7 +22,9 @@ meaning "never compile": ``jit`` is then the identity and nothing imports numba.
 
 Compiled code calls other kernels by their module-level names; numba types a :class:`Kernel`
 as its compiled dispatcher (a ``typeof`` registered at the switch), so kernels compose as
-plain ``njit`` functions do. :data:`ENABLED` says whether compiled helpers may be used at all
+plain ``njit`` functions do. At the switch every module global of gclab that is a Kernel is
+rebound to its dispatcher (:func:`_rebind`), so calls after it cost what they did when ``jit``
+was ``njit``. :data:`ENABLED` says whether compiled helpers may be used at all
 (numba importable and ``GCLAB_JIT`` not ``0``); :data:`ACTIVE`, whether the switch has
 happened. This module imports nothing of gclab but :mod:`gclab.config`, so the heap
 (``heap/_jit_*.py``), the kernels and the graph view can all build on it
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -113,6 +116,20 @@ def _register_typeof() -> None:
         return typeof_impl(val.compiled(), c)
 
 
+def _rebind() -> None:
+    """Afterwards no module of gclab holds a :class:`Kernel` as a global: each is replaced by
+    its numba dispatcher, so a call after the switch costs what it cost before lazy kernels
+    (a Kernel's ``__call__`` adds a Python frame, 0.1-0.4 us). Attributes elsewhere (a test's
+    reference, a class attribute) keep the Kernel, which forwards to the same dispatcher."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "gclab" or name.startswith("gclab.")):
+            continue
+        namespace = vars(module)
+        for key, value in list(namespace.items()):
+            if type(value) is Kernel:
+                namespace[key] = value.compiled()
+
+
 def activate() -> bool:
     """Switch the process to compiled helpers (import numba; each kernel compiles, or loads
     from numba's cache, on its first call). Returns :data:`ACTIVE`: afterwards it is True
@@ -126,6 +143,7 @@ def activate() -> bool:
             _register_typeof()
             for kernel in _KERNELS:
                 kernel._switch()
+            _rebind()
             ACTIVE = True
     return ACTIVE
 
@@ -155,8 +173,9 @@ def wants(rows: int) -> bool:
 
 
 def jit(fn: F) -> F:
-    """A :class:`Kernel` of ``fn`` when :data:`ENABLED` (already switched if :data:`ACTIVE`),
-    else ``fn`` unchanged."""
+    """A :class:`Kernel` of ``fn`` when :data:`ENABLED`; its numba dispatcher itself once
+    :data:`ACTIVE` (a module imported after the switch); ``fn`` unchanged when compiling is
+    off."""
     if not ENABLED:
         return fn
     kernel = Kernel(fn)
@@ -164,6 +183,7 @@ def jit(fn: F) -> F:
         _KERNELS.append(kernel)
         if ACTIVE:
             kernel._switch()
+            return cast(F, kernel.compiled())
     return cast(F, kernel)
 
 
