@@ -56,7 +56,8 @@ ACTIVE: bool = False
 
 _KERNELS: list[Kernel] = []
 _TWIN_SECONDS = 0.0
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
+_ACTIVATING = False  # set while activate() runs (a re-entrant call returns False)
 
 
 class Kernel:
@@ -85,8 +86,7 @@ class Kernel:
         a large array (then activate and run compiled)."""
         limit = config.JIT_MIN
         for arg in args:
-            if type(arg) is np.ndarray and arg.size >= limit:
-                activate()
+            if type(arg) is np.ndarray and arg.size >= limit and activate():
                 return self._impl(*args)
         started = time.perf_counter()
         try:
@@ -133,18 +133,28 @@ def _rebind() -> None:
 def activate() -> bool:
     """Switch the process to compiled helpers (import numba; each kernel compiles, or loads
     from numba's cache, on its first call). Returns :data:`ACTIVE`: afterwards it is True
-    unless compiling is off (``GCLAB_JIT=0`` or numba missing), when nothing happens.
-    Idempotent and thread-safe."""
-    global ACTIVE
+    unless compiling is off (``GCLAB_JIT=0`` or numba missing), when nothing happens, or the
+    call is re-entrant (made while this thread activates: the caller runs the plain twin).
+    Idempotent and thread-safe (other threads wait for the switch)."""
+    global ACTIVE, _ACTIVATING
     if ACTIVE or not ENABLED:
         return ACTIVE
     with _LOCK:
-        if not ACTIVE:
+        if ACTIVE or _ACTIVATING:  # a re-entrant call (host GC, a signal): not yet
+            return ACTIVE
+        _ACTIVATING = True
+        try:
+            # numba's typeof asks for numpy.ma at the first compiled call with an array;
+            # imported here, before anything runs compiled (see heap/proxies/base.py)
+            import numpy.ma  # noqa: F401
+
             _register_typeof()
             for kernel in _KERNELS:
                 kernel._switch()
             _rebind()
             ACTIVE = True
+        finally:
+            _ACTIVATING = False
     return ACTIVE
 
 
