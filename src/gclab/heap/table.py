@@ -19,13 +19,13 @@ import numpy.typing as npt
 
 from .. import _jit
 from ..errors import HeapError, HeapFullError
-from . import _jit_lists as _lists
+from . import _jit_lists
 from .columns import ColumnsMixin
 from .flags import ALIVE
 
-# The list walks below are compiled (heap/_jit_lists.py) once the process has switched to
-# compiled helpers (gclab._jit.ACTIVE: a large heap), plain numpy/Python before and under
-# GCLAB_JIT=0.
+# compiled list walks once the process has switched to compiled helpers (gclab._jit.ACTIVE:
+# a large heap); numpy/Python before the switch, under GCLAB_JIT=0, or with _lists None
+_lists = _jit_lists if _jit.ENABLED else None
 
 NULL = -1
 N_HEADS = 16  # rows set aside as list heads, for collectors to reserve
@@ -554,7 +554,7 @@ class ObjectTable(ColumnsMixin):
         (:meth:`list_append` of each; compiled once gclab._jit.ACTIVE)."""
         if not len(nodes):
             return
-        if _jit.ACTIVE:
+        if _lists is not None and _jit.ACTIVE:
             _lists._list_extend(self.gc_next, self.gc_prev, nodes, head)
             return
         last = int(self.gc_prev[head])
@@ -586,7 +586,7 @@ class ObjectTable(ColumnsMixin):
 
     def list_members(self, head: int) -> list[int]:
         """The members of a list, head to tail (compiled walk once gclab._jit.ACTIVE)."""
-        if _jit.ACTIVE:
+        if _lists is not None and _jit.ACTIVE:
             return _lists.list_members(self, head).tolist()
         return self.walk_members(head)
 
@@ -602,6 +602,6 @@ class ObjectTable(ColumnsMixin):
 
     def list_size(self, head: int) -> int:
         """Number of members (walks the list, like CPython's gc_list_size)."""
-        if _jit.ACTIVE:
+        if _lists is not None and _jit.ACTIVE:
             return _lists.list_size(self, head)
         return len(self.walk_members(head))
