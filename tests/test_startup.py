@@ -214,10 +214,18 @@ def test_kernel_looks_like_its_function() -> None:
 
 
 def test_the_switch_rebinds_kernels_to_their_dispatchers() -> None:
-    """After the switch no gclab module holds a Kernel: calls go straight to numba."""
+    """After the switch no gclab module holds a Kernel or a phase dispatcher: calls go
+    straight to numba and to the compiled phases."""
     if not _jit.ACTIVE:
         pytest.skip("the process has not switched (GCLAB_JIT=0 or GCLAB_JIT_MIN > 0)")
     held = [f"{name}.{key}" for name, module in list(sys.modules.items())
             if module is not None and name.startswith("gclab")
-            for key, value in vars(module).items() if isinstance(value, _jit.Kernel)]
+            for key, value in vars(module).items()
+            if isinstance(value, _jit.Kernel) or hasattr(value, "kernel_twin")]
     assert held == []
+    from gclab.collectors import marksweep
+    from gclab.collectors.cpython import fast, phases
+    from gclab.kernels import closure
+
+    assert phases.deduce_unreachable is fast.deduce_unreachable
+    assert marksweep.mark_from is closure.mark_from

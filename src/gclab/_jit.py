@@ -56,6 +56,7 @@ ACTIVE: bool = False
 
 _KERNELS: list[Kernel] = []
 _TWIN_SECONDS = 0.0
+_HOOKS: list[Callable[[], None]] = []
 _LOCK = threading.RLock()
 _ACTIVATING = False  # set while activate() runs (a re-entrant call returns False)
 
@@ -130,6 +131,17 @@ def _rebind() -> None:
                 namespace[key] = value.compiled()
 
 
+def on_switch(hook: Callable[[], None]) -> None:
+    """Call ``hook`` (no arguments) at the switch, after the kernels are rebound; at once if
+    the process has switched already. A dispatcher above this layer uses it to put the
+    compiled functions in its own place (:func:`gclab.collectors.phases.rebind`)."""
+    with _LOCK:
+        if not ACTIVE:
+            _HOOKS.append(hook)
+            return
+    hook()
+
+
 def activate() -> bool:
     """Switch the process to compiled helpers (import numba; each kernel compiles, or loads
     from numba's cache, on its first call). Returns :data:`ACTIVE`: afterwards it is True
@@ -153,6 +165,9 @@ def activate() -> bool:
                 kernel._switch()
             _rebind()
             ACTIVE = True
+            for hook in _HOOKS:
+                hook()
+            _HOOKS.clear()
         finally:
             _ACTIVATING = False
     return ACTIVE
@@ -209,5 +224,5 @@ at = jit(_at)
 if ENABLED and config.JIT_MIN <= 0:  # GCLAB_JIT_MIN=0: compiled from the first call, as before
     activate()
 
-__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "spent", "twin_seconds",
-           "wants"]
+__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "on_switch", "spent",
+           "twin_seconds", "wants"]

@@ -64,6 +64,7 @@ from ..heap.table import N_HEADS
 from ..profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE
 from .base import Capabilities, register
 from .counting import CountingCollector
+from .phases import rebind
 
 if ENABLED:  # the compiled twin for a large heap (gclab._jit.wants), the oracle below that
     from ..algorithms.closure import mark_from as _mark_oracle
@@ -78,6 +79,9 @@ if ENABLED:  # the compiled twin for a large heap (gclab._jit.wants), the oracle
             return _mark_oracle(graph, roots)
         finally:
             _jit.spent(time.perf_counter() - started)
+
+    mark_from.kernel_twin = _mark_kernel  # type: ignore[attr-defined]
+    _jit.on_switch(lambda: rebind(globals()))
 else:
     from ..algorithms.closure import mark_from
 

@@ -7,7 +7,8 @@ helpers, or this table has reached ``GCLAB_JIT_MIN`` rows, which switches it; so
 ``GCLAB_JIT_AFTER_MS`` spent in oracles), else
 :mod:`gclab.algorithms.introspection`'s; both have the same signatures and results
 (``tests/test_introspection_kernels.py``). Under ``GCLAB_JIT=0`` the names are the oracles
-themselves. Callers look them up here at call time.
+themselves; after the switch, the kernels themselves (:func:`rebind`). Callers look them up
+here at call time.
 """
 
 from __future__ import annotations
@@ -41,7 +42,18 @@ def choose(oracle: F, kernel: Callable[..., Any]) -> F:
         finally:
             _jit.spent(time.perf_counter() - started)
 
+    phase.kernel_twin = kernel  # type: ignore[attr-defined]  # what rebind() puts in
     return cast(F, phase)
+
+
+def rebind(namespace: dict[str, Any]) -> None:
+    """At the switch: every :func:`choose` dispatcher in ``namespace`` (a module's globals) is
+    replaced by its kernel, so a phase call after it costs no extra frame; a name a test has
+    set to something else is left alone."""
+    for key, value in list(namespace.items()):
+        kernel = getattr(value, "kernel_twin", None)
+        if kernel is not None:
+            namespace[key] = kernel
 
 
 if _jit.ENABLED:
@@ -49,8 +61,9 @@ if _jit.ENABLED:
 
     get_objects_ids = choose(_oracle.get_objects_ids, _kernel.get_objects_ids)
     get_referrer_ids = choose(_oracle.get_referrer_ids, _kernel.get_referrer_ids)
+    _jit.on_switch(lambda: rebind(globals()))
 else:
     get_objects_ids = _oracle.get_objects_ids
     get_referrer_ids = _oracle.get_referrer_ids
 
-__all__ = ["choose", "get_objects_ids", "get_referrer_ids"]
+__all__ = ["choose", "get_objects_ids", "get_referrer_ids", "rebind"]

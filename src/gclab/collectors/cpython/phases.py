@@ -18,7 +18,7 @@ from __future__ import annotations
 from ... import _jit
 from ...algorithms import cycles as _cycles
 from ...algorithms import finalizers as _finalizers
-from ..phases import choose
+from ..phases import choose, rebind
 
 if _jit.ENABLED:
     from . import fast as _fast
@@ -38,6 +38,7 @@ if _jit.ENABLED:
                                              _fast.move_legacy_finalizer_reachable)
     move_legacy_finalizers = choose(_finalizers.move_legacy_finalizers,
                                     _fast.move_legacy_finalizers)
+    _jit.on_switch(lambda: rebind(globals()))  # after the switch: the kernels themselves
 else:
     clear_collecting = _cycles.clear_collecting
     deduce_unreachable = _cycles.deduce_unreachable
