@@ -56,6 +56,7 @@ ACTIVE: bool = False
 
 _KERNELS: list[Kernel] = []
 _TWIN_SECONDS = 0.0
+_NESTING = 0  # plain twins running (run_twin counts the outermost only)
 _HOOKS: list[Callable[[], None]] = []
 _LOCK = threading.RLock()
 _ACTIVATING = False  # set while activate() runs (a re-entrant call returns False)
@@ -89,11 +90,7 @@ class Kernel:
         for arg in args:
             if type(arg) is np.ndarray and arg.size >= limit and activate():
                 return self._impl(*args)
-        started = time.perf_counter()
-        try:
-            return self.py_func(*args)
-        finally:
-            spent(time.perf_counter() - started)
+        return run_twin(self.py_func, *args)
 
     def compiled(self) -> Any:
         """The numba dispatcher of ``fn`` (made on first use; requires :data:`ACTIVE`)."""
@@ -184,6 +181,21 @@ def spent(seconds: float) -> None:
         activate()
 
 
+def run_twin(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a plain twin, its wall time counted by :func:`spent` unless it runs
+    inside another twin (counted there: nested twins are not counted twice)."""
+    global _NESTING
+    if _NESTING:
+        return fn(*args)
+    _NESTING += 1
+    started = time.perf_counter()
+    try:
+        return fn(*args)
+    finally:
+        _NESTING -= 1
+        spent(time.perf_counter() - started)
+
+
 def twin_seconds() -> float:
     """Wall time counted by :func:`spent` so far (plain twins and the user code they ran)."""
     return _TWIN_SECONDS
@@ -224,5 +236,5 @@ at = jit(_at)
 if ENABLED and config.JIT_MIN <= 0:  # GCLAB_JIT_MIN=0: compiled from the first call, as before
     activate()
 
-__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "on_switch", "spent",
-           "twin_seconds", "wants"]
+__all__ = ["ACTIVE", "ENABLED", "Kernel", "activate", "at", "jit", "on_switch", "run_twin",
+           "spent", "twin_seconds", "wants"]

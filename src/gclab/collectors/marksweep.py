@@ -74,11 +74,7 @@ if ENABLED:  # the compiled twin for a large heap (gclab._jit.wants), the oracle
         """:func:`gclab.algorithms.closure.mark_from`, compiled when the graph is large."""
         if _jit.ACTIVE or _jit.wants(graph.n):
             return _mark_kernel(graph, roots)
-        started = time.perf_counter()
-        try:
-            return _mark_oracle(graph, roots)
-        finally:
-            _jit.spent(time.perf_counter() - started)
+        return _jit.run_twin(_mark_oracle, graph, roots)
 
     mark_from.kernel_twin = _mark_kernel  # type: ignore[attr-defined]
     _jit.on_switch(lambda: rebind(globals()))

@@ -14,7 +14,6 @@ here at call time.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -27,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def choose(oracle: F, kernel: Callable[..., Any]) -> F:
     """A function with ``oracle``'s name and signature whose first argument is a heap (or a
     table-like): it calls ``kernel`` when :func:`gclab._jit.wants` that heap's table, else
-    ``oracle`` (its time counted by :func:`gclab._jit.spent`); just ``oracle`` when compiling
+    ``oracle`` (its time counted by :func:`gclab._jit.run_twin`); just ``oracle`` when compiling
     is off (``GCLAB_JIT=0``, no numba)."""
     if not _jit.ENABLED:
         return oracle
@@ -36,11 +35,7 @@ def choose(oracle: F, kernel: Callable[..., Any]) -> F:
     def phase(heap: Any, *args: Any) -> Any:
         if _jit.ACTIVE or _jit.wants(len(heap.table.gc_next)):
             return kernel(heap, *args)
-        started = time.perf_counter()
-        try:
-            return oracle(heap, *args)
-        finally:
-            _jit.spent(time.perf_counter() - started)
+        return _jit.run_twin(oracle, heap, *args)
 
     phase.kernel_twin = kernel  # type: ignore[attr-defined]  # what rebind() puts in
     return cast(F, phase)
