@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-# The suite proves the compiled helpers on small heaps, so it compiles from the first call
-# (GCLAB_JIT_MIN=0; child processes inherit it) unless the caller chose a threshold.
+# The suite proves the compiled helpers on small heaps, so this process compiles from the first
+# call (as GCLAB_JIT_MIN=0 would) unless the caller chose a threshold. The environment is left
+# alone: child processes (and what tests/snapshots/test_run.py checks they see) get the default.
 # tests/test_startup.py covers the default threshold in child processes of its own.
-os.environ.setdefault("GCLAB_JIT_MIN", "0")
 from gclab import _jit, config  # the pytest plugin may have imported gclab already
 
-config.JIT_MIN = int(os.environ["GCLAB_JIT_MIN"])
+if "GCLAB_JIT_MIN" not in os.environ:
+    config.JIT_MIN = 0
 if config.JIT_MIN <= 0:
     _jit.activate()
 
