@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/startup.py                  # cold and warm, 5 runs each
     .venv/bin/python bench/startup.py --repeat 7 --modes warm --cases tiny,demo
+    .venv/bin/python bench/startup.py --src ../other-checkout/src/gclab   # another version
 
 Every run is a fresh child process. ``cold`` runs import a fresh copy of ``src/gclab`` (no
 ``__pycache__``: neither Python's bytecode nor numba's cache, as on a fresh clone); ``warm``
@@ -89,11 +90,11 @@ main(["demo"])
 """
 
 
-def fresh_copy(parent: Path) -> Path:
-    """A copy of src/gclab under ``parent`` without any ``__pycache__``; returns the directory
-    to put on PYTHONPATH."""
+def fresh_copy(parent: Path, src: Path = SRC) -> Path:
+    """A copy of the package ``src`` under ``parent`` without any ``__pycache__``; returns the
+    directory to put on PYTHONPATH."""
     root = parent / "src"
-    shutil.copytree(SRC, root / "gclab", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(src, root / "gclab", ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -124,17 +125,20 @@ def summary(values: list[float]) -> str:
     return f"{statistics.median(values):7.3f} [{min(values):.3f}-{max(values):.3f}]"
 
 
-def measure(mode: str, cases: list[str], repeat: int) -> dict[str, list[dict[str, object]]]:
-    """``repeat`` runs of each case in ``mode``: the reports, by case."""
+def measure(mode: str, cases: list[str], repeat: int,
+            src: Path = SRC) -> dict[str, list[dict[str, object]]]:
+    """``repeat`` runs of each case in ``mode`` with the package ``src``: the reports, by
+    case."""
     results: dict[str, list[dict[str, object]]] = {case: [] for case in cases}
     with tempfile.TemporaryDirectory(prefix="gclab-startup-") as tmp:
-        shared = fresh_copy(Path(tmp) / "warm") if mode == "warm" else None
+        shared = fresh_copy(Path(tmp) / "warm", src) if mode == "warm" else None
         if shared is not None:
             for case in cases:  # the unmeasured warm-up: bytecode and numba caches filled
                 run_case(case, shared)
         for i in range(repeat):
             for case in cases:
-                path = shared if shared is not None else fresh_copy(Path(tmp) / f"{case}{i}")
+                path = (shared if shared is not None
+                        else fresh_copy(Path(tmp) / f"{case}{i}", src))
                 results[case].append(run_case(case, path))
     return results
 
@@ -159,17 +163,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"comma-separated, from: {', '.join(MODES)}")
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (default 5)")
+    parser.add_argument("--src", type=Path, default=SRC,
+                        help="the gclab package directory to copy and run (default: this tree's)")
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     modes = [m for m in args.modes.split(",") if m]
     unknown = sorted(set(cases) - set(CASES)) + sorted(set(modes) - set(MODES))
     if unknown or args.repeat < 1:
         parser.error(f"unknown cases/modes {unknown} or --repeat < 1")
-    print(f"gclab start-up, fresh child processes, {sys.executable} "
+    print(f"gclab start-up ({args.src}), fresh child processes, {sys.executable} "
           f"({sys.version.split()[0]}), {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; "
           f"seconds, median [min-max] of {args.repeat}")
     for mode in modes:
-        report(mode, measure(mode, cases, args.repeat))
+        report(mode, measure(mode, cases, args.repeat, args.src.resolve()))
 
 
 if __name__ == "__main__":
