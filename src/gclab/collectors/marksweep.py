@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .. import _jit
 from .._jit import ENABLED
 from ..errors import InvariantViolation
 from ..graphview import GraphView
@@ -63,9 +64,20 @@ from ..heap.table import N_HEADS
 from ..profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE
 from .base import Capabilities, register
 from .counting import CountingCollector
+from .phases import rebind
 
-if ENABLED:
-    from ..kernels.closure import mark_from
+if ENABLED:  # the compiled twin for a large heap (gclab._jit.wants), the oracle below that
+    from ..algorithms.closure import mark_from as _mark_oracle
+    from ..kernels.closure import mark_from as _mark_kernel
+
+    def mark_from(graph: GraphView, roots: object) -> npt.NDArray[np.uint8]:
+        """:func:`gclab.algorithms.closure.mark_from`, compiled when the graph is large."""
+        if _jit.ACTIVE or _jit.wants(graph.n):
+            return _mark_kernel(graph, roots)
+        return _jit.run_twin(_mark_oracle, graph, roots)
+
+    mark_from.kernel_twin = _mark_kernel  # type: ignore[attr-defined]
+    _jit.on_switch(lambda: rebind(globals()))
 else:
     from ..algorithms.closure import mark_from
 

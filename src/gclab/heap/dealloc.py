@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .._jit import ENABLED as _JIT
+from .. import _jit
 from ..errors import InvariantViolation
 from . import _jit_dealloc as _kernel
 from .flags import FINALIZED, HAS_WEAKREFS, NOT_COLLECTING, TRACKED
@@ -90,9 +90,19 @@ class DeallocMixin:
 
     def _init_dealloc(self: HeapCore) -> None:
         self.trash_delete_later = TrashCan()
-        # The compiled cascade (None: the generators alone, as under GCLAB_JIT=0).
+        # The compiled cascade (None: the generators alone, as under GCLAB_JIT=0 and while the
+        # process runs the plain twins; adopted at the first top-level release after the switch
+        # to compiled helpers, gclab._jit.ACTIVE, unless someone set it meanwhile).
         self.dealloc_kernel: _kernel.DeallocKernel | None = (
-            _kernel.DeallocKernel() if _JIT else None)
+            _kernel.DeallocKernel() if _jit.ACTIVE else None)
+        self._kernel_pending = _jit.ENABLED and self.dealloc_kernel is None
+
+    def _adopt_kernel(self: HeapCore) -> None:
+        """Between deallocations (none running), once the process compiles: afterwards the heap
+        has its compiled cascade, as if made after the switch. Nothing of the kernel's state
+        carries over from before (it has none between deallocations; the trashcan is shared)."""
+        self._kernel_pending = False
+        self.dealloc_kernel = _kernel.DeallocKernel()
 
     @property
     def trash_nesting(self) -> int:
@@ -115,6 +125,9 @@ class DeallocMixin:
         count = rc[code] - 1
         rc[code] = count
         if count == 0 and not self.defers_frees:
+            if (self.dealloc_kernel is None and self._kernel_pending and _jit.ACTIVE
+                    and not self._deallocating()):
+                self._adopt_kernel()
             self._dealloc_depth += 1  # the invariant checker: a deallocation is running
             try:
                 if self.dealloc_kernel is not None and self.observer.accounting is not None:

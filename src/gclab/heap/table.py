@@ -17,14 +17,16 @@ from collections.abc import Callable, Hashable
 import numpy as np
 import numpy.typing as npt
 
-from .._jit import ENABLED as _JIT
+from .. import _jit
 from ..errors import HeapError, HeapFullError
 from . import _jit_lists
 from .columns import ColumnsMixin
 from .flags import ALIVE
 from .freeids import FreeIds
 
-_lists = _jit_lists if _JIT else None  # compiled list walks unless GCLAB_JIT=0
+# compiled list walks once the process has switched to compiled helpers (gclab._jit.ACTIVE:
+# a large heap); numpy/Python before the switch, under GCLAB_JIT=0, or with _lists None
+_lists = _jit_lists if _jit.ENABLED else None
 
 NULL = -1
 N_HEADS = 16  # rows set aside as list heads, for collectors to reserve
@@ -580,10 +582,10 @@ class ObjectTable(ColumnsMixin):
 
     def list_extend(self, nodes: npt.NDArray[np.integer], head: int) -> None:
         """Link ``nodes`` (in no list, distinct), in order, at the tail of ``head``
-        (:meth:`list_append` of each; compiled unless GCLAB_JIT=0)."""
+        (:meth:`list_append` of each; compiled once gclab._jit.ACTIVE)."""
         if not len(nodes):
             return
-        if _lists is not None:
+        if _lists is not None and _jit.ACTIVE:
             _lists._list_extend(self.gc_next, self.gc_prev, nodes, head)
             return
         last = int(self.gc_prev[head])
@@ -614,8 +616,8 @@ class ObjectTable(ColumnsMixin):
         self.list_init(source)
 
     def list_members(self, head: int) -> list[int]:
-        """The members of a list, head to tail (compiled walk unless GCLAB_JIT=0)."""
-        if _lists is not None:
+        """The members of a list, head to tail (compiled walk once gclab._jit.ACTIVE)."""
+        if _lists is not None and _jit.ACTIVE:
             return _lists.list_members(self, head).tolist()
         return self.walk_members(head)
 
@@ -631,6 +633,6 @@ class ObjectTable(ColumnsMixin):
 
     def list_size(self, head: int) -> int:
         """Number of members (walks the list, like CPython's gc_list_size)."""
-        if _lists is not None:
+        if _lists is not None and _jit.ACTIVE:
             return _lists.list_size(self, head)
         return len(self.walk_members(head))

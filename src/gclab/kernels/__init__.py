@@ -7,10 +7,13 @@ calls a private ``@jit`` function that works on plain numpy arrays. Kernels impo
 :mod:`gclab._jit`, never an oracle: which of the two runs is the collectors' choice
 (:mod:`gclab.collectors.phases`, :mod:`gclab.collectors.cpython.phases`).
 
-``jit`` is ``numba.njit(cache=True)`` when numba is importable and ``GCLAB_JIT`` is not ``0``;
-otherwise it is the identity, so the kernels still run (slowly) as plain Python, which is how the
-differential tests cover their source lines. :data:`ENABLED` says whether the collectors use
-the kernels.
+``jit`` (:mod:`gclab._jit`) makes each ``_private`` function a lazy kernel: plain Python until
+the process switches to compiled helpers (a heap of ``GCLAB_JIT_MIN`` rows, a large array
+argument, ``GCLAB_JIT_AFTER_MS`` spent in plain twins), ``numba.njit(cache=True)`` after; under
+``GCLAB_JIT=0`` or without numba it is the identity, so the kernels still run (slowly) as plain
+Python, which is how the differential tests cover their source lines. :data:`ENABLED` says
+whether compiled helpers may run at all; whether they run now is ``gclab._jit.ACTIVE`` (read it
+there: it changes at the switch).
 """
 
 from __future__ import annotations
