@@ -50,11 +50,21 @@ if TYPE_CHECKING:
 
 def _phase_bindings() -> tuple[object, ...]:
     """The phases the twin stands in for, as :mod:`~gclab.collectors.cpython.phases` binds
-    them now (a test may put another implementation in; then the ordinary path runs it)."""
-    return (phases.deduce_unreachable, phases.untrack_tuples, phases.untrack_dicts,
-            phases.move_legacy_finalizers, phases.move_legacy_finalizer_reachable,
-            phases.handle_weakrefs, phases.finalize_garbage, phases.handle_resurrected_objects,
-            phases.delete_garbage)
+    them now (a test may put another implementation in; then the ordinary path runs it). Each
+    is named by its Python function, so the dispatcher of start-up, the kernel the switch
+    rebinds it to and that kernel's numba dispatcher count as the same phase."""
+    bound = (phases.deduce_unreachable, phases.untrack_tuples, phases.untrack_dicts,
+             phases.move_legacy_finalizers, phases.move_legacy_finalizer_reachable,
+             phases.handle_weakrefs, phases.finalize_garbage, phases.handle_resurrected_objects,
+             phases.delete_garbage)
+    return tuple(_function_of(f) for f in bound)
+
+
+def _function_of(phase: object) -> object:
+    """The Python function behind a phase binding: a :func:`~gclab.collectors.phases.choose`
+    dispatcher's kernel, a :class:`gclab._jit.Kernel`'s or a numba dispatcher's ``py_func``."""
+    phase = getattr(phase, "kernel_twin", phase)
+    return getattr(phase, "py_func", phase)
 
 
 _AS_BUILT = _phase_bindings()
