@@ -34,13 +34,13 @@ from .collectors.base import Collector
 from .collectors.record import CollectionRecord
 from .errors import ForeignObjectError
 from .gcmodule import GcModule
+from .heap.atoms import AtomTable
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
 from .heap.guard import guard_methods
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.mappings import mapping_pairs, pair_codes
-from .heap.table import AtomTable
 from .heap.types import DICT, LIST, MODULE, SET, TUPLE
 from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
 

@@ -36,6 +36,7 @@ from ..errors import (
 )
 from ..profiles import Profile, get_profile
 from .args import INT32_MAX, as_count, as_int, is_int
+from .atoms import AtomTable
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
@@ -48,7 +49,7 @@ from .layout import gc_referents, traverse_codes
 from .mutation import MutationMixin
 from .observer import AllocationObserver, NoCollector
 from .rules import LayoutMixin
-from .table import MAX_ID, MAX_SLOTS, N_HEADS, NULL, AtomTable, ObjectTable
+from .table import MAX_ID, MAX_SLOTS, N_HEADS, NULL, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .usercode import UserCalls, host_collector, watch_host_collector
 from .weakrefs import WeakrefMixin

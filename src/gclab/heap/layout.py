@@ -6,7 +6,8 @@ which ``__del__`` runs first in a deallocation cascade) and follow spec §7.1 (C
 
 from __future__ import annotations
 
-from .table import NULL, AtomTable, ObjectTable
+from .atoms import AtomTable
+from .table import NULL, ObjectTable
 from .types import Kind, TypeInfo
 
 

@@ -29,9 +29,10 @@ import numpy.ma
 import numpy.typing as npt
 
 from ...errors import ForeignObjectError, UseAfterFreeError
+from ..atoms import AtomTable
 from ..flags import ALIVE
 from ..guard import guard_proxy_methods
-from ..table import NULL, AtomTable
+from ..table import NULL
 from ..types import Kind
 
 if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only

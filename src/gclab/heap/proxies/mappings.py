@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..atoms import AtomTable
 from ..containers import ContainersMixin
 from ..guard import run_operation
-from ..table import AtomTable
 from .base import MutableContainerProxy, guarded_repr, heap_of, live_range, same_heap, simulates
 from .build import new_dict
 from .copying import deep_copy
