@@ -226,6 +226,12 @@ def test_the_snapshot_command(tmp_path: Path) -> None:
         again = subprocess.run([*GCLAB, "snapshot", "--pid", str(child.pid), "-o", str(out)],
                                capture_output=True, text=True, timeout=120, env=python_env())
         assert again.returncode == 2 and "exists" in again.stderr
+        before = out.stat().st_mtime_ns
+        forced = subprocess.run([*GCLAB, "snapshot", "--pid", str(child.pid), "-o", str(out),
+                                 "--force"], capture_output=True, text=True, timeout=120,
+                                env=python_env())
+        assert forced.returncode == 0, forced.stderr
+        assert out.stat().st_mtime_ns != before
         assert child.ask("ping") == "pong"
     finally:
         child.process.kill()

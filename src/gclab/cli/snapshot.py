@@ -79,8 +79,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pid", type=int, required=True, help="the process to snapshot")
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the .gcsnap file to write")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace FILE if it exists (it is kept otherwise)")
+    parser.add_argument("--force", "--overwrite", dest="overwrite", action="store_true",
+                        help="replace FILE if it exists (it is kept otherwise); the same "
+                             "flag as export's and report's")
     parser.add_argument("--collect", action="store_true",
                         help="run gc.collect() in the target before the snapshot")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
