@@ -1,5 +1,5 @@
 """The heap's compiled list primitives: walks (the twins of ``ObjectTable.list_members`` and
-``list_size``) and the link/unlink of one member that compiled code shares.
+``list_size``) the link/unlink of one member and the merge of two lists that compiled code shares.
 
 A list is a ring through ``gc_next`` starting and ending at its head row (spec §3.2); the walk
 visits members head to tail. ``tests/test_kernels.py`` compares these with the Python walks.
@@ -52,6 +52,21 @@ def _list_extend(gc_next, gc_prev, nodes, head):
         last = node
     gc_next[at(last)] = head
     gc_prev[head] = last
+
+
+@jit
+def _list_merge(gc_next, gc_prev, source, target):
+    """ObjectTable.list_merge: all of ``source``, in order, to the tail of ``target``."""
+    if source == target or gc_next[source] == source:
+        return
+    first, last = gc_next[source], gc_prev[source]
+    tail = gc_prev[target]
+    gc_next[at(tail)] = first
+    gc_prev[at(first)] = tail
+    gc_next[at(last)] = target
+    gc_prev[target] = last
+    gc_next[source] = source
+    gc_prev[source] = source
 
 
 @jit

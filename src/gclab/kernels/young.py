@@ -45,7 +45,7 @@ from ..heap._jit_dealloc import (
     T_PLAIN,
     _cascade,
 )
-from ..heap._jit_lists import _list_size
+from ..heap._jit_lists import _list_merge, _list_size
 from ..heap.flags import HAS_WEAKREFS, NOT_UNREACHABLE
 from ..heap.types import K_DICT, K_TUPLE
 from . import at, jit
@@ -56,21 +56,6 @@ BAIL = 16
 
 # The collector's lists, as offsets from its first head (as gclab.collectors.cpython).
 _UNREACHABLE, _STILL_UNREACHABLE = 4, 8
-
-
-@jit
-def _list_merge(gc_next, gc_prev, source, target):
-    """ObjectTable.list_merge: all of ``source``, in order, to the tail of ``target``."""
-    if source == target or gc_next[source] == source:
-        return
-    first, last = gc_next[source], gc_prev[source]
-    tail = gc_prev[target]
-    gc_next[at(tail)] = first
-    gc_prev[at(first)] = tail
-    gc_next[at(last)] = target
-    gc_prev[target] = last
-    gc_next[source] = source
-    gc_prev[source] = source
 
 
 @jit
