@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -388,6 +389,20 @@ def test_cli_exit_status_events_file_and_from(tmp_path: Path) -> None:
     assert again.returncode == 0
     summary = json.loads(again.stdout)
     assert summary["generations"][0]["collections"] >= 2 and summary["returncode"] is None
+
+
+def test_timeout_works_when_gclab_itself_ignores_sigint(tmp_path: Path) -> None:
+    """A shell starts background jobs (nohup ones too) with SIGINT ignored and children inherit
+    that: the monitored program must still be stoppable by the timeout's SIGINT."""
+    program = tmp_path / "forever.py"
+    program.write_text("import gc, time\ngc.collect(1)\nwhile True:\n    time.sleep(0.05)\n")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = run_monitored([sys.executable, str(program)], timeout=10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.timed_out
+    assert report_count(run.events, 1) == 1
 
 
 def test_timeout_stops_the_program_so_that_it_writes_its_events(tmp_path: Path) -> None:
