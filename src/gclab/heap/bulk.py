@@ -56,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import HeapFullError, RefcountUnderflowError
-from . import _jit_bulk
+from . import _jit_bulk, pages
 from .args import INT32_MAX, INT32_MIN, as_count, is_int
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
@@ -215,7 +215,7 @@ class BulkMixin:
         self._check_size(info, size)
         t = self.table
         t.check_room(count, count * size)
-        out = np.empty(count, np.int32)
+        out = pages.empty(count, np.int32)
         t.reserve_rows(count)
         t.reserve_pool(count * size)
         done = 0

@@ -20,10 +20,11 @@ import numpy.typing as npt
 from .. import _jit
 from ..errors import HeapError, HeapFullError
 from . import _jit_lists
-from .atoms import _grown
 from .columns import ColumnsMixin
 from .flags import ALIVE
 from .freeids import FreeIds
+from .pages import filled
+from .pages import grown as _grown  # the name tests/test_columns.py patches
 
 # compiled list walks once the process has switched to compiled helpers (gclab._jit.ACTIVE:
 # a large heap); numpy/Python before the switch, under GCLAB_JIT=0, or with _lists None
@@ -61,17 +62,18 @@ class ObjectTable(ColumnsMixin):
 
     def __init__(self, capacity: int = 1024, pool_capacity: int = 4096) -> None:
         n = max(capacity, N_HEADS + 1)
-        self.type_id = np.zeros(n, np.int32)
-        self.flags = np.zeros(n, np.uint8)
-        self.refcnt = np.zeros(n, np.int32)
-        self.extern = np.zeros(n, np.int32)  # references held from outside the heap
-        self.gc_next = np.full(n, NULL, np.int32)
-        self.gc_prev = np.full(n, NULL, np.int32)
-        self.gc_refs = np.zeros(n, np.int32)  # scratch, valid only during a collection
-        self.ref_start = np.zeros(n, np.uint32)  # pool index: up to 2**32 - 1 references
-        self.ref_len = np.zeros(n, np.int32)
-        self.ref_cap = np.zeros(n, np.int32)
-        self.pool = np.full(max(pool_capacity, 16), NULL, np.int32)
+        # ordinary pages (heap/pages.py); zero-filled columns are not written until used
+        self.type_id = filled(n, np.int32, 0)
+        self.flags = filled(n, np.uint8, 0)
+        self.refcnt = filled(n, np.int32, 0)
+        self.extern = filled(n, np.int32, 0)  # references held from outside the heap
+        self.gc_next = filled(n, np.int32, NULL)
+        self.gc_prev = filled(n, np.int32, NULL)
+        self.gc_refs = filled(n, np.int32, 0)  # scratch, valid only during a collection
+        self.ref_start = filled(n, np.uint32, 0)  # pool index: up to 2**32 - 1 references
+        self.ref_len = filled(n, np.int32, 0)
+        self.ref_cap = filled(n, np.int32, 0)
+        self.pool = filled(max(pool_capacity, 16), np.int32, NULL)
         self.pool_top = 0  # first never-used pool index
         self.pool_holes = 0  # pool entries owned by no live object
         self.top = N_HEADS  # first never-used id
@@ -121,12 +123,12 @@ class ObjectTable(ColumnsMixin):
 
     def _grow_rows(self, needed: int) -> None:
         size = min(max(needed, 2 * self.capacity), MAX_ID + 1)
-        grown = {name: _grown(getattr(self, name), size,
-                              NULL if name in ("gc_next", "gc_prev") else 0)
-                 for name in self.COLUMNS}
+        made = {name: _grown(getattr(self, name), size,
+                             NULL if name in ("gc_next", "gc_prev") else 0)
+                for name in self.COLUMNS}
         extra = {name: _grown(column, size, self._fills[name])
                  for name, column in self._extra.items()}
-        for name, column in grown.items():  # nothing can fail from here on
+        for name, column in made.items():  # nothing can fail from here on
             setattr(self, name, column)
         self._extra.update(extra)
         self.refresh_views()
@@ -253,7 +255,7 @@ class ObjectTable(ColumnsMixin):
             self.compact_pool(min(max(len(self.pool), live + capacity), POOL_LIMIT))
         if self.pool_top + capacity > len(self.pool):
             size = min(max(2 * len(self.pool), self.pool_top + capacity), POOL_LIMIT)
-            self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
+            self.pool = _grown(self.pool, size, NULL)
             self.refresh_views()
 
     def compact_pool(self, size: int | None = None) -> None:
@@ -270,8 +272,8 @@ class ObjectTable(ColumnsMixin):
         # slot j of object k: from old_start[k] + j to new_starts[k] + j
         within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         old_starts = self.ref_start[alive].astype(np.int64)
-        new_pool = np.full(max(len(self.pool) if size is None else size, int(caps.sum())),
-                           NULL, np.int32)
+        new_pool = filled(max(len(self.pool) if size is None else size, int(caps.sum())),
+                          np.int32, NULL)
         new_pool[np.repeat(new_starts, lengths) + within] = (
             self.pool[np.repeat(old_starts, lengths) + within])
         starts32 = new_starts.astype(np.uint32)
