@@ -85,6 +85,10 @@ _BAD = INT32_MIN
 # decref_pass's statuses
 _NOT_LIVE, _OVERDRAWN, _NEED_KEPT, _CHECKED = range(4)
 _NO_OWNERS = np.empty(0, np.int32)
+_NO_NAMES = np.empty(0, np.bool_)  # set_slots_pass asks for the names' table when it needs it
+#: Key slots per object up to which set_slots checks uniqueness by scanning the object (in
+#: the compiled pass); a batch that stores keys into a bigger one is checked vectorised.
+KEY_SCAN_LIMIT = 64
 
 
 class _Column:
@@ -334,15 +338,17 @@ class BulkMixin:
         if not n:
             return
         olds = np.empty(n if self._watched else 0, np.int32)
-        bad, keyed, dropped, n_dropped, tracked, placed = self._store_pass(
-            ids_c, idx_c, val_c, olds, layout_checked=False)
-        if keyed < bad:  # keys before the first bad entry: their rules, then the stores
+        status, bad, slot, dropped, n_dropped, tracked, placed = self._store_pass(
+            ids_c, idx_c, val_c, olds, _NO_NAMES)
+        if status == _jit_bulk.KEYS_NEED_NAMES:
+            status, bad, slot, dropped, n_dropped, tracked, placed = self._store_pass(
+                ids_c, idx_c, val_c, olds, self._name_table(val_c.codes))
+        duplicate = (bad, slot) if slot >= 0 else None
+        if status == _jit_bulk.KEYS_VECTORISED:  # big containers: the key rules vectorised
             bad, duplicate = self._first_layout_fault(ids_c, idx_c, val_c, bad)
             if bad == n:
-                _, _, dropped, n_dropped, tracked, placed = self._store_pass(
-                    ids_c, idx_c, val_c, olds, layout_checked=True)
-        else:
-            duplicate = None
+                _, _, _, dropped, n_dropped, tracked, placed = self._store_pass(
+                    ids_c, idx_c, val_c, olds, _NO_NAMES, layout_checked=True)
         if bad < n:
             self._reject_store(ids_c, idx_c, val_c, bad, duplicate)
         with self.operation():
@@ -353,7 +359,8 @@ class BulkMixin:
             self._drop_all(dropped[:n_dropped], external=False)
 
     def _store_pass(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
-                    olds: IDs, *, layout_checked: bool) -> tuple[Any, ...]:
+                    olds: IDs, name_ok: Mask, *, layout_checked: bool = False
+                    ) -> tuple[Any, ...]:
         """:func:`~gclab.heap._jit_bulk.set_slots_pass` on this heap's arrays."""
         t = self.table
         kinds, gc_capable = type_arrays(self.types)
@@ -362,8 +369,21 @@ class BulkMixin:
         atom_live = atoms._live[: len(atoms._values)]  # per atom index: interned now
         return _jit_bulk.set_slots_pass(
             t.pool, t.ref_start, t.ref_len, t.refcnt, t.type_id, t.flags, t.top, kinds,
-            gc_capable, dict_slot, atom_live, ids_c.codes, idx_c.codes, val_c.codes,
-            layout_checked, olds, DICT)
+            gc_capable, dict_slot, atom_live, name_ok, ids_c.codes, idx_c.codes, val_c.codes,
+            layout_checked, KEY_SCAN_LIMIT, olds, DICT)
+
+    def _name_table(self: HeapCore, values: IDs) -> Mask:
+        """Per atom index: True for the str atoms among ``values`` (the others, and atoms
+        not in ``values``, False): what the compiled check reads to see that a name is a str.
+        Each distinct atom of the batch is looked at once."""
+        atoms = self.atoms
+        table = np.zeros(max(len(atoms._values), 1), bool)
+        codes = np.unique(values[values <= -2])
+        codes = codes[-2 - codes.astype(np.int64) < len(atoms._values)]
+        for code in codes.tolist():
+            if atoms._live[-2 - code] and isinstance(atoms.value(code), str):
+                table[-2 - code] = True
+        return table
 
     def _first_layout_fault(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
                             end: int) -> tuple[int, tuple[int, int] | None]:
