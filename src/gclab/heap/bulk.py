@@ -283,8 +283,7 @@ class BulkMixin:
             fresh[0] = t.top
             np.cumsum(fresh, out=fresh)
             t.top += count - reused
-        t.pool[start : start + count * size] = NULL
-        t.pool_top += count * size
+        t.pool_top += count * size  # the slices past pool_top are NULL already
         t.live += count
         if tracked:
             self.observer.place_many(out)
@@ -294,27 +293,29 @@ class BulkMixin:
     def _fresh_rows(self: HeapCore, tid: int, flag: int, size: int, count: int,
                     pool_start: int) -> None:
         """Rows ``top .. top + count - 1`` made as :func:`_jit_bulk.init_rows_at` makes them
-        (slices of ``size`` slots from ``pool_start`` on), column by column."""
+        (slices of ``size`` slots from ``pool_start`` on), column by column.
+
+        Rows past ``top`` hold every column's fill already (nothing writes them before they
+        are made; growth fills them; ``check_invariants`` checks it), so only the columns
+        whose new value differs are written: the first write of a page is most of a big
+        build's time (:mod:`gclab.heap.pages`), and np.zeros' pages are not written at all
+        until used (``gc_refs``, the links of an untracked row, ``ref_len``/``ref_cap`` of
+        empty objects, collector columns)."""
         t = self.table
         rows = slice(t.top, t.top + count)
         t.type_id[rows] = tid
         t.flags[rows] = flag
         t.refcnt[rows] = 1
         t.extern[rows] = 1
-        t.gc_next[rows] = NULL
-        t.gc_prev[rows] = NULL
-        t.gc_refs[rows] = 0
-        t.ref_len[rows] = size
-        t.ref_cap[rows] = size
         starts = t.ref_start[rows]
         if size:
+            t.ref_len[rows] = size
+            t.ref_cap[rows] = size
             starts.fill(size)
             starts[0] = pool_start
             np.cumsum(starts, dtype=np.uint32, out=starts)
-        else:
+        elif pool_start:
             starts.fill(pool_start)
-        for name, column in t._extra.items():
-            column[rows] = t._fills[name]
 
     # -- set_slots -------------------------------------------------------------------------------
 
