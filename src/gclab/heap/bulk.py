@@ -327,9 +327,10 @@ class BulkMixin:
         counted, dicts that received a may-be-tracked value are tracked, and the overwritten
         references have been released (deallocating what they kept alive).
 
-        One compiled pass checks every entry and, if all are good, does the stores
-        (:func:`~gclab.heap._jit_bulk.set_slots_pass`); only a batch that stores keys, names
-        or set elements has their rules checked in between, vectorised."""
+        One compiled call checks every entry, the key rules included, and, if all are good,
+        does the stores (:func:`~gclab.heap._jit_bulk.set_slots_pass`); only a batch that
+        stores keys into a container of more than :data:`KEY_SCAN_LIMIT` key slots has the
+        key rules checked in between, vectorised."""
         ids_c, idx_c, val_c = (_column(ids, "ids"), _column(indices, "indices"),
                                _column(values, "values"))
         n = len(ids_c)
