@@ -40,6 +40,7 @@ def _numpy_switch() -> Callable[[bool], bool] | None:
 
 
 _SWITCH = None if config.HUGE_PAGES else _numpy_switch()
+_ADVISED = 1 << 22  # numpy advises huge pages for arrays of this many bytes or more
 
 
 @contextmanager
@@ -78,6 +79,8 @@ def grown(array: npt.NDArray[Any], size: int, fill: Any) -> npt.NDArray[Any]:
 
 def empty(size: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """``np.empty(size, dtype)`` on ordinary pages."""
+    if size * np.dtype(dtype).itemsize < _ADVISED:  # numpy would not advise: no switching
+        return np.empty(size, dtype)
     with small_pages():
         return np.empty(size, dtype)
 
