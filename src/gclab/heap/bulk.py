@@ -275,7 +275,8 @@ class BulkMixin:
     def _fresh_rows(self: HeapCore, tid: int, flag: int, size: int, count: int,
                     pool_start: int) -> None:
         """Rows ``top .. top + count - 1`` made as :func:`_jit_bulk.init_rows_at` makes them
-        (slices of ``size`` slots from ``pool_start`` on), column by column.
+        (slices of ``size`` slots from ``pool_start`` on; empty objects keep ``ref_start``
+        0), column by column.
 
         Rows past ``top`` hold every column's fill already (nothing writes them before they
         are made; growth fills them; ``check_invariants`` checks it), so only the columns
@@ -289,15 +290,15 @@ class BulkMixin:
         t.flags[rows] = flag
         t.refcnt[rows] = 1
         t.extern[rows] = 1
-        starts = t.ref_start[rows]
         if size:
             t.ref_len[rows] = size
             t.ref_cap[rows] = size
+            starts = t.ref_start[rows]
             starts.fill(size)
             starts[0] = pool_start
             np.cumsum(starts, dtype=np.uint32, out=starts)
-        elif pool_start:
-            starts.fill(pool_start)
+        # an empty object's ref_start says nothing (its capacity is 0: no slice, nothing
+        # reads it, a growth gives it a new slice): fresh empty rows keep the fill, 0
 
     # -- set_slots -------------------------------------------------------------------------------
 
