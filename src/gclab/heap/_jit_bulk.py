@@ -8,9 +8,13 @@ the same source runs as plain Python: that is the twin ``tests/test_bulk.py`` co
 compiled kernels (and the one-at-a-time calls remain the specification of both).
 
 Inputs are int32 arrays of any layout (a broadcast id costs no memory); nothing here allocates
-an array of the batch's length except the overwritten references :func:`store_pass` must keep
+an array of the batch's length except the overwritten references :func:`store_all` must keep
 until all the stores are done (only the ids among them, or every one when a listener hears
-them).
+them) and :func:`check_keys`' undo log (one int32 per key store of the batch).
+
+Checking and storing stay two passes: one pass would have to log every overwritten value to
+undo the stores before a bad entry (4 bytes per entry of fresh memory, whose first writes cost
+on the measuring machine about what the second pass costs, see :mod:`gclab.heap.pages`).
 """
 
 from __future__ import annotations
