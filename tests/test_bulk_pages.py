@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gclab
+from gclab.errors import InvariantViolation
 from gclab.heap import pages
+from gclab.heap.invariants import check_invariants
 
 
 @pytest.mark.skipif(pages._SWITCH is None, reason="numpy has no huge-page switch here")
@@ -30,3 +33,36 @@ def test_filled_and_grown_hold_the_values_numpy_would(fill: int) -> None:
     out = pages.grown(source, 9, fill)
     assert out.dtype == np.int16 and out.tolist() == [0, 1, 2, 3] + [fill] * 5
     assert pages.empty(3, np.uint8).shape == (3,)
+
+
+@pytest.mark.parametrize("column", ["gc_refs", "gc_next", "ref_len", "pool", "mark"])
+def test_a_value_past_top_is_an_invariant_violation(column: str) -> None:
+    """alloc_many writes only the columns of its fresh rows that differ from the fill: the
+    invariant checker catches anything written past top (or past pool_top) before."""
+    heap = gclab.Heap()
+    heap.table.add_column("mark", np.uint8, fill=2)
+    ids = heap.alloc_many("list", 10, 1)
+    check_invariants(heap)
+    t = heap.table
+    if column == "pool":
+        t.pool[t.pool_top + 1] = 5
+    elif column == "mark":
+        t.column("mark")[t.top + 3] = 0
+    else:
+        getattr(t, column)[t.top + 3] = 7
+    with pytest.raises(InvariantViolation, match="past"):
+        check_invariants(heap)
+    assert len(ids) == 10
+
+
+def test_fresh_rows_after_growth_hold_what_alloc_writes() -> None:
+    """Rows made by alloc_many past every growth: the fill where alloc writes the fill."""
+    heap = gclab.Heap(capacity=20)
+    heap.table.add_column("mark", np.int16, fill=-3)
+    heap.gc.disable()
+    ids = heap.alloc_many("dict", 3000, 2)
+    t = heap.table
+    assert (t.gc_refs[ids] == 0).all() and (t.gc_next[ids] == -1).all()  # dicts: untracked
+    assert (t.column("mark")[ids] == -3).all() and (t.ref_cap[ids] == 2).all()
+    assert (t.pool[t.ref_start[ids[-1]]: t.pool_top] == -1).all()
+    check_invariants(heap, strict=True)
