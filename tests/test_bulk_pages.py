@@ -66,3 +66,22 @@ def test_fresh_rows_after_growth_hold_what_alloc_writes() -> None:
     assert (t.column("mark")[ids] == -3).all() and (t.ref_cap[ids] == 2).all()
     assert (t.pool[t.ref_start[ids[-1]]: t.pool_top] == -1).all()
     check_invariants(heap, strict=True)
+
+
+@pytest.mark.skipif(pages._SWITCH is None, reason="numpy has no huge-page switch here")
+def test_nested_and_overlapping_blocks_restore_the_setting_once() -> None:
+    """Blocks that overlap (as in two threads) leave numpy's setting as it was before the
+    first, whichever ends last."""
+    switch = pages._SWITCH
+    assert switch is not None
+    before = switch(True)
+    try:
+        first, second = pages.small_pages(), pages.small_pages()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert switch(False) is False  # still inside the second block
+        second.__exit__(None, None, None)
+        assert switch(True) is True
+    finally:
+        switch(before)

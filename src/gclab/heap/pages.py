@@ -15,6 +15,7 @@ numpy's advice (:data:`gclab.config.HUGE_PAGES`).
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,18 +44,33 @@ _SWITCH = None if config.HUGE_PAGES else _numpy_switch()
 _ADVISED = 1 << 22  # numpy advises huge pages for arrays of this many bytes or more
 
 
+_LOCK = threading.Lock()
+_depth = 0  # small_pages blocks running now, in any thread
+_advised_before = True  # numpy's setting before the first of them
+
+
 @contextmanager
 def small_pages() -> Iterator[None]:
     """Arrays numpy allocates inside the block get no huge-page advice; afterwards numpy's
-    setting is what it was (also when the block raises)."""
+    setting is what it was (also when the block raises). The setting is numpy's, for the
+    whole process: blocks in several threads at once switch it off once and back once the
+    last one ends (an unrelated array allocated meanwhile also gets no advice, nothing
+    worse)."""
+    global _depth, _advised_before
     if _SWITCH is None:
         yield
         return
-    before = _SWITCH(False)
+    with _LOCK:
+        if not _depth:
+            _advised_before = _SWITCH(False)
+        _depth += 1
     try:
         yield
     finally:
-        _SWITCH(before)
+        with _LOCK:
+            _depth -= 1
+            if not _depth:
+                _SWITCH(_advised_before)
 
 
 def filled(size: int, dtype: npt.DTypeLike, fill: Any) -> npt.NDArray[Any]:
