@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import gclab
 from gclab.heap.core import HeapCore
 from gclab.heap.mutation import EventLog
+from gclab.heap.types import Kind
 
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 KINDS = ("list", "dict", "set")
@@ -108,8 +109,10 @@ def run_step(twin: Twin, held: list[int], step: tuple[int, int, int, int]) -> ob
         elif op == 6:
             return heap.dict_get(pick(x), code(y))
         elif op == 7:
+            instances = [oid for oid in held if heap.type_of(oid).kind is Kind.INSTANCE]
+            target = instances[x % len(instances)] if instances and x % 4 else pick(x)
             with heap.operation():
-                heap.set_attr(pick(x), NAMES[y % 3], code(z))
+                heap.set_attr(target, NAMES[y % 3], code(z))
         elif op == 8:
             return heap.gc.collect(x % 3)
         elif op == 9:
@@ -132,8 +135,9 @@ def bad_call(heap: gclab.Heap, x: int, oid: int) -> object:
     return calls[x % len(calls)]()
 
 
-steps = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 99), st.integers(0, 99),
-                           st.integers(0, 99)), max_size=60)
+steps = st.lists(st.tuples(st.sampled_from((0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 6, 7, 7, 7, 7, 8, 9)),
+                           st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)),
+                 min_size=5, max_size=80)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

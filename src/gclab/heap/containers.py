@@ -203,8 +203,9 @@ class ContainersMixin:
             return self.table.get(oid, index) if index < self.table.ref_len[oid] else NULL
         return NULL
 
-    def set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
-        """Store ``value`` in attribute ``name`` (see the module docstring for the layout)."""
+    def _general_set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
+        """Store ``value`` in attribute ``name`` (see the module docstring for the layout):
+        ``set_attr``'s general path (heap/fastpath.py)."""
         info = self.type_of(oid)
         if name in info.slot_names:
             self.store(oid, info.slot_names.index(name), value)

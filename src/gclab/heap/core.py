@@ -87,7 +87,7 @@ class HeapCore(FastPathMixin, AllocationMixin, ContainersMixin, DeallocMixin, De
         self.shut_down = False  # set by Heap.shutdown(): every entry point refuses afterwards
         self._op_depth = 0
         self._op_counted: list[bool] = []  # per open operation: counted by INTERRUPTS
-        self._interrupts_seen = INTERRUPTS.raised
+        self._interrupts_seen: int = INTERRUPTS.raised
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []

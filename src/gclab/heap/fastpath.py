@@ -30,6 +30,7 @@ from __future__ import annotations
 from threading import get_ident
 from typing import TYPE_CHECKING
 
+from .args import INT32_MAX
 from .flags import ALIVE, TRACKED
 from .guard import operation_done
 from .interrupts import INTERRUPTS
@@ -47,36 +48,13 @@ QUICK_TYPES = {"list": (LIST, True), "dict": (DICT, False), "set": (SET, True)}
 SMALL_DICT = 16  # entries: a dict this small is searched value by value (containers.py too)
 
 
-def _enter(heap: HeapCore) -> int:
-    """Take the lock for a quick top-level call. Returns 1 when the call is counted by the
-    SIGINT deferral, 0 when not, and -1 (lock not taken) when the heap is not quiet."""
-    lock = heap._lock
-    if lock._is_owned() or not heap._fast_paths:  # type: ignore[attr-defined]
-        return -1
-    lock.acquire()
-    interrupts = INTERRUPTS
-    if (heap.shut_down or heap._deferred_releases or heap._watched
-            or heap._interrupts_seen != interrupts.raised):
-        lock.release()
-        return -1
-    if interrupts.installed and get_ident() == interrupts.main:
-        interrupts.busy += 1
-        return 1
-    return 0
-
-
-def _leave(heap: HeapCore, counted: int) -> None:
-    """Undo :func:`_enter` (after a success or a failure): the SIGINT deferral's count (a
-    SIGINT that waited is raised now), then the lock."""
-    try:
-        if counted:
-            interrupts = INTERRUPTS
-            if interrupts.busy == 1 and interrupts.pending:
-                interrupts.leave()  # raises the waiting KeyboardInterrupt
-            else:
-                interrupts.busy -= 1
-    finally:
-        heap._lock.release()
+# The bracket of a quick call, written out in each method as the guard's wrapper and
+# run_operation do it for the general path (heap/guard.py), two calls fewer per operation: the
+# lock (a nested call, the lock held already, takes the general path), the guard's checks (a
+# heap shut down, an interrupt to recover from, deferred releases, or a listener: the general
+# path), the SIGINT deferral's count on the main thread (heap/interrupts.py); then, under the
+# lock, the arguments are checked (anything unusual: the lock is let go and the general path
+# decides, raising its errors), the operation runs at depth 1, and its safe point follows.
 
 
 class FastPathMixin:
@@ -92,9 +70,18 @@ class FastPathMixin:
         quick = QUICK_TYPES.get(type_ref) if type(type_ref) is str and size == 0 else None
         if quick is None:
             return self._general_alloc(type_ref, size)
-        counted = _enter(self)
-        if counted < 0:
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_alloc(type_ref, size)
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
+            return self._general_alloc(type_ref, size)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
             self._op_depth = 1
             try:
@@ -103,7 +90,13 @@ class FastPathMixin:
                 self._op_depth = 0
             operation_done(self)
         finally:
-            _leave(self, counted)
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
         return oid
 
     def _quick_row(self: HeapCore, info: TypeInfo, size: int, track: bool) -> int:
@@ -136,9 +129,18 @@ class FastPathMixin:
         facts = self._instance_facts.get(info) if type(info) is TypeInfo else None
         if facts is None:
             return self._general_new_instance(info)
-        counted = _enter(self)
-        if counted < 0:
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_new_instance(info)
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
+            return self._general_new_instance(info)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
             self._op_depth = 1
             try:
@@ -156,7 +158,13 @@ class FastPathMixin:
                 self._op_depth = 0
             operation_done(self)
         finally:
-            _leave(self, counted)
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
         return oid
 
     def _learn_instance(self: HeapCore, info: TypeInfo) -> None:
@@ -166,116 +174,218 @@ class FastPathMixin:
         size = len(info.slot_names) + (1 if info.has_dict else 0)
         self._instance_facts[info] = (size, self._inline(info))
 
+    # -- attributes (inside an operation: no bracket) ------------------------------------------
+
+    def set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
+        """Store ``value`` in attribute ``name`` of instance ``oid`` (the specification:
+        :meth:`_general_set_attr`): flat for an inline attribute of the class's shared keys
+        while the ``__dict__`` is not materialised, stored into an empty value after every set
+        one (or over a set one), ``value`` NULL, an atom or a live id, nothing watching."""
+        t = self.table
+        if (type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE
+                or not self._fast_paths or self._watched or type(value) is not int
+                or (value >= 0 and (value >= t.top or not t.mv_flags[value] & ALIVE))):
+            return self._general_set_attr(oid, name, value)
+        info = self.types.types[t.mv_type_id[oid]]
+        facts = self._instance_facts.get(info)
+        if facts is None or not facts[1] or name not in info.shared_keys:
+            return self._general_set_attr(oid, name, value)
+        base = facts[0]  # the dict slot; the inline values follow it
+        start: int = t.mv_ref_start[oid]
+        pool = t.mv_pool
+        if pool[start + base - 1] != NULL or name in info.slot_names:
+            return self._general_set_attr(oid, name, value)
+        index = base + info.shared_keys.index(name)
+        length: int = t.mv_ref_len[oid]
+        while index >= length:  # write_insert(oid, length, NULL) until the slot exists
+            if length >= t.mv_ref_cap[oid]:
+                t.reserve(oid, length + 1)
+                start = t.mv_ref_start[oid]
+                pool = t.mv_pool
+            pool[start + length] = NULL
+            length += 1
+            t.mv_ref_len[oid] = length
+        at = start + index
+        old: int = pool[at]
+        if value != NULL and old == NULL and (oid in self.attr_order or any(
+                pool[k] != NULL for k in range(at + 1, start + length))):
+            return self._general_set_attr(oid, name, value)  # the insertion order changes
+        if value >= 0:
+            t.mv_refcnt[value] += 1
+        pool[at] = value
+        if old >= 0:
+            self.release(old)
+        return None
+
     # -- external references -------------------------------------------------------------------
 
     def incref(self: HeapCore, oid: int) -> None:
-        """Take an external reference to ``oid`` (the specification: :meth:`_general_incref`)."""
-        t = self.table
-        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE:
+        """Take an external reference to ``oid`` (the specification: :meth:`_general_incref`;
+        not an operation: no safe point)."""
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_incref(oid)
-        counted = _enter(self)
-        if counted < 0 or t.mv_refcnt[oid] >= 2**31 - 1:
-            if counted >= 0:
-                _leave(self, counted)
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
             return self._general_incref(oid)
-        try:  # not an operation: no safe point (as the general path)
-            t.mv_refcnt[oid] += 1
-            t.mv_extern[oid] += 1
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
+        try:
+            t = self.table
+            quick = (type(oid) is int and N_HEADS <= oid < t.top
+                     and t.mv_flags[oid] & ALIVE and t.mv_refcnt[oid] < INT32_MAX)
+            if quick:
+                t.mv_refcnt[oid] += 1
+                t.mv_extern[oid] += 1
         finally:
-            _leave(self, counted)
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
+        if not quick:
+            self._general_incref(oid)  # raises
         return None
 
     def decref(self: HeapCore, oid: int) -> None:
         """Drop an external reference; at zero the object is deallocated at once (the
         specification: :meth:`_general_decref`)."""
-        t = self.table
-        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE:
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_decref(oid)
-        counted = _enter(self)
-        if counted < 0:
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
             return self._general_decref(oid)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
-            extern: int = t.mv_extern[oid]
-            if extern - self._kept_count(oid) <= 0:
-                _leave(self, counted)
-                counted = -1
-                return self._general_decref(oid)  # raises RefcountUnderflowError
-            self._op_depth = 1
-            try:
-                count: int = t.mv_refcnt[oid]
-                if count > 1:  # others keep it alive: nothing is freed
-                    t.mv_extern[oid] = extern - 1
-                    t.mv_refcnt[oid] = count - 1
-                else:
-                    self._drop_external(oid)
-            finally:
-                self._op_depth = 0
-            operation_done(self)
+            t = self.table
+            quick = type(oid) is int and N_HEADS <= oid < t.top and t.mv_flags[oid] & ALIVE
+            if quick:
+                extern: int = t.mv_extern[oid]
+                # kept: the references decref may not drop (static ones, a live proxy's)
+                if (extern < 2 or oid in self.static_refs) and extern <= self._kept_count(oid):
+                    quick = False  # the general path raises RefcountUnderflowError
+            if quick:
+                self._op_depth = 1
+                try:
+                    count: int = t.mv_refcnt[oid]
+                    if count > 1:  # others keep it alive: nothing is freed
+                        t.mv_extern[oid] = extern - 1
+                        t.mv_refcnt[oid] = count - 1
+                    else:
+                        self._drop_external(oid)
+                finally:
+                    self._op_depth = 0
+                operation_done(self)
         finally:
-            if counted >= 0:
-                _leave(self, counted)
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
+        if not quick:
+            self._general_decref(oid)  # raises
         return None
 
     # -- dicts --------------------------------------------------------------------------------
 
     def dict_get(self: HeapCore, d: int, key: int) -> int:
         """The value code stored under ``key`` in dict ``d`` (the specification:
-        :meth:`_general_dict_get`). A read: no lock state changes but the lock itself."""
-        t = self.table
-        if (type(d) is not int or not N_HEADS <= d < t.top or not t.mv_flags[d] & ALIVE
-                or t.mv_type_id[d] != DICT or t.mv_ref_len[d] > 2 * SMALL_DICT):
+        :meth:`_general_dict_get`; a read, not an operation)."""
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_dict_get(d, key)
-        counted = _enter(self)
-        if counted < 0:
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
             return self._general_dict_get(d, key)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
-            start: int = t.mv_ref_start[d]
-            pool = t.mv_pool
-            for at in range(start, start + t.mv_ref_len[d], 2):
-                if pool[at] == key:
-                    found: int = pool[at + 1]
-                    return found
+            t = self.table
+            quick = (type(d) is int and N_HEADS <= d < t.top and t.mv_flags[d] & ALIVE
+                     and t.mv_type_id[d] == DICT and t.mv_ref_len[d] <= 2 * SMALL_DICT)
+            if quick:
+                start: int = t.mv_ref_start[d]
+                pool = t.mv_pool
+                for at in range(start, start + t.mv_ref_len[d], 2):
+                    if pool[at] == key:
+                        found: int = pool[at + 1]
+                        return found
         finally:
-            _leave(self, counted)
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
+        if not quick:
+            return self._general_dict_get(d, key)
         raise KeyError(key)
 
     def dict_set(self: HeapCore, d: int, key: int, value: int) -> None:
         """insertdict (the specification: :meth:`_general_dict_set`): flat when ``d`` is a
-        small dict, ``key`` and ``value`` are live ids or atoms and ``key`` is new or its old
-        value stays alive."""
-        t = self.table
-        top = t.top
-        flags = t.mv_flags
-        if (type(d) is not int or not N_HEADS <= d < top or not flags[d] & ALIVE
-                or t.mv_type_id[d] != DICT or t.mv_ref_len[d] > 2 * SMALL_DICT
-                or not self._quick_code(key) or not self._quick_code(value)):
+        small dict, ``key`` and ``value`` are live ids, atoms or NULL, and ``key`` is new or
+        its old value stays alive."""
+        lock = self._lock
+        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
             return self._general_dict_set(d, key, value)
-        counted = _enter(self)
-        if counted < 0:
+        lock.acquire()
+        interrupts = INTERRUPTS
+        if (self.shut_down or self._deferred_releases or self._watched
+                or self._interrupts_seen != interrupts.raised):
+            lock.release()
             return self._general_dict_set(d, key, value)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
-            self._op_depth = 1
-            try:
-                done = self._quick_insert(d, key, value)
-            finally:
-                self._op_depth = 0
-            if done:
-                operation_done(self)
+            t = self.table
+            top = t.top
+            flags = t.mv_flags
+            quick = (type(d) is int and N_HEADS <= d < top and flags[d] & ALIVE
+                     and t.mv_type_id[d] == DICT and t.mv_ref_len[d] <= 2 * SMALL_DICT
+                     and type(key) is int and type(value) is int
+                     and (key < N_HEADS or (key < top and flags[key] & ALIVE))
+                     and (value < N_HEADS or (value < top and flags[value] & ALIVE))
+                     and (key == NULL or key >= N_HEADS or self.atoms.is_live(key))
+                     and (value == NULL or value >= N_HEADS or self.atoms.is_live(value)))
+            if quick:
+                self._op_depth = 1
+                try:
+                    quick = self._quick_insert(d, key, value)
+                finally:
+                    self._op_depth = 0
+                if quick:
+                    operation_done(self)
         finally:
-            _leave(self, counted)
-        if not done:
+            if counted:
+                busy = interrupts.busy
+                if busy == 1 and interrupts.pending:
+                    lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy = busy - 1
+            lock.release()
+        if not quick:
             self._general_dict_set(d, key, value)
         return None
-
-    def _quick_code(self: HeapCore, code: object) -> bool:
-        """True when ``code`` is an int slot value check_value accepts as it is: a live id, an
-        interned atom or NULL."""
-        if type(code) is not int:
-            return False
-        if code >= N_HEADS:
-            t = self.table
-            return code < t.top and bool(t.mv_flags[code] & ALIVE)
-        return code == NULL or (code < NULL and self.atoms.is_live(code))
 
     def _quick_insert(self: HeapCore, d: int, key: int, value: int) -> bool:
         """dict_set's body for checked arguments; False (nothing changed) when the general
