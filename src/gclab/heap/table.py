@@ -289,19 +289,16 @@ class ObjectTable(ColumnsMixin):
         old_cap: int = self.mv_ref_cap[oid]
         if capacity <= old_cap:
             return
-        if capacity > MAX_SLOTS:
-            raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
-        live = self.pool_top - self.pool_holes
-        if live + capacity > POOL_LIMIT:
-            self.check_room(0, capacity)  # raises
-        new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
-        length: int = self.mv_ref_len[oid]
         new_start = self.pool_top
-        if new_start + new_cap <= len(self.pool) and new_cap <= SMALL_SLICE:
-            # a small slice moves value by value through the memoryviews (no numpy
-            # temporaries) to a new slice of new_cap at the pool top, the rest NULL
+        doubled = 2 * old_cap if old_cap > 2 else 4
+        new_cap = capacity if capacity > doubled else doubled
+        if (new_cap <= SMALL_SLICE and new_start + new_cap <= len(self.pool)
+                and new_start - self.pool_holes + new_cap <= POOL_LIMIT):
+            # the usual case: a small slice moves value by value through the memoryviews
+            # (no numpy temporaries) to a new slice of new_cap at the pool top, the rest NULL
             pool = self.mv_pool
             start: int = self.mv_ref_start[oid]
+            length: int = self.mv_ref_len[oid]
             for k in range(length):
                 pool[new_start + k] = pool[start + k]
             for at in range(new_start + length, new_start + new_cap):
@@ -311,6 +308,13 @@ class ObjectTable(ColumnsMixin):
             self.pool_top = new_start + new_cap
             self.pool_holes += old_cap
             return
+        if capacity > MAX_SLOTS:
+            raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
+        live = self.pool_top - self.pool_holes
+        if live + capacity > POOL_LIMIT:
+            self.check_room(0, capacity)  # raises
+        new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
+        length = self.mv_ref_len[oid]
         old = self.slots(oid).copy()
         self.reserve_pool(new_cap)  # may compact (moves slices, keeps values)
         self._give_slice(oid, new_cap)
