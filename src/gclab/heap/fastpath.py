@@ -20,9 +20,9 @@ its message, comes from the general path, and a failed call changes nothing). In
 two paths do the same steps in the same order: the lock, the SIGINT deferral on the main
 thread (heap/interrupts.py), the operation's depth, the collector's count and trigger
 (``observer.before_gc_alloc``), the row, the tracking, the external reference, then the safe
-point of :func:`~gclab.heap.guard.operation_done`. ``heap._fast_paths = False`` sends every
-call down the general path (tests/test_fastpath.py runs random programs both ways and compares
-the heaps after every step).
+point of :func:`~gclab.heap.guard.operation_done` (written out in each twin).
+``heap._fast_paths = False`` sends every call down the general path (tests/test_fastpath.py
+runs random programs both ways and compares the heaps after every step).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 
 from .args import INT32_MAX
 from .flags import ALIVE, TRACKED
-from .guard import operation_done
 from .interrupts import INTERRUPTS
+from .invariants import debug_check
 from .table import N_HEADS, NULL
 from .types import DICT, LIST, SET, Kind, TypeInfo
 
@@ -88,7 +88,15 @@ class FastPathMixin:
                 oid = self._quick_row(self.types.types[quick[0]], 0, quick[1])
             finally:
                 self._op_depth = 0
-            operation_done(self)
+            # operation_done(self), written out: the safe point of a top-level operation
+            if self._deferred_releases:
+                self.flush_releases()
+            self.observer.safepoint()
+            atoms = self.atoms
+            if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
+                self.sweep_atoms()
+            if self.debug_level >= 2:
+                debug_check(self, 2)
         finally:
             if counted:
                 busy = interrupts.busy
@@ -156,7 +164,15 @@ class FastPathMixin:
                         info.keys_usable = usable - 1
             finally:
                 self._op_depth = 0
-            operation_done(self)
+            # operation_done(self), written out: the safe point of a top-level operation
+            if self._deferred_releases:
+                self.flush_releases()
+            self.observer.safepoint()
+            atoms = self.atoms
+            if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
+                self.sweep_atoms()
+            if self.debug_level >= 2:
+                debug_check(self, 2)
         finally:
             if counted:
                 busy = interrupts.busy
@@ -287,7 +303,15 @@ class FastPathMixin:
                         self._drop_external(oid)
                 finally:
                     self._op_depth = 0
-                operation_done(self)
+                # operation_done(self), written out: the safe point of a top-level operation
+                if self._deferred_releases:
+                    self.flush_releases()
+                self.observer.safepoint()
+                atoms = self.atoms
+                if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
+                    self.sweep_atoms()
+                if self.debug_level >= 2:
+                    debug_check(self, 2)
         finally:
             if counted:
                 busy = interrupts.busy
@@ -374,7 +398,15 @@ class FastPathMixin:
                 finally:
                     self._op_depth = 0
                 if quick:
-                    operation_done(self)
+                    # operation_done(self), written out: the safe point of a top-level operation
+                    if self._deferred_releases:
+                        self.flush_releases()
+                    self.observer.safepoint()
+                    atoms = self.atoms
+                    if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
+                        self.sweep_atoms()
+                    if self.debug_level >= 2:
+                        debug_check(self, 2)
         finally:
             if counted:
                 busy = interrupts.busy

@@ -235,7 +235,8 @@ def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) ->
 def operation_done(heap: HeapCore) -> None:
     """The end of a top-level operation that succeeded (its safe point): deferred releases
     given back, the collector's safepoint, an atom sweep when due (never from inside user
-    code: see AtomTable), the level-2 invariant check."""
+    code: see AtomTable), the level-2 invariant check. (The flat twins of heap/fastpath.py
+    write these steps out: a change here is a change there.)"""
     if heap._deferred_releases:
         heap.flush_releases()
     heap.observer.safepoint()
