@@ -30,8 +30,9 @@ from __future__ import annotations
 from threading import get_ident
 from typing import TYPE_CHECKING
 
+from .. import _jit
 from .args import INT32_MAX
-from .flags import ALIVE, TRACKED
+from .flags import ALIVE, HAS_WEAKREFS, TRACKED
 from .interrupts import INTERRUPTS
 from .invariants import debug_check
 from .table import N_HEADS, NULL
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 # Built-in names always name the built-in types (a class of the same name registers after
 # them and never takes the name: TypeRegistry keeps the first).
 QUICK_TYPES = {"list": (LIST, True), "dict": (DICT, False), "set": (SET, True)}
+
+_LEAF_TYPES = frozenset({LIST, DICT, SET})  # what _free_leaf may free without the cascade
 
 SMALL_DICT = 16  # entries: a dict this small is searched value by value (containers.py too)
 
@@ -299,7 +302,7 @@ class FastPathMixin:
                     if count > 1:  # others keep it alive: nothing is freed
                         t.mv_extern[oid] = extern - 1
                         t.mv_refcnt[oid] = count - 1
-                    else:
+                    elif not self._free_leaf(oid):
                         self._drop_external(oid)
                 finally:
                     self._op_depth = 0
@@ -323,6 +326,39 @@ class FastPathMixin:
         if not quick:
             self._general_decref(oid)  # raises
         return None
+
+    def _free_leaf(self: HeapCore, oid: int) -> bool:
+        """The last reference to ``oid`` goes and it is a *plain leaf*: a list, dict or set
+        that holds no object (atoms and NULL only) and has no weakref, while the trashcan is
+        idle, frees are not deferred and the compiled cascade is adopted already if it is
+        due. Then ``oid`` is freed as its deallocation would free it (untracked, side tables
+        forgotten, its row and id given back, the collector told) and True is returned;
+        otherwise nothing changed and False is returned (the general cascade frees it)."""
+        t = self.table
+        type_id: int = t.mv_type_id[oid]
+        if (type_id not in _LEAF_TYPES or t.mv_flags[oid] & HAS_WEAKREFS or self.defers_frees
+                or self.trash_delete_later
+                or self.trash_nesting >= self.profile.trashcan_deposit_at
+                or (self.dealloc_kernel is None and self._kernel_pending and _jit.ACTIVE)):
+            return False
+        start: int = t.mv_ref_start[oid]
+        size: int = t.mv_ref_len[oid]
+        pool = t.mv_pool
+        for at in range(start, start + size):
+            if pool[at] >= 0:
+                return False
+        t.mv_extern[oid] -= 1  # _drop_external, then release to zero
+        t.mv_refcnt[oid] = 0
+        self._dealloc_depth += 1  # the invariant checker: a deallocation is running
+        try:
+            if t.mv_flags[oid] & TRACKED:
+                self.untrack(oid)
+            self.forget_object(oid)
+            t.free_row(oid)
+            self.observer.after_gc_free(self.types.types[type_id], size)
+        finally:
+            self._dealloc_depth -= 1
+        return True
 
     # -- dicts --------------------------------------------------------------------------------
 
