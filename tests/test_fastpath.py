@@ -1,13 +1,14 @@
-"""Differential tests: the flat one-object twins (``gclab.heap.fastpath``) leave the heap
-exactly as the general paths do.
+"""Differential tests: the flat one-object twins (``gclab.heap.fastpath`` and ``fastslots``)
+leave the heap exactly as the general paths do.
 
 Random low-level programs (allocations of every built-in kind and of managed classes with and
-without ``__del__``, ``__slots__`` and inline attributes, increfs, decrefs that free chains,
-dict stores and lookups with atom and object keys, attribute stores, collections, and bad
-arguments of every sort) run on twin heaps of the same profile: one takes the flat twins when
-it may, the other is told never to (``heap._fast_paths = False``). After every step every
-table column, the pool, the free ids, the collector's counts and stats, ``gc.garbage``, the
-finalizer log and the step's result or error (type and message) must be equal. Small
+without ``__del__``, ``__slots__`` and inline attributes, increfs, decrefs that free chains and
+leaves, dict stores and lookups with atom and object keys, attribute stores, slot stores and
+appends, collections, and bad arguments of every sort) run on twin heaps of the same profile:
+one takes the flat twins when it may, the other is told never to (``heap._fast_paths =
+False``). After every step every table column, the pool, the free ids, the collector's counts
+and stats, ``gc.garbage``, the finalizer log and the step's result or error (type and
+message) must be equal. Small
 thresholds make automatic collections (and finalizers run by them) happen mid-program.
 Fixed cases check that the twins are really taken when the heap is quiet, and are left when
 it is not.
@@ -15,6 +16,7 @@ it is not.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -29,6 +31,8 @@ from gclab.heap.types import Kind
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 KINDS = ("list", "dict", "set")
 NAMES = ("a", "b", "next")
+# the step kinds of run_step, weighted (instances, attributes and list slots often)
+OPS_DRAWN = (0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 6, 7, 7, 7, 7, 8, 9, 10, 10, 11, 11)
 
 
 class Twin:
@@ -117,6 +121,13 @@ def run_step(twin: Twin, held: list[int], step: tuple[int, int, int, int]) -> ob
             return heap.gc.collect(x % 3)
         elif op == 9:
             return bad_call(heap, x, pick(y))
+        elif op in (10, 11):
+            lists = [oid for oid in held if heap.type_of(oid).name == "list"]
+            target = lists[x % len(lists)] if lists and x % 4 else pick(x)
+            if op == 10:
+                heap.set_slot(target, y % 3, code(z))
+            else:
+                heap.append_slot(target, code(y))
     except Exception as exc:  # compared between the twins
         return type(exc).__name__, str(exc)
     return None
@@ -131,11 +142,14 @@ def bad_call(heap: gclab.Heap, x: int, oid: int) -> object:
         lambda: heap.dict_set(oid, 1.5, oid), lambda: heap.dict_get(oid, oid),
         lambda: heap.incref(10**9), lambda: heap.new_instance(heap.types[0]),
         lambda: heap.dict_set(heap.empty_tuple, -2, oid), lambda: heap.decref(oid),
+        lambda: heap.set_slot(oid, -1, -1), lambda: heap.set_slot(oid, 1.0, -1),
+        lambda: heap.set_slot(oid, 0, 10**7), lambda: heap.append_slot(oid, "x"),
+        lambda: heap.append_slot(heap.empty_tuple, -1), lambda: heap.set_slot(oid, True, -1),
     ]
     return calls[x % len(calls)]()
 
 
-steps = st.lists(st.tuples(st.sampled_from((0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 6, 7, 7, 7, 7, 8, 9)),
+steps = st.lists(st.tuples(st.sampled_from(OPS_DRAWN),
                            st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)),
                  min_size=5, max_size=80)
 
@@ -158,11 +172,29 @@ def test_random_programs_leave_twin_heaps_equal(profile: str,
         assert snapshot(fast) == snapshot(general), (number, step)
 
 
+@pytest.mark.parametrize("profile", ["2.7", "3.12"])
+@pytest.mark.parametrize("seed", range(12))
+def test_seeded_programs_leave_twin_heaps_equal(profile: str, seed: int) -> None:
+    """Longer programs than hypothesis makes, drawn uniformly (every operation kind often)."""
+    draw = random.Random(seed)
+    program = [(draw.choice(OPS_DRAWN), draw.randrange(100), draw.randrange(100),
+                draw.randrange(100)) for _ in range(150)]
+    fast, general = Twin(profile, True), Twin(profile, False)
+    held_fast: list[int] = []
+    held_general: list[int] = []
+    for number, step in enumerate(program):
+        got = run_step(fast, held_fast, step)
+        want = run_step(general, held_general, step)
+        assert got == want, (number, step)
+        assert snapshot(fast) == snapshot(general), (number, step)
+
+
 def counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts the calls of each general path."""
     calls: dict[str, int] = {}
     for name in ("_general_alloc", "_general_decref", "_general_incref", "_general_dict_set",
-                 "_general_dict_get", "_general_new_instance"):
+                 "_general_dict_get", "_general_new_instance", "_general_set_slot",
+                 "_general_append_slot"):
         real = getattr(HeapCore, name)
 
         def spy(heap: Any, *args: Any, _real: Any = real, _name: str = name) -> Any:
@@ -192,6 +224,12 @@ def test_a_quiet_heap_takes_the_flat_twins(monkeypatch: pytest.MonkeyPatch) -> N
     heap.decref(b)  # frees it: the general cascade inside the flat bracket
     assert not heap.is_alive(b)
     other = heap.new_instance(Node._info)
+    items = heap.alloc("list")
+    heap.append_slot(items, a)
+    heap.append_slot(items, heap.atom(2))
+    heap.set_slot(items, 1, node)
+    assert heap.slots(items) == [a, node] and heap.refcount(node) == 3
+    heap.decref(items)
     heap.decref(a)
     assert calls == {}
     assert other == b and heap.refcount(node) == 1 and not heap.is_alive(a)

@@ -42,6 +42,7 @@ from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .deferred import DeferredMixin
 from .fastpath import FastPathMixin
+from .fastslots import FastSlotsMixin
 from .flags import ALIVE
 from .guard import NoUserCode, Operation, guard_methods, operation_done, quick_operation
 from .interrupts import INTERRUPTS
@@ -58,8 +59,8 @@ from .weakrefs import WeakrefMixin
 C = TypeVar("C", bound=AllocationObserver)
 
 
-class HeapCore(FastPathMixin, AllocationMixin, ContainersMixin, DeallocMixin, DeferredMixin,
-               WeakrefMixin, BulkMixin, LayoutMixin, MutationMixin):
+class HeapCore(FastPathMixin, FastSlotsMixin, AllocationMixin, ContainersMixin, DeallocMixin,
+               DeferredMixin, WeakrefMixin, BulkMixin, LayoutMixin, MutationMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -85,7 +86,7 @@ class HeapCore(FastPathMixin, AllocationMixin, ContainersMixin, DeallocMixin, De
         install_interrupts()  # Ctrl-C waits for the end of an engine step
         self._lock = threading.RLock()  # taken by every entry point (heap/guard.py)
         self.shut_down = False  # set by Heap.shutdown(): every entry point refuses afterwards
-        self._op_depth = 0
+        self._op_depth: int = 0
         self._op_counted: list[bool] = []  # per open operation: counted by INTERRUPTS
         self._interrupts_seen: int = INTERRUPTS.raised
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
@@ -367,8 +368,9 @@ class HeapCore(FastPathMixin, AllocationMixin, ContainersMixin, DeallocMixin, De
             raise TypeError(f"{self.describe(oid)} has no reference slots")
         return info
 
-    def set_slot(self, oid: int, index: int, value: int) -> None:
-        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped.
+    def _general_set_slot(self, oid: int, index: int, value: int) -> None:
+        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped
+        (``set_slot``'s general path: heap/fastslots.py).
 
         The layout rules of :mod:`gclab.heap.rules` apply (a dict key slot takes a hashable
         key not already in the dict, a frame's name slot a str atom, ...)."""
@@ -393,9 +395,9 @@ class HeapCore(FastPathMixin, AllocationMixin, ContainersMixin, DeallocMixin, De
         """Empty slot ``index`` (drop its reference)."""
         self.set_slot(oid, index, NULL)
 
-    def append_slot(self, oid: int, value: int) -> None:
+    def _general_append_slot(self, oid: int, value: int) -> None:
         """Add ``value`` as a new last slot (lists and sets: the other layouts fix their
-        slot count)."""
+        slot count): ``append_slot``'s general path (heap/fastslots.py)."""
         oid = self.check_id(oid)
         info = self._check_slotted(oid)
         self._check_resize(oid, info, "append_slot")
@@ -470,11 +472,13 @@ class _PlainHandle:
 # The entry points that change the heap (or intern atoms) take its lock: validation and the
 # change happen under it, so another thread cannot free an object in between (heap/guard.py).
 # Engine primitives (hold, release, store, track, ...) and one-column reads stay unguarded. The
-# flat twins of heap/fastpath.py (alloc, incref, decref, dict_get, dict_set, new_instance) take
-# the lock themselves and call these general paths otherwise.
+# flat twins of heap/fastpath.py and heap/fastslots.py (alloc, incref, decref, new_instance,
+# dict_get, dict_set, set_slot, append_slot) take the lock themselves and call these general
+# paths otherwise.
 LOCKED_API = (
-    "add_static_ref", "_general_alloc", "_general_incref", "_general_decref", "set_slot",
-    "clear_slot", "append_slot", "insert_slot", "delete_slot", "atom", "sweep_atoms",
+    "add_static_ref", "_general_alloc", "_general_incref", "_general_decref",
+    "_general_set_slot", "clear_slot", "_general_append_slot", "insert_slot", "delete_slot",
+    "atom", "sweep_atoms",
     "release_external", "slots", "traverse", "referents", "_general_dict_get",
     "_general_dict_set", "dict_delete", "_general_new_instance", "new_frame", "frame_load",
     "frame_store", "frame_delete", "frame_locals", "frame_return",
