@@ -113,7 +113,7 @@ class FastPathMixin:
         slots and one external reference, tracked if ``track``, made while nothing watches.
         A HeapFullError or MemoryError (room made first) changes nothing."""
         t = self.table
-        if t.pool_top + size > len(t.pool) or (not t.free_ids and t.top >= len(t.type_id)):
+        if t.pool_top + size > len(t.pool) or (t.top >= len(t.type_id) and not t.free_ids):
             t.check_room(1, size)
             t.reserve_rows(1)
             t.reserve_pool(size)
