@@ -153,25 +153,25 @@ class ObjectTable(ColumnsMixin):
         a HeapFullError or MemoryError leaves the table as it was. When the room is there
         already (the usual case) the row is written through the memoryviews."""
         start = self.pool_top
-        if start + nslots > len(self.pool) or (not self.free_ids
-                                               and self.top >= len(self.type_id)):
+        free = self.free_ids
+        reuse = bool(free)
+        if start + nslots > len(self.pool) or (not reuse and self.top >= len(self.type_id)):
             return self._new_row_growing(type_id, nslots)
-        oid = self.free_ids.pop() if self.free_ids else self._next_top()
-        self.init_rows(oid, type_id)
-        pool = self.mv_pool
-        for at in range(start, start + nslots):
-            pool[at] = NULL
+        if reuse:
+            oid = free.pop()
+        else:
+            oid = self.top
+            self.top = oid + 1
+        self.init_rows(oid, type_id)  # every path that makes a row calls it (testing/ledger.py)
+        if nslots:
+            pool = self.mv_pool
+            for at in range(start, start + nslots):
+                pool[at] = NULL
         self.mv_ref_start[oid] = start
         self.mv_ref_cap[oid] = nslots
         self.mv_ref_len[oid] = nslots
         self.pool_top = start + nslots
         self.live += 1
-        return oid
-
-    def _next_top(self) -> int:
-        """The first never-used id, taken (the caller made room for it)."""
-        oid = self.top
-        self.top = oid + 1
         return oid
 
     def _new_row_growing(self, type_id: int, nslots: int) -> int:
@@ -291,37 +291,38 @@ class ObjectTable(ColumnsMixin):
         old_cap: int = self.mv_ref_cap[oid]
         if capacity <= old_cap:
             return
+        new_start = self.pool_top
+        doubled = 2 * old_cap if old_cap > 2 else 4
+        new_cap = capacity if capacity > doubled else doubled
+        if (new_cap <= SMALL_SLICE and new_start + new_cap <= len(self.pool)
+                and new_start - self.pool_holes + new_cap <= POOL_LIMIT):
+            # the usual case: a small slice moves value by value through the memoryviews
+            # (no numpy temporaries) to a new slice of new_cap at the pool top, the rest NULL
+            pool = self.mv_pool
+            start: int = self.mv_ref_start[oid]
+            length: int = self.mv_ref_len[oid]
+            for k in range(length):
+                pool[new_start + k] = pool[start + k]
+            for at in range(new_start + length, new_start + new_cap):
+                pool[at] = NULL
+            self.mv_ref_start[oid] = new_start
+            self.mv_ref_cap[oid] = new_cap
+            self.pool_top = new_start + new_cap
+            self.pool_holes += old_cap
+            return
         if capacity > MAX_SLOTS:
             raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
         live = self.pool_top - self.pool_holes
         if live + capacity > POOL_LIMIT:
             self.check_room(0, capacity)  # raises
         new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
-        length: int = self.mv_ref_len[oid]
-        if self.pool_top + new_cap <= len(self.pool) and new_cap <= SMALL_SLICE:
-            self._move_small(oid, length, new_cap)
-            self.pool_holes += old_cap
-            return
+        length = self.mv_ref_len[oid]
         old = self.slots(oid).copy()
         self.reserve_pool(new_cap)  # may compact (moves slices, keeps values)
         self._give_slice(oid, new_cap)
         self.pool_holes += old_cap
-        start = int(self.ref_start[oid])
-        self.pool[start : start + length] = old
-
-    def _move_small(self, oid: int, length: int, capacity: int) -> None:
-        """Move ``oid``'s ``length`` values to a new slice of ``capacity`` at the pool top
-        (room made), the rest NULL, through the memoryviews (no numpy temporaries)."""
-        pool = self.mv_pool
-        start: int = self.mv_ref_start[oid]
-        new_start = self.pool_top
-        for k in range(length):
-            pool[new_start + k] = pool[start + k]
-        for at in range(new_start + length, new_start + capacity):
-            pool[at] = NULL
-        self.mv_ref_start[oid] = new_start
-        self.mv_ref_cap[oid] = capacity
-        self.pool_top = new_start + capacity
+        begin = int(self.ref_start[oid])
+        self.pool[begin : begin + length] = old
 
     def slots(self, oid: int) -> I32:
         """A view of ``oid``'s slot values."""
