@@ -28,9 +28,12 @@ Frames (``FRAME`` words each of the uint32 array ``frames``: ``F_OID``, ``F_KIND
   Python (status ``MEMBER``).
 
 A body releases a snapshot of the slots taken when it starts (user code run meanwhile by a
-non-plain object's dealloc may still write to them, as through a dying proxy). Its first release
-happens when the frame is pushed, so a body of one slot needs no snapshot: only bodies of two or
-more slots copy them onto ``vbuf``.
+non-plain object's dealloc may still write to them, as through a dying proxy). Frames are only
+made when needed: a dealloc or a list-like tp_clear first releases its values straight, in order,
+and only when a release reaches zero (another dealloc must run first) does it push its frame,
+with ``F_K`` the releases done, and a body of two or more slots its snapshot (nothing can have
+written to the slots before that release). A body whose releases reach no zero is freed at once
+(most objects of a young collection: 26 -> 22 ns an object).
 
 The registers (frame and value stack tops, the pending dealloc, the counters) live in locals
 while the kernel runs and in the int64 array ``io`` between calls, next to the read-only
@@ -187,22 +190,41 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,
                     depth += 1
                     continue
                 nesting += 1
-            first = np.int64(ref_start[p])  # where the slot released first is
-            if n >= 2:  # the snapshot
-                for i in range(n):
-                    vbuf[_at(vtop + i)] = pool[first + i]
-                vtop += n
-                if kind <= K_TUPLE:
-                    first += n - 1
-            top = _push(frames, top, p, FK_BODY, min(n, 1), n)
-            if n > 0:  # the body's first release, at once
-                v = pool[first]
+            start = np.int64(ref_start[p])
+            rev = kind <= K_TUPLE  # lists and tuples release last to first
+            done = n  # the releases straight from the pool: nothing writes to the slots
+            for i in range(n):  # until one reaches zero
+                v = pool[start + (n - 1 - i if rev else i)]
                 if v >= 0:
                     refcnt[v] -= 1
                     if refcnt[v] == 0:
                         pending = v
-                        continue
-            # nothing happened since the push: on to the frame's next step
+                        done = i + 1
+                        break
+            if pending >= 0 or nfreed >= len(freed):  # the frame the rest runs in
+                if n >= 2:  # the snapshot its releases read
+                    for i in range(n):
+                        vbuf[_at(vtop + i)] = pool[start + i]
+                    vtop += n
+                top = _push(frames, top, p, FK_BODY, done, n)
+                continue
+            # every slot released and nothing reached zero: freed now, as FK_BODY's end
+            holes += _free_row(p, flags, ref_len, ref_cap, freed, nfreed)
+            nfreed += 1
+            live -= 1
+            if (ti & T_GC) != 0 and counting != 0:  # after_gc_free, as FreeAccounting says
+                slot = _free_list(kind, n, free_lists, tuple_max)
+                if slot >= 0 and fl_count[slot] < io[P_CAPS + slot]:
+                    fl_count[slot] += 1
+                elif count0 > 0:
+                    count0 -= 1
+            if kind <= K_INSTANCE:  # Py_TRASHCAN_END
+                nesting -= 1
+                if depth > 0 and nesting + shift <= drain:
+                    nesting += 1
+                    top = _push(frames, top, p, FK_DRAIN, n, n)
+                    continue
+            # on to the top frame's next step
         elif start_clear >= 0:  # tp_clear of c begins (a request, or a garbage member's)
             c = start_clear
             n = ref_len[c]
@@ -221,9 +243,24 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,
             for i in range(n):
                 vbuf[_at(vtop + i)] = pool[start + i]
                 pool[start + i] = NULL
-            vtop += n
             ref_len[c] = 0
-            top = _push(frames, top, c, FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD, 0, n)
+            fk = FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD
+            hit = -1  # released in order until one reaches zero (or goes below)
+            for i in range(n):
+                v = vbuf[_at(vtop + (n - 1 - i if fk == FK_CLEAR_REV else i))]
+                if v >= 0:
+                    refcnt[v] -= 1
+                    if refcnt[v] <= 0:
+                        hit = v
+                        top = _push(frames, top, c, fk, i + 1, n)
+                        break
+            if hit < 0:  # all released: no frame, the values never stay on the stack
+                continue
+            vtop += n
+            if refcnt[hit] < 0:
+                status, target = NEGATIVE, hit
+                break
+            pending = hit
             continue
         elif start_list != 0:
             if FRAME * top >= len(frames):
