@@ -192,16 +192,23 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,
                     continue
                 nesting += 1
             start = np.int64(ref_start[p])
-            rev = kind <= K_TUPLE  # lists and tuples release last to first
             done = n  # the releases straight from the pool: nothing writes to the slots
-            for i in range(n):  # until one reaches zero
-                v = pool[start + (n - 1 - i if rev else i)]
+            if n == 1:  # one slot (a chain's link): no loop
+                v = pool[start]
                 if v >= 0:
                     refcnt[v] -= 1
                     if refcnt[v] == 0:
                         pending = v
-                        done = i + 1
-                        break
+            else:
+                rev = kind <= K_TUPLE  # lists and tuples release last to first
+                for i in range(n):  # until one reaches zero
+                    v = pool[start + (n - 1 - i if rev else i)]
+                    if v >= 0:
+                        refcnt[v] -= 1
+                        if refcnt[v] == 0:
+                            pending = v
+                            done = i + 1
+                            break
             if pending >= 0 or nfreed >= len(freed):  # the frame the rest runs in
                 if n >= 2:  # the snapshot its releases read
                     for i in range(n):
