@@ -382,7 +382,7 @@ def fan_garbage(heap: gclab.Heap, rounds: int) -> None:
 def test_garbage_whose_releases_reach_zero_anywhere(profile: str,
                                                     statuses: Counter[int]) -> None:
     """tp_clear and deallocs of young garbage whose releases reach zero at the first, a middle
-    or the last value (the cascade pushes a frame only for the first two): young and middle
+    or the last value (a tp_clear pushes a frame only for the first two): young and middle
     collections agree with the ordinary path, all in the kernel."""
     heaps = [new_heap(profile, fast) for fast in (True, False)]
     for heap in heaps:
