@@ -349,3 +349,47 @@ def test_conditions_choose_the_ordinary_path(monkeypatch: pytest.MonkeyPatch) ->
     heap.table.free_listeners.clear()
     assert not compiled.applies(new_heap("3.12", True, free_lists=True).collector)  # type: ignore[arg-type]
     assert not compiled.applies(new_heap("3.12", False).collector)  # type: ignore[arg-type]
+
+
+
+def fan_garbage(heap: gclab.Heap, rounds: int) -> None:
+    """Young garbage whose releases reach zero at the first, a middle and the last value: a
+    list, a tuple and a dict each holding three one-slot lists (the dict two, under atom
+    keys); the first list holds the container back (a cycle), the last one a dict that holds
+    it too, the middle one nothing."""
+    for _ in range(rounds):
+        for kind in ("list", "tuple", "dict"):
+            items = [heap.alloc("list", 1) for _ in range(3)]
+            if kind == "dict":
+                head = heap.alloc("dict", 4)
+                for index, item in enumerate(items[:2]):
+                    heap.set_slot(head, 2 * index, heap.atom(f"k{index}"))
+                    heap.set_slot(head, 2 * index + 1, item)
+            else:
+                head = heap.alloc(kind, 3)
+                for index, item in enumerate(items):
+                    heap.set_slot(head, index, item)
+            heap.set_slot(items[0], 0, head)
+            holder = heap.alloc("dict", 2)
+            heap.set_slot(holder, 0, heap.atom("h"))
+            heap.set_slot(holder, 1, head)
+            heap.set_slot(items[2], 0, holder)
+            for oid in (head, *items, holder):
+                heap.decref(oid)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_garbage_whose_releases_reach_zero_anywhere(profile: str,
+                                                    statuses: Counter[int]) -> None:
+    """tp_clear and deallocs of young garbage whose releases reach zero at the first, a middle
+    or the last value (a tp_clear pushes a frame only for the first two): young and middle
+    collections agree with the ordinary path, all in the kernel."""
+    heaps = [new_heap(profile, fast) for fast in (True, False)]
+    for heap in heaps:
+        heap.gc.set_threshold(40, 3, 2)
+        fan_garbage(heap, 30)
+        heap.gc.collect(1)
+    assert_same(*heaps, "after the collections")
+    assert statuses[DONE] > 10 and BAIL not in statuses
+    collected = sum(r.collected for r in heaps[0].history)
+    assert collected == sum(r.collected for r in heaps[1].history) > 30 * 3 * 4

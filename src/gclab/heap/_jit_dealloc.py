@@ -30,7 +30,12 @@ Frames (``FRAME`` words each of the uint32 array ``frames``: ``F_OID``, ``F_KIND
 A body releases a snapshot of the slots taken when it starts (user code run meanwhile by a
 non-plain object's dealloc may still write to them, as through a dying proxy). Its first release
 happens when the frame is pushed, so a body of one slot needs no snapshot: only bodies of two or
-more slots copy them onto ``vbuf``.
+more slots copy them onto ``vbuf``. A list-like tp_clear releases its values straight from the
+value stack (after NULLing the slots) and pushes its frame only when a release reaches zero
+(another dealloc must run first) with values still to release; one whose releases reach no
+zero, or only at the last value, pushes none. (The garbage of a young collection of two-list
+cycles: 5 turns of the loop a cycle instead of 7. Freeing a body at once when its releases
+reach no zero saved 2 more, but the longer dealloc entry made a chain's cascade 20 % slower.)
 
 The registers (frame and value stack tops, the pending dealloc, the counters) live in locals
 while the kernel runs and in the int64 array ``io`` between calls, next to the read-only
@@ -221,9 +226,25 @@ def _cascade(type_id, flags, refcnt, gc_next, gc_prev, ref_start,
             for i in range(n):
                 vbuf[_at(vtop + i)] = pool[start + i]
                 pool[start + i] = NULL
-            vtop += n
             ref_len[c] = 0
-            top = _push(frames, top, c, FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD, 0, n)
+            fk = FK_CLEAR_REV if kind <= K_TUPLE else FK_CLEAR_FWD
+            hit = -1  # released in order until one reaches zero (or goes below)
+            for i in range(n):
+                v = vbuf[_at(vtop + (n - 1 - i if fk == FK_CLEAR_REV else i))]
+                if v >= 0:
+                    refcnt[v] -= 1
+                    if refcnt[v] <= 0:
+                        hit = v
+                        if i < n - 1:  # values left to release after v's dealloc: a frame
+                            top = _push(frames, top, c, fk, i + 1, n)
+                            vtop += n
+                        break
+            if hit < 0:  # all released: no frame, the values never stay on the stack
+                continue
+            if refcnt[hit] < 0:
+                status, target = NEGATIVE, hit
+                break
+            pending = hit
             continue
         elif start_list != 0:
             if FRAME * top >= len(frames):

@@ -135,11 +135,11 @@ def _subtract_refs(gc_next, flags, gc_refs, type_id, kinds,
     while node != young:
         while True:  # a run
             u = at(node)
-            kind = kinds[at(type_id[u])]
             start = np.int64(ref_start[u])  # uint32 column: widen before arithmetic
-            length = ref_len[u]
-            for j in range(_traverse_count(kind, length)):
-                ref = pool[at(_traverse_index(kind, start, length, j))]
+            # the decrements commute: the traversed slots in pool order
+            end = start + _traverse_count(kinds[at(type_id[u])], ref_len[u])
+            for i in range(start, end):
+                ref = pool[at(i)]
                 if ref >= 0:
                     visited += 1
                     r = at(ref)

@@ -15,6 +15,9 @@ at call time, so a test may put another implementation in.
 
 from __future__ import annotations
 
+import sys
+import types
+
 from ... import _jit
 from ...algorithms import cycles as _cycles
 from ...algorithms import finalizers as _finalizers
@@ -51,3 +54,24 @@ else:
     handle_weakrefs = _finalizers.handle_weakrefs
     move_legacy_finalizer_reachable = _finalizers.move_legacy_finalizer_reachable
     move_legacy_finalizers = _finalizers.move_legacy_finalizers
+
+
+class _PhaseModule(types.ModuleType):
+    """This module, counting the assignments to its names (``rebinds``): the compiled twin
+    (:func:`gclab.collectors.cpython.compiled.applies`) looks at what each phase is bound to
+    only after one has changed, not at every collection. The switch's :func:`rebind` writes
+    the module's dict directly: it puts in each phase's own kernel, which counts as the same
+    phase there."""
+
+    rebinds = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        super().__setattr__("rebinds", self.rebinds + 1)
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        super().__setattr__("rebinds", self.rebinds + 1)
+
+
+sys.modules[__name__].__class__ = _PhaseModule
