@@ -229,3 +229,31 @@ def test_the_switch_rebinds_kernels_to_their_dispatchers() -> None:
 
     assert phases.deduce_unreachable is fast.deduce_unreachable
     assert marksweep.mark_from is closure.mark_from
+
+
+ADOPT_PROGRAM = """
+import json
+import gclab
+from gclab import _jit
+from gclab.collectors.cpython import compiled
+heap = gclab.Heap()
+heap.gc.disable()
+before = _jit.ACTIVE
+ids = [heap.alloc("list") for _ in range(3000)]  # past GCLAB_JIT_MIN: the switch; nothing freed
+kernel_before = heap.dealloc_kernel is not None
+runs = []
+real = compiled.collect
+compiled.collect = lambda *args: runs.append(1) or real(*args)
+heap.gc.collect(0)
+print(json.dumps({"before": before, "active": _jit.ACTIVE, "kernel_before": kernel_before,
+                  "kernel_after": heap.dealloc_kernel is not None, "compiled_runs": len(runs)}))
+"""
+
+
+@NEEDS_NUMBA
+def test_a_heap_made_before_the_switch_collects_compiled_after_it() -> None:
+    """A heap that switched while nothing was freed adopts its compiled cascade when its next
+    collection starts, and that collection runs as the compiled twin."""
+    out = _child(ADOPT_PROGRAM, GCLAB_JIT_MIN="2000")
+    assert out == {"before": False, "active": True, "kernel_before": False,
+                   "kernel_after": True, "compiled_runs": 1}

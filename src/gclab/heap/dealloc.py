@@ -104,6 +104,15 @@ class DeallocMixin:
         self._kernel_pending = False
         self.dealloc_kernel = _kernel.DeallocKernel()
 
+    def adopt_kernel_if_due(self: HeapCore) -> None:
+        """Afterwards the heap has its compiled cascade if the process has compiled since
+        the heap was made and no deallocation is running (else nothing changes). A
+        deallocation and a collection call it before they start, so a heap made before the
+        start-up switch runs compiled from its next free or collection on."""
+        if (self.dealloc_kernel is None and self._kernel_pending and _jit.ACTIVE
+                and not self._deallocating()):
+            self._adopt_kernel()
+
     @property
     def trash_nesting(self) -> int:
         """The trashcan nesting level (CPython's per-thread ``delete_nesting``)."""
@@ -125,9 +134,7 @@ class DeallocMixin:
         count = rc[code] - 1
         rc[code] = count
         if count == 0 and not self.defers_frees:
-            if (self.dealloc_kernel is None and self._kernel_pending and _jit.ACTIVE
-                    and not self._deallocating()):
-                self._adopt_kernel()
+            self.adopt_kernel_if_due()
             self._dealloc_depth += 1  # the invariant checker: a deallocation is running
             try:
                 if self.dealloc_kernel is not None and self.observer.accounting is not None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ... import _jit
 from ...errors import InvariantViolation
 from ...heap.flags import ALIVE, COLLECTING, UNREACHABLE
 from ...heap.invariants import debug_check
@@ -138,6 +139,9 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
     def run_collection(self, generation: int, record: CollectionRecord) -> CollectionRecord:
         """:meth:`collect`, or its compiled twin when no user code can run in it
         (:mod:`gclab.collectors.cpython.compiled`: one call, the same results)."""
+        heap = self._heap()
+        if heap is not None and heap._kernel_pending and _jit.wants(len(self.table.gc_next)):
+            heap.adopt_kernel_if_due()  # the start-up switch is due or done since heap was made
         if twin.applies(self):
             return twin.collect(self, generation, record)
         return self.collect(generation, record)
