@@ -72,6 +72,7 @@ class Heap(ProxyHeap, HeapCore):
                                else collector)
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
+        self._dict_info = self.types[DICT]  # heap.dict()'s type, looked up once
         self.collector: Collector = self.attach(lambda heap: make(heap, free_lists=free_lists))
         self.gc = GcModule(self, self.collector)
 
@@ -103,8 +104,8 @@ class Heap(ProxyHeap, HeapCore):
         """A new dict (untracked until it stores something that may be tracked): from a
         mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
         if type(mapping) is builtins.tuple and not mapping and not kwargs:  # heap.dict()
-            return self._adopt(  # type: ignore[return-value]
-                self._alloc_locked(self.types[DICT]))  # guarded: the lock is held
+            return self._adopt_new(  # type: ignore[return-value]
+                self._alloc_locked(self._dict_info), DictProxy)  # guarded: the lock is held
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
         return self._adopt(new_dict(self, codes))  # type: ignore[return-value]

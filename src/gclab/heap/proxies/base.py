@@ -128,6 +128,11 @@ class Proxy:
 
 guard_proxy_methods(Proxy)
 
+# Writing a new proxy's link without its class's ``__setattr__`` (which refuses it)
+_NEW_OBJECT = object.__new__
+_SET_HEAP = Proxy.__dict__["_heap"].__set__
+_SET_ID = Proxy.__dict__["_id"].__set__
+
 
 def cannot_pickle(proxy: Proxy) -> str:
     """Why a proxy cannot be pickled (or copied, for frames and module namespaces)."""
@@ -162,6 +167,8 @@ class ProxyHeap:
 
     def _init_proxies(self: Any) -> None:
         self._proxies = {}
+        # type id -> its proxy class, filled on first use (:meth:`_proxy_class`)
+        self._proxy_classes: dict[int, type[Proxy]] = {}
         # What every ProxyRef knows its heap by: a weak reference, so that the cache's
         # references to the heap form no cycle (a dropped heap is freed at once)
         self._self_ref = weakref.ref(self)
@@ -210,17 +217,40 @@ class ProxyHeap:
         one is returned and the caller's reference dropped: one live proxy per object, each
         proxy's ``ProxyRef`` in the cache for as long as the proxy lives."""
         ref = self._proxies.get(oid)
-        found = ref() if ref is not None else None
-        if found is not None:
-            self.drop_external_kept(oid)  # the live proxy holds a reference: not the last one
-            return found
-        if ref is not None:  # a dead proxy whose callback has not run (or was interrupted)
-            self._release_proxy(ref)  # the caller's reference keeps the object alive
+        if ref is not None:
+            found = ref()
+            if found is not None:
+                self.drop_external_kept(oid)  # the live proxy holds a reference: not the last
+                return found
+            self._release_proxy(ref)  # a dead proxy whose callback has not run (or was
+            # interrupted): the caller's reference keeps the object alive
+        cls = self._proxy_classes.get(self.table.mv_type_id[oid])
+        return self._new_proxy(oid, self._proxy_class(oid) if cls is None else cls)
+
+    def _adopt_new(self: Any, oid: int, cls: type[Proxy]) -> Proxy:
+        """:meth:`_adopt` of an object the caller has just made (of a type whose proxy class
+        is ``cls``): no proxy of it can exist yet, unless its id was reused while a dead
+        proxy's release is still pending, which the general path handles."""
+        if oid in self._proxies:
+            return self._adopt(oid)  # type: ignore[no-any-return]
+        return self._new_proxy(oid, cls)
+
+    def _proxy_class(self: Any, oid: int) -> type[Proxy]:
+        """The proxy class of ``oid``'s type (a managed class's own, else its kind's),
+        remembered per type id once the type has it for good."""
         info = self.type_of(oid)
-        cls = info.proxy_class or _PROXY_CLASSES[info.kind]
-        proxy = object.__new__(cls)
-        object.__setattr__(proxy, "_heap", self)
-        object.__setattr__(proxy, "_id", oid)
+        cls: type[Proxy] = info.proxy_class or _PROXY_CLASSES[info.kind]
+        if info.proxy_class is not None or info.kind is not Kind.INSTANCE:
+            self._proxy_classes[info.type_id] = cls
+        return cls
+
+    def _new_proxy(self: Any, oid: int, cls: type[Proxy]) -> Proxy:
+        """A new ``cls`` proxy of ``oid`` owning the caller's external reference, entered in
+        the proxy cache (the slots are written through their descriptors: no ``__setattr__``
+        hook runs)."""
+        proxy = _NEW_OBJECT(cls)
+        _SET_HEAP(proxy, self)
+        _SET_ID(proxy, oid)
         ref = ProxyRef(proxy, _proxy_freed)
         ref.oid = oid
         ref.heap = self._self_ref
