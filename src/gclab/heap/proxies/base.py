@@ -232,7 +232,7 @@ class ProxyHeap:
         is ``cls``): no proxy of it can exist yet, unless its id was reused while a dead
         proxy's release is still pending, which the general path handles."""
         if oid in self._proxies:
-            return self._adopt(oid)  # type: ignore[no-any-return]
+            return self._adopt(oid)
         return self._new_proxy(oid, cls)
 
     def _proxy_class(self: Any, oid: int) -> type[Proxy]:
