@@ -45,6 +45,15 @@ if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only
 RESERVED = frozenset({"_heap", "_id"})
 _ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
 _C = TypeVar("_C", bound=type)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def takes_lock(function: _F) -> _F:
+    """Mark a proxy method that takes the heap's lock itself (through
+    :func:`~gclab.heap.guard.guarded_operation`): :func:`guard_proxy_methods` leaves it
+    unwrapped, so the lock and the operation's bracket are entered once, not twice."""
+    function.__gclab_guarded__ = True  # type: ignore[attr-defined]
+    return function
 
 
 def simulates(name: str) -> Callable[[_C], _C]:
@@ -128,8 +137,11 @@ class Proxy:
 
 guard_proxy_methods(Proxy)
 
-# Writing a new proxy's link without its class's ``__setattr__`` (which refuses it)
+# A proxy's link read and written through the slots' descriptors: no ``__getattribute__`` hook
+# of an instance proxy runs on reads, and writes bypass the ``__setattr__`` that refuses them
 _NEW_OBJECT = object.__new__
+_HEAP_OF = Proxy.__dict__["_heap"].__get__
+_ID_OF = Proxy.__dict__["_id"].__get__
 _SET_HEAP = Proxy.__dict__["_heap"].__set__
 _SET_ID = Proxy.__dict__["_id"].__set__
 
@@ -263,8 +275,8 @@ class ProxyHeap:
         interned, else None (then take the checked path, :meth:`to_code`). Nothing is
         interned and nothing raises."""
         if isinstance(value, Proxy):
-            if value._heap is self:
-                oid = value._id
+            if _HEAP_OF(value) is self:
+                oid: int = _ID_OF(value)
                 if self.table.mv_flags[oid] & ALIVE:
                     return oid
             return None
@@ -277,17 +289,17 @@ class ProxyHeap:
         (interned on first use)."""
         self.check_storable(value)
         if isinstance(value, Proxy):
-            return value._id
+            return _ID_OF(value)
         return int(self.atoms.code(value))
 
     def check_storable(self: Any, value: object) -> None:
         """Raise the error storing ``value`` would raise (nothing is interned)."""
         if isinstance(value, Proxy):
-            if value._heap is not self:
-                raise ForeignObjectError(
-                    f"{value._heap.describe(value._id)} belongs to another heap")
-            if not self.table.is_alive(value._id):
-                raise UseAfterFreeError(f"object {value._id} was deallocated")
+            heap, oid = _HEAP_OF(value), _ID_OF(value)
+            if heap is not self:
+                raise ForeignObjectError(f"{heap.describe(oid)} belongs to another heap")
+            if not self.table.is_alive(oid):
+                raise UseAfterFreeError(f"object {oid} was deallocated")
         elif not AtomTable.is_atom_value(value):
             raise TypeError(
                 f"a simulated heap stores atoms (int, float, str, bytes, bool, None) and heap "
@@ -300,7 +312,8 @@ class ProxyHeap:
         for value in values:
             self.check_storable(value)
         code = self.atoms.code
-        return [value._id if isinstance(value, Proxy) else int(code(value)) for value in values]
+        return [_ID_OF(value) if isinstance(value, Proxy) else int(code(value))
+                for value in values]
 
     def hashable_codes(self: Any, values: Sequence[object]) -> list[int]:
         """``hashable_code`` of each value, every one checked before any is interned."""
@@ -312,9 +325,10 @@ class ProxyHeap:
         """The slot code ``value`` has if some slot of this heap can hold it, else None: an
         atom never stored, a host object, a proxy of another heap. Nothing is interned."""
         if isinstance(value, Proxy):
-            if value._heap is not self or not self.table.is_alive(value._id):
+            oid: int = _ID_OF(value)
+            if _HEAP_OF(value) is not self or not self.table.is_alive(oid):
                 return None
-            return value._id
+            return oid
         found = self.atoms.find(value)
         return None if found is None else int(found)
 
@@ -379,7 +393,7 @@ class ProxyHeap:
 
 def heap_of(p: Proxy) -> Heap:
     """The heap of a proxy (read without the instance proxies' attribute hook)."""
-    return object.__getattribute__(p, "_heap")
+    return _HEAP_OF(p)
 
 
 def same_heap(p: Proxy, other: object) -> bool:
