@@ -40,6 +40,7 @@ from .heap.core import HeapCore
 from .heap.guard import guard_methods
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
+from .heap.proxies.instances import install_fast_paths
 from .heap.proxies.mappings import mapping_pairs, pair_codes
 from .heap.types import DICT, LIST, MODULE, SET, TUPLE
 from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
@@ -118,7 +119,9 @@ class Heap(ProxyHeap, HeapCore):
 
     def cls(self, user_class: type) -> type:
         """Class decorator: instances of the class live on this heap."""
-        return make_managed_class(self, user_class)
+        proxy_class = make_managed_class(self, user_class)
+        install_fast_paths(proxy_class)
+        return proxy_class
 
     def weakref(self, obj: object, callback: Callable[[Any], object] | None = None) -> Any:
         """``weakref.ref(obj, callback)`` on the simulated heap."""
