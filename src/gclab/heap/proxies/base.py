@@ -192,14 +192,13 @@ class ProxyHeap:
     def _release_proxy(self: Any, ref: ProxyRef) -> None:
         """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
         object has replaced it) and the reference it held (deferred during collector phases)."""
-        if sys.is_finalizing() or self.shut_down:  # the host, or the simulation, has exited
-            return
-        if ref.done:
-            return
+        if ref.done or self.shut_down or sys.is_finalizing():  # given back already, or the
+            return  # simulation or the host has exited
         ref.done = True
-        if self._proxies.get(ref.oid) is ref:
-            del self._proxies[ref.oid]
-        self._release_external_locked(ref.oid)  # guarded: the lock is held
+        oid, proxies = ref.oid, self._proxies
+        if proxies.get(oid) is ref:
+            del proxies[oid]
+        self._release_external_locked(oid)  # guarded: the lock is held
 
     def recover_lost_releases(self: Any) -> None:
         """Give back the references of dead proxies whose callback never finished: a
