@@ -1,6 +1,6 @@
 """Differential tests: the proxy layer's fast paths leave the heap as the general ones do.
 
-Fast paths under test: ``heap.dict()`` adopting its new object (``ProxyHeap._adopt_new``), the
+Fast paths under test: ``heap.dict()`` and ``heap.list()`` adopting their new object (``ProxyHeap._adopt_new``), the
 per-type proxy class cache (``ProxyHeap._proxy_classes``), ``d[key] = value`` as one guarded
 operation (``DictProxy.__setitem__``), and the managed instances' ``__new__`` and
 ``__setattr__`` twins (``heap/proxies/instances.py``). Random programs (new dicts and
@@ -83,6 +83,8 @@ class Twin:
         heap = self.heap
         if name == "dict":
             self.held.append(heap.dict())
+        elif name == "list":  # heap.list() and heap.list([]): the fast and the general path
+            self.held.append(heap.list() if self.fast else heap.list([]))
         elif name == "new":
             self.held.append(self.classes[op[1]]())
         elif name == "drop" and self.held:
@@ -129,6 +131,7 @@ VALUES = st.one_of(
 )
 OPS = st.one_of(
     st.tuples(st.just("dict")),
+    st.tuples(st.just("list")),
     st.tuples(st.just("new"), st.integers(0, 1)),
     st.tuples(st.just("drop"), st.integers(0, 50)),
     st.tuples(st.just("setitem"), st.integers(0, 50), KEYS, VALUES),

@@ -73,7 +73,8 @@ class Heap(ProxyHeap, HeapCore):
                                else collector)
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
-        self._dict_info = self.types[DICT]  # heap.dict()'s type, looked up once
+        # the types of heap.dict() and heap.list(), looked up once
+        self._dict_info, self._list_info = self.types[DICT], self.types[LIST]
         self.collector: Collector = self.attach(lambda heap: make(heap, free_lists=free_lists))
         self.gc = GcModule(self, self.collector)
 
@@ -90,9 +91,13 @@ class Heap(ProxyHeap, HeapCore):
 
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
+        if type(iterable) is builtins.tuple and not iterable:  # heap.list()
+            return self._adopt_new(  # type: ignore[return-value]
+                self._alloc_locked(self._list_info), ListProxy)  # guarded: the lock is held
         values = builtins.list(iterable)
         codes = self.to_codes(values)
-        return self._adopt(new_container(self, LIST, codes))  # type: ignore[return-value]
+        return self._adopt_new(  # type: ignore[return-value]
+            new_container(self, LIST, codes), ListProxy)
 
     def tuple(self, iterable: Iterable[object] = ()) -> TupleProxy:
         """A new tuple (tracked at creation; the empty tuple is a shared singleton)."""
@@ -109,13 +114,13 @@ class Heap(ProxyHeap, HeapCore):
                 self._alloc_locked(self._dict_info), DictProxy)  # guarded: the lock is held
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
-        return self._adopt(new_dict(self, codes))  # type: ignore[return-value]
+        return self._adopt_new(new_dict(self, codes), DictProxy)  # type: ignore[return-value]
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
         """A new set (its elements in insertion order)."""
         values = builtins.list(iterable)
         codes = builtins.list(dict.fromkeys(self.hashable_codes(values)))
-        return self._adopt(new_container(self, SET, codes))  # type: ignore[return-value]
+        return self._adopt_new(new_container(self, SET, codes), SetProxy)  # type: ignore[return-value]
 
     def cls(self, user_class: type) -> type:
         """Class decorator: instances of the class live on this heap."""
