@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gclab
-from gclab.errors import LayoutError
-from gclab.heap import _jit_bulk
+from gclab.errors import DuplicateKeyError, LayoutError
+from gclab.heap import _jit_bulk, bulk
 from gclab.heap.invariants import check_invariants
 from gclab.heap.mutation import EventLog
 from gclab.heap.table import N_HEADS, NULL
 from gclab.heap.types import Kind
-from test_bulk import PROFILES, make_heap, programs
+from test_bulk import PROFILES, _keyed_heap, make_heap, programs
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 KERNELS = [name for name in dir(_jit_bulk) if hasattr(getattr(_jit_bulk, name), "py_func")]
@@ -174,8 +174,64 @@ def test_alloc_many_twins_agree(program: list[tuple[int, int, int]], profile: st
 
 def test_every_kernel_has_a_twin() -> None:
     """The twins the tests above swap in are every compiled helper of the module."""
-    assert {"check_stores", "store_all", "set_slots_pass", "decref_pass", "drop_run",
-            "init_rows_at"} <= set(KERNELS) or not gclab._jit.ENABLED
+    assert {"check_stores", "check_keys", "store_all", "set_slots_pass", "decref_pass",
+            "drop_run", "init_rows_at"} <= set(KERNELS) or not gclab._jit.ENABLED
+
+
+# -- the key rules: the compiled scan, its plain twin and the vectorised check agree -----------
+
+
+def _keyed_outcome(stores: list[tuple[str, int, int]], how: str,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[Any, dict[str, Any]]:
+    """A batch of stores into dicts, a set, a frame and a list (``_keyed_heap``), checked
+    ``how``: compiled (the scan), plain (its twin) or vectorised (KEY_SCAN_LIMIT 0)."""
+    heap, objs, values = _keyed_heap()
+    values = [*values, objs["dict"], heap.atom("d")]  # a dict as a key: unhashable
+    ids = [objs[kind] for kind, _, _ in stores]
+    indices = [i % int(heap.table.ref_len[oid]) for (_, i, _), oid in zip(stores, ids,
+                                                                          strict=True)]
+    codes = [values[v % len(values)] for _, _, v in stores]
+    with monkeypatch.context() as patch:
+        if how == "vectorised":
+            patch.setattr(bulk, "KEY_SCAN_LIMIT", 0)
+        call = lambda: heap.set_slots(np.array(ids, np.int32),  # noqa: E731
+                                      np.array(indices, np.int32), np.array(codes, np.int32))
+        if how == "plain":
+            with plain_twins():
+                result = outcome(call)
+        else:
+            result = outcome(call)
+    check_invariants(heap)
+    return result, heap_state(heap)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(stores=st.lists(st.tuples(st.sampled_from(["dict", "set", "frame", "list"]),
+                                 st.integers(0, 5), st.integers(0, 8)), max_size=24))
+def test_key_rules_compiled_scan_twin_and_vectorised_agree(
+        stores: list[tuple[str, int, int]]) -> None:
+    """Hashable keys, str names and unique keys over batch time: the same first bad entry,
+    the same error (message and note) and the same heap, column by column, whichever check
+    ran; a rejected batch leaves the pool as it was (the scan's trial writes undone)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        results = [_keyed_outcome(stores, how, monkeypatch)
+                   for how in ("compiled", "plain", "vectorised")]
+    assert results[0] == results[1] == results[2]
+
+
+def test_key_rules_in_a_big_dict_are_checked_vectorised() -> None:
+    """A dict with more key slots than the scan covers: the vectorised check finds the
+    duplicate stored earlier in the batch, and a good batch is stored."""
+    heap = gclab.Heap()
+    n = bulk.KEY_SCAN_LIMIT + 10
+    d = heap.alloc("dict", 2 * n)
+    keys = [heap.atom(f"k{j}") for j in range(n)]
+    heap.set_slots([d] * n, list(range(0, 2 * n, 2)), keys)
+    assert heap.slots(d)[0::2] == keys
+    with pytest.raises(DuplicateKeyError, match="slot 6") as info:
+        heap.set_slots([d, d], [0, 2], [heap.atom("new"), keys[3]])
+    assert "entry 1" in info.value.__notes__[0]
+    assert heap.slots(d)[0::2] == keys
 
 
 # -- inputs of any layout, the __dict__ slot on every profile -----------------------------------

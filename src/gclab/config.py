@@ -10,6 +10,10 @@ time as :data:`JIT_MIN`.
 ``GCLAB_JIT_AFTER_MS``: milliseconds of wall time spent in plain twins (and the user code they
 run) after which the process switches to compiled helpers whatever the heap's size (default
 ``3000``): a long-running program on a small heap pays the compile step once.
+``GCLAB_HUGE_PAGES``: ``1`` lets numpy advise transparent huge pages for the object table's
+big arrays as for any other (default ``0``: ordinary pages, whose first writes cost a build
+several times less where the kernel compacts memory for huge pages on demand; see
+:mod:`gclab.heap.pages`).
 ``GCLAB_DEBUG``: ``0`` no checks, ``1`` check the heap invariants after every collection, ``2``
 after every heap operation.
 """
@@ -38,6 +42,8 @@ JIT_MIN: int = _int_env("GCLAB_JIT_MIN", 10_000)
 #: even on a small heap (GCLAB_JIT_AFTER_MS; many collections add up).
 JIT_AFTER: float = float(_int_env("GCLAB_JIT_AFTER_MS", 3_000)) / 1000
 DEBUG_LEVEL: int = _int_env("GCLAB_DEBUG", 0)
+#: Whether the object table's big arrays may be advised huge pages (GCLAB_HUGE_PAGES).
+HUGE_PAGES: bool = _int_env("GCLAB_HUGE_PAGES", 0) != 0
 
 #: gclab's version (``gclab.__version__``; written into snapshot files and JSON output).
 VERSION = "0.1.0"

@@ -8,9 +8,13 @@ the same source runs as plain Python: that is the twin ``tests/test_bulk.py`` co
 compiled kernels (and the one-at-a-time calls remain the specification of both).
 
 Inputs are int32 arrays of any layout (a broadcast id costs no memory); nothing here allocates
-an array of the batch's length except the overwritten references :func:`store_pass` must keep
+an array of the batch's length except the overwritten references :func:`store_all` must keep
 until all the stores are done (only the ids among them, or every one when a listener hears
-them).
+them) and :func:`check_keys`' undo log (one int32 per key store of the batch).
+
+Checking and storing stay two passes: one pass would have to log every overwritten value to
+undo the stores before a bad entry (4 bytes per entry of fresh memory, whose first writes cost
+on the measuring machine about what the second pass costs, see :mod:`gclab.heap.pages`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 from .._jit import jit
 from .flags import ALIVE, TRACKED
 from .table import N_HEADS, NULL
-from .types import K_DICT, K_FRAME, K_MODULE, K_SET, K_TUPLE, K_WEAKREF
+from .types import K_DICT, K_FRAME, K_LIST, K_MODULE, K_SET, K_TUPLE, K_WEAKREF
 
 
 @jit
@@ -157,22 +161,118 @@ def _store_run(pool, ref_start, refcnt, type_id, flags, kinds, gc_capable, ids, 
     return len(ids), n_dropped, n_tracked
 
 
+# check_keys' statuses (what set_slots_pass returns as ``status``)
+KEYS_DONE, KEYS_VECTORISED, KEYS_NEED_NAMES = range(3)
+
+
+@jit
+def check_keys(pool, ref_start, ref_len, type_id, kinds, name_ok, ids, indices, values, end,
+               scan_limit):
+    """The key rules of entries ``0 .. end-1`` of a ``set_slots`` batch (every one good for
+    :func:`check_stores`), in batch order: a dict key is hashable (no list, dict or set id), a
+    frame's or module's name is a str atom (``name_ok`` per atom index), and no key, name or
+    set element is already one of its object at another slot *when its turn comes* (earlier
+    entries of the batch stored, NULL removing a key).
+
+    Each key store is written to the pool as it is checked and every such write is undone
+    before returning, so the pool is as it was. Returns ``(status, k, slot)``: status
+    ``KEYS_DONE`` with ``k`` the first entry breaking a key rule (``end`` if none) and
+    ``slot`` the slot already holding its key when it is a duplicate (else -1);
+    ``KEYS_VECTORISED`` when an object stored into has more than ``scan_limit`` key slots (a
+    scan per store would be quadratic: the caller checks vectorised); ``KEYS_NEED_NAMES`` when
+    a name is to be checked and ``name_ok`` is empty (the caller makes it and calls again)."""
+    status, stop, slot = KEYS_DONE, end, -1
+    n_writes = 0
+    for k in range(end):  # how many key stores: the undo log's length
+        kind = kinds[type_id[ids[k]]]
+        if kind == K_SET or ((kind == K_DICT or kind == K_FRAME or kind == K_MODULE)
+                             and indices[k] % 2 == 0):
+            n_writes += 1
+    undo = np.empty(n_writes, np.int32)
+    n_writes = 0
+    upto = 0  # entries 0 .. upto-1 are written (those that store a key)
+    for k in range(end):
+        oid = ids[k]
+        kind = kinds[type_id[oid]]
+        index = indices[k]
+        step = 1
+        if kind != K_SET:
+            if not ((kind == K_DICT or kind == K_FRAME or kind == K_MODULE) and index % 2 == 0):
+                continue
+            step = 2
+        value = values[k]
+        base = np.int64(ref_start[oid])
+        if value != NULL:
+            if kind == K_DICT:
+                if value >= 0:
+                    vkind = kinds[type_id[value]]
+                    if vkind == K_LIST or vkind == K_DICT or vkind == K_SET:  # UNHASHABLE
+                        stop = k
+                        break
+            elif kind != K_SET:  # a name: a str atom
+                if value >= 0:
+                    stop = k
+                    break
+                if len(name_ok) == 0:
+                    status = KEYS_NEED_NAMES
+                    break
+                if not name_ok[-2 - np.int64(value)]:
+                    stop = k
+                    break
+            length = ref_len[oid]
+            if (length + step - 1) // step > scan_limit:
+                status = KEYS_VECTORISED
+                break
+            for j in range(0, length, step):
+                if j != index and pool[base + j] == value:
+                    slot = j
+                    break
+            if slot >= 0:
+                stop = k
+                break
+        undo[n_writes] = pool[base + index]
+        n_writes += 1
+        pool[base + index] = value
+        upto = k + 1
+    for k in range(upto - 1, -1, -1):  # undo the writes, last first
+        oid = ids[k]
+        kind = kinds[type_id[oid]]
+        index = indices[k]
+        if kind == K_SET or ((kind == K_DICT or kind == K_FRAME or kind == K_MODULE)
+                             and index % 2 == 0):
+            n_writes -= 1
+            pool[np.int64(ref_start[oid]) + index] = undo[n_writes]
+    return status, stop, slot
+
+
 @jit
 def set_slots_pass(pool, ref_start, ref_len, refcnt, type_id, flags, top, kinds, gc_capable,
-                   dict_slot, atom_live, ids, indices, values, layout_checked, olds, dict_type):
-    """A whole ``set_slots`` batch in one call: :func:`check_stores`, then, only if every
-    entry is good and either no entry stores a key or the caller has checked the keys
-    (``layout_checked``), :func:`store_all`. Returns ``(bad, keyed)`` of the check and the
-    four results of the stores (empty when nothing was stored)."""
+                   dict_slot, atom_live, name_ok, ids, indices, values, layout_checked,
+                   scan_limit, olds, dict_type):
+    """A whole ``set_slots`` batch in one call: :func:`check_stores`, then (unless the
+    caller has checked the keys: ``layout_checked``) :func:`check_keys` on the entries before
+    the first bad one, then, only if every entry is good, :func:`store_all`.
+
+    Returns ``(status, bad, slot, dropped, n_dropped, tracked, n_tracked)``: ``status`` is
+    :func:`check_keys`' (``KEYS_DONE`` when it did not run); ``bad`` the first bad entry (the
+    batch's length if none), ``slot`` the slot holding its key when it is a duplicate (else
+    -1); then the four results of the stores (empty when nothing was stored: a bad entry, or a
+    status other than ``KEYS_DONE``)."""
     bad, keyed, old_ids = check_stores(flags, top, ref_start, ref_len, type_id, pool, kinds,
                                        dict_slot, atom_live, ids, indices, values)
-    if bad < len(ids) or (keyed < len(ids) and not layout_checked):
-        none = np.empty(0, np.int32)
-        return bad, keyed, none, 0, none, 0
+    none = np.empty(0, np.int32)
+    status, slot = KEYS_DONE, -1
+    if keyed < bad and not layout_checked:
+        status, bad, slot = check_keys(pool, ref_start, ref_len, type_id, kinds, name_ok, ids,
+                                       indices, values, bad, scan_limit)
+        if status != KEYS_DONE:
+            return status, bad, slot, none, 0, none, 0
+    if bad < len(ids):
+        return status, bad, slot, none, 0, none, 0
     dropped, n_dropped, tracked, n_tracked = store_all(pool, ref_start, refcnt, type_id, flags,
                                                        kinds, gc_capable, ids, indices, values,
                                                        olds, old_ids, dict_type)
-    return bad, keyed, dropped, n_dropped, tracked, n_tracked
+    return status, bad, slot, dropped, n_dropped, tracked, n_tracked
 
 
 @jit
@@ -283,4 +383,5 @@ def init_rows_at(ids, type_id, flags, refcnt, extern, gc_next, gc_prev, gc_refs,
         ref_cap[oid] = size
 
 
-__all__ = ["check_stores", "decref_pass", "drop_run", "init_rows_at", "set_slots_pass", "store_all"]
+__all__ = ["KEYS_DONE", "KEYS_NEED_NAMES", "KEYS_VECTORISED", "check_keys", "check_stores",
+           "decref_pass", "drop_run", "init_rows_at", "set_slots_pass", "store_all"]

@@ -56,19 +56,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import HeapFullError, RefcountUnderflowError
-from . import _jit_bulk
+from . import _jit_bulk, pages
 from .args import INT32_MAX, INT32_MIN, as_count, is_int
+from .bulk_keys import first_layout_fault, layout_arrays
 from .flags import ALIVE, TRACKED
 from .invariants import debug_check
-from .rules import NAMESPACES, PAIRED, UNHASHABLE
-from .table import N_HEADS, NULL
+from .table import N_HEADS
 from .types import (
     DICT,
-    K_DICT,
-    K_SET,
     Kind,
     TypeInfo,
-    TypeRegistry,
     type_arrays,
 )
 
@@ -85,6 +82,10 @@ _BAD = INT32_MIN
 # decref_pass's statuses
 _NOT_LIVE, _OVERDRAWN, _NEED_KEPT, _CHECKED = range(4)
 _NO_OWNERS = np.empty(0, np.int32)
+_NO_NAMES = np.empty(0, np.bool_)  # set_slots_pass asks for the names' table when it needs it
+#: Key slots per object up to which set_slots checks uniqueness by scanning the object (in
+#: the compiled pass); a batch that stores keys into a bigger one is checked vectorised.
+KEY_SCAN_LIMIT = 64
 
 
 class _Column:
@@ -168,21 +169,6 @@ def _reject(heap: HeapCore, position: int, check: Callable[[], object]) -> None:
     raise AssertionError("a batch entry was rejected but its check passed")  # pragma: no cover
 
 
-# -- per-type arrays (indexed by type id) -----------------------------------------------------
-
-def _code_set(kinds: frozenset[Kind]) -> list[int]:
-    return [int(k) for k in kinds]
-
-
-def _layout_arrays(types: TypeRegistry) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
-    """Per type id: the kind's code, and the slot of an instance's ``__dict__`` (-1: none),
-    which only a dict or NULL may fill (``LayoutMixin._check_store``, on every profile)."""
-    kinds, _ = type_arrays(types)
-    dict_slot = np.array([len(info.slot_names) if info.kind is Kind.INSTANCE and info.has_dict
-                          else -1 for info in types.types], np.int32)
-    return kinds, dict_slot
-
-
 class BulkMixin:
     """Bulk operations for :class:`~gclab.heap.core.HeapCore` (see the module docstring)."""
 
@@ -215,7 +201,7 @@ class BulkMixin:
         self._check_size(info, size)
         t = self.table
         t.check_room(count, count * size)
-        out = np.empty(count, np.int32)
+        out = pages.empty(count, np.int32)
         t.reserve_rows(count)
         t.reserve_pool(count * size)
         done = 0
@@ -279,8 +265,7 @@ class BulkMixin:
             fresh[0] = t.top
             np.cumsum(fresh, out=fresh)
             t.top += count - reused
-        t.pool[start : start + count * size] = NULL
-        t.pool_top += count * size
+        t.pool_top += count * size  # the slices past pool_top are NULL already
         t.live += count
         if tracked:
             self.observer.place_many(out)
@@ -290,27 +275,30 @@ class BulkMixin:
     def _fresh_rows(self: HeapCore, tid: int, flag: int, size: int, count: int,
                     pool_start: int) -> None:
         """Rows ``top .. top + count - 1`` made as :func:`_jit_bulk.init_rows_at` makes them
-        (slices of ``size`` slots from ``pool_start`` on), column by column."""
+        (slices of ``size`` slots from ``pool_start`` on; empty objects keep ``ref_start``
+        0), column by column.
+
+        Rows past ``top`` hold every column's fill already (nothing writes them before they
+        are made; growth fills them; ``check_invariants`` checks it), so only the columns
+        whose new value differs are written: the first write of a page is most of a big
+        build's time (:mod:`gclab.heap.pages`), and np.zeros' pages are not written at all
+        until used (``gc_refs``, the links of an untracked row, ``ref_len``/``ref_cap`` of
+        empty objects, collector columns)."""
         t = self.table
         rows = slice(t.top, t.top + count)
         t.type_id[rows] = tid
         t.flags[rows] = flag
         t.refcnt[rows] = 1
         t.extern[rows] = 1
-        t.gc_next[rows] = NULL
-        t.gc_prev[rows] = NULL
-        t.gc_refs[rows] = 0
-        t.ref_len[rows] = size
-        t.ref_cap[rows] = size
-        starts = t.ref_start[rows]
         if size:
+            t.ref_len[rows] = size
+            t.ref_cap[rows] = size
+            starts = t.ref_start[rows]
             starts.fill(size)
             starts[0] = pool_start
             np.cumsum(starts, dtype=np.uint32, out=starts)
-        else:
-            starts.fill(pool_start)
-        for name, column in t._extra.items():
-            column[rows] = t._fills[name]
+        # an empty object's ref_start says nothing (its capacity is 0: no slice, nothing
+        # reads it, a growth gives it a new slice): fresh empty rows keep the fill, 0
 
     # -- set_slots -------------------------------------------------------------------------------
 
@@ -322,9 +310,10 @@ class BulkMixin:
         counted, dicts that received a may-be-tracked value are tracked, and the overwritten
         references have been released (deallocating what they kept alive).
 
-        One compiled pass checks every entry and, if all are good, does the stores
-        (:func:`~gclab.heap._jit_bulk.set_slots_pass`); only a batch that stores keys, names
-        or set elements has their rules checked in between, vectorised."""
+        One compiled call checks every entry, the key rules included, and, if all are good,
+        does the stores (:func:`~gclab.heap._jit_bulk.set_slots_pass`); only a batch that
+        stores keys into a container of more than :data:`KEY_SCAN_LIMIT` key slots has the
+        key rules checked in between, vectorised."""
         ids_c, idx_c, val_c = (_column(ids, "ids"), _column(indices, "indices"),
                                _column(values, "values"))
         n = len(ids_c)
@@ -334,15 +323,17 @@ class BulkMixin:
         if not n:
             return
         olds = np.empty(n if self._watched else 0, np.int32)
-        bad, keyed, dropped, n_dropped, tracked, placed = self._store_pass(
-            ids_c, idx_c, val_c, olds, layout_checked=False)
-        if keyed < bad:  # keys before the first bad entry: their rules, then the stores
-            bad, duplicate = self._first_layout_fault(ids_c, idx_c, val_c, bad)
+        status, bad, slot, dropped, n_dropped, tracked, placed = self._store_pass(
+            ids_c, idx_c, val_c, olds, _NO_NAMES)
+        if status == _jit_bulk.KEYS_NEED_NAMES:
+            status, bad, slot, dropped, n_dropped, tracked, placed = self._store_pass(
+                ids_c, idx_c, val_c, olds, self._name_table(val_c.codes))
+        duplicate = (bad, slot) if slot >= 0 else None
+        if status == _jit_bulk.KEYS_VECTORISED:  # big containers: the key rules vectorised
+            bad, duplicate = first_layout_fault(self, ids_c, idx_c, val_c, bad)
             if bad == n:
-                _, _, dropped, n_dropped, tracked, placed = self._store_pass(
-                    ids_c, idx_c, val_c, olds, layout_checked=True)
-        else:
-            duplicate = None
+                _, _, _, dropped, n_dropped, tracked, placed = self._store_pass(
+                    ids_c, idx_c, val_c, olds, _NO_NAMES, layout_checked=True)
         if bad < n:
             self._reject_store(ids_c, idx_c, val_c, bad, duplicate)
         with self.operation():
@@ -353,30 +344,31 @@ class BulkMixin:
             self._drop_all(dropped[:n_dropped], external=False)
 
     def _store_pass(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
-                    olds: IDs, *, layout_checked: bool) -> tuple[Any, ...]:
+                    olds: IDs, name_ok: Mask, *, layout_checked: bool = False
+                    ) -> tuple[Any, ...]:
         """:func:`~gclab.heap._jit_bulk.set_slots_pass` on this heap's arrays."""
         t = self.table
         kinds, gc_capable = type_arrays(self.types)
-        _, dict_slot = self._layout_arrays()
+        _, dict_slot = layout_arrays(self)
         atoms = self.atoms
         atom_live = atoms._live[: len(atoms._values)]  # per atom index: interned now
         return _jit_bulk.set_slots_pass(
             t.pool, t.ref_start, t.ref_len, t.refcnt, t.type_id, t.flags, t.top, kinds,
-            gc_capable, dict_slot, atom_live, ids_c.codes, idx_c.codes, val_c.codes,
-            layout_checked, olds, DICT)
+            gc_capable, dict_slot, atom_live, name_ok, ids_c.codes, idx_c.codes, val_c.codes,
+            layout_checked, KEY_SCAN_LIMIT, olds, DICT)
 
-    def _first_layout_fault(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column,
-                            end: int) -> tuple[int, tuple[int, int] | None]:
-        """The first of entries ``0 .. end-1`` (all good but for the key rules) that breaks a
-        layout rule, else ``end``; and the entry storing a duplicate key with the slot that
-        holds it (or None)."""
-        ids, indices, values = ids_c.codes[:end], idx_c.codes[:end], val_c.codes[:end]
-        kinds, dict_slot = self._layout_arrays()
-        kind = kinds[self.table.type_id[ids]]
-        layout_ok, duplicate = self._layout_mask(ids, indices, values, kind,
-                                                 np.ones(end, bool), dict_slot, ids)
-        faults = np.flatnonzero(~layout_ok)
-        return (int(faults[0]) if len(faults) else end), duplicate
+    def _name_table(self: HeapCore, values: IDs) -> Mask:
+        """Per atom index: True for the str atoms among ``values`` (the others, and atoms
+        not in ``values``, False): what the compiled check reads to see that a name is a str.
+        Each distinct atom of the batch is looked at once."""
+        atoms = self.atoms
+        table = np.zeros(max(len(atoms._values), 1), bool)
+        codes = np.unique(values[values <= -2])
+        codes = codes[-2 - codes.astype(np.int64) < len(atoms._values)]
+        for code in codes.tolist():
+            if atoms._live[-2 - code] and isinstance(atoms.value(code), str):
+                table[-2 - code] = True
+        return table
 
     def _reject_store(self: HeapCore, ids_c: _Column, idx_c: _Column, val_c: _Column, k: int,
                       duplicate: tuple[int, int] | None) -> None:
@@ -393,119 +385,6 @@ class BulkMixin:
                 raise self._duplicate_error(checked, info, at, code, duplicate[1])
             self._check_store(checked, info, at, code)
         _reject(self, k, check)
-
-    def _layout_mask(self: HeapCore, ids: IDs, indices: IDs, values: IDs,
-                     kind: npt.NDArray[np.uint8], ok: Mask, dict_slot: npt.NDArray[np.int32],
-                     safe: npt.NDArray[Any]) -> tuple[Mask, tuple[int, int] | None]:
-        """The entries the layout rules allow (see :mod:`gclab.heap.rules`), and the first
-        entry that would store a duplicate key, name or element (with the slot holding it)."""
-        good = np.ones(len(ids), bool)
-        keyed = ok & ((kind == K_SET)
-                      | (np.isin(kind, _code_set(PAIRED)) & (indices % 2 == 0)))
-        if keyed.any():
-            good &= self._keys_ok(values, kind, keyed)
-        duplicate = None
-        unique = keyed & good & (values != NULL)
-        if unique.any():
-            duplicate = self._first_duplicate(ids, indices, values, keyed & good, unique)
-            if duplicate is not None:
-                good[duplicate[0]] = False
-        own_dict = ok & (dict_slot[self.table.type_id[safe]] == indices)
-        if own_dict.any():
-            good &= ~own_dict | (values == NULL) | self._kind_is(values, ok, Kind.DICT)
-        return good, duplicate
-
-    def _layout_arrays(self: HeapCore) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
-        """Per type id: its kind's code and its ``__dict__`` slot (cached)."""
-        return self.types.derived("bulk.layout", _layout_arrays)
-
-    def _kind_is(self: HeapCore, values: IDs, ok: Mask, *kinds: Kind) -> Mask:
-        """Entries whose value is a (valid) id of one of ``kinds``."""
-        t = self.table
-        is_id = ok & (values >= 0)
-        codes, _ = self._layout_arrays()
-        value_kind = codes[t.type_id[np.where(is_id, values, N_HEADS)]]
-        return is_id & np.isin(value_kind, _code_set(frozenset(kinds)))
-
-    def _keys_ok(self: HeapCore, values: IDs, kind: npt.NDArray[np.uint8],
-                 keyed: Mask) -> Mask:
-        """Keyed entries: hashable dict keys, str names (NULL is always fine)."""
-        good = np.ones(len(values), bool)
-        names = keyed & np.isin(kind, _code_set(NAMESPACES)) & (values != NULL)
-        keys = keyed & (kind == K_DICT)
-        good &= ~(keys & self._kind_is(values, keys, *UNHASHABLE))
-        if names.any():  # the distinct name codes are few: each is looked at once
-            codes = np.unique(values[names])
-            is_str = np.array([c <= -2 and isinstance(self.atoms.value(c), str)
-                               for c in codes.tolist()], bool)
-            good[names] &= is_str[np.searchsorted(codes, values[names])]
-        return good
-
-    def _first_duplicate(self: HeapCore, ids: IDs, indices: IDs, values: IDs, stores: Mask,
-                         queries: Mask) -> tuple[int, int] | None:
-        """The first entry of ``queries`` whose value is, when its turn comes, already a key
-        (name, element) of its object at another slot, and that slot; None if there is none.
-
-        ``stores`` are the batch's stores into key slots. Each key present in an object is an
-        interval of batch time: an original key until the first store into its slot, a stored
-        one from its entry to the next store into the same slot. Entry ``k`` clashes when an
-        interval of the same (object, key) starts before ``k`` and ends after it (the interval
-        of the slot ``k`` overwrites ends at ``k``). Counted with sorted searches: vectorised.
-        """
-        t = self.table
-        batch = len(ids)
-        entries = np.flatnonzero(stores)
-        objs = np.unique(ids[entries])
-        # every key slot of the objects the batch stores keys into: (object, slot, key)
-        lens = t.ref_len[objs].astype(np.int64)
-        kinds, _ = self._layout_arrays()
-        step = np.where(kinds[t.type_id[objs]] == K_SET, 1, 2)
-        n_keys = (lens + step - 1) // step
-        owner = np.repeat(objs.astype(np.int64), n_keys)
-        first = np.cumsum(n_keys) - n_keys
-        slot = (np.arange(int(n_keys.sum())) - np.repeat(first, n_keys)) * np.repeat(step, n_keys)
-        key = t.pool[t.ref_start[owner].astype(np.int64) + slot].astype(np.int64)
-        # when each slot is stored into: sort the stores by (object, slot, entry)
-        s_obj, s_slot = ids[entries].astype(np.int64), indices[entries].astype(np.int64)
-        order = np.lexsort((entries, s_slot, s_obj))
-        s_pair = (s_obj << 32 | s_slot)[order]
-        s_time = entries[order]
-        s_next = np.full(len(order), batch + 1, np.int64)
-        same = s_pair[1:] == s_pair[:-1]
-        s_next[:-1][same] = s_time[1:][same]
-        o_pair = owner << 32 | slot
-        where = np.searchsorted(s_pair, o_pair)
-        hit = where < len(s_pair)
-        hit[hit] = s_pair[where[hit]] == o_pair[hit]
-        o_end = np.where(hit, s_time[np.minimum(where, len(s_time) - 1)], batch + 1)
-        # intervals (object, key, start, end, slot); NULL is no key
-        i_obj = np.concatenate((owner, s_obj[order]))
-        i_key = np.concatenate((key, values[entries][order].astype(np.int64)))
-        i_start = np.concatenate((np.full(len(owner), -1), s_time))
-        i_end = np.concatenate((o_end, s_next))
-        i_slot = np.concatenate((slot, s_slot[order]))
-        present = i_key != NULL
-        i_obj, i_key, i_start, i_end, i_slot = (a[present] for a in
-                                                (i_obj, i_key, i_start, i_end, i_slot))
-        q = np.flatnonzero(queries)
-        q_group = ids[q].astype(np.int64) << 32 | (values[q].astype(np.int64) - INT32_MIN)
-        i_group = i_obj << 32 | (i_key - INT32_MIN)
-        _, rank = np.unique(np.concatenate((i_group, q_group)), return_inverse=True)
-        i_rank, q_rank = rank[: len(i_group)], rank[len(i_group):]
-        width = batch + 3
-        starts = np.sort(i_rank * width + i_start + 1)
-        ends = np.sort(i_rank * width + i_end + 1)
-        base = q_rank * width
-        at = base + q + 1
-        began = np.searchsorted(starts, at) - np.searchsorted(starts, base)
-        ended = np.searchsorted(ends, at, side="right") - np.searchsorted(ends, base)
-        clash = np.flatnonzero(began > ended)
-        if not len(clash):
-            return None
-        k = int(q[clash[0]])
-        rk = q_rank[clash[0]]
-        holder = np.flatnonzero((i_rank == rk) & (i_start < k) & (i_end > k))
-        return k, int(i_slot[holder[0]])
 
     def _alive_mask(self: HeapCore, ids: npt.NDArray[np.integer]) -> Mask:
         """Per entry: a live id (vectorised ``check_id``; the sweep of heap/deferred.py)."""

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ColumnError
+from .pages import filled
 
 if TYPE_CHECKING:
     from .table import ObjectTable
@@ -68,7 +69,7 @@ class ColumnsMixin:
         if name in self._extra:
             raise ColumnError(f"the table has a column named {name!r} already")
         kind, value = _column_kind(dtype, fill)
-        column = np.full(self.capacity, value, dtype=kind)
+        column = filled(self.capacity, kind, value)
         self._fills[name] = value
         self._extra[name] = column
         return column

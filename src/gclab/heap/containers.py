@@ -80,17 +80,19 @@ class ContainersMixin:
                 return (at - start) >> 1
         return -1
 
-    def dict_get(self: HeapCore, d: int, key: int) -> int:
-        """The value code stored under ``key`` (KeyError if absent)."""
+    def _general_dict_get(self: HeapCore, d: int, key: int) -> int:
+        """The value code stored under ``key`` (KeyError if absent): ``dict_get``'s general
+        path (heap/fastpath.py)."""
         d = self._check_mapping(d)
         entry = self._find_entry(d, key)
         if entry < 0:
             raise KeyError(key)
         return self.table.get(d, 2 * entry + 1)
 
-    def dict_set(self: HeapCore, d: int, key: int, value: int) -> None:
-        """insertdict: a new key is appended; an existing key keeps its place and only its
-        value is replaced (new value held, old released).
+    def _general_dict_set(self: HeapCore, d: int, key: int, value: int) -> None:
+        """``dict_set``'s general path (heap/fastpath.py). insertdict: a new key is appended;
+        an existing key keeps its place and only its value is replaced (new value held, old
+        released).
 
         ``d`` is a dict, frame or module; ``key`` and ``value`` are slot codes (typed errors
         otherwise, nothing changed)."""
@@ -115,6 +117,10 @@ class ContainersMixin:
         self.write_insert(d, at, key)
         self.write_insert(d, at + 1, value)
 
+    # the names under which the proxies call the general paths without the guard's wrapper
+    dict_get = _general_dict_get
+    dict_set = _general_dict_set
+
     def dict_delete(self: HeapCore, d: int, key: int) -> None:
         """Remove ``key``'s entry (KeyError if absent): key released, then value."""
         d = self._check_mapping(d)
@@ -131,14 +137,20 @@ class ContainersMixin:
 
     # -- instances -------------------------------------------------------------------------------
 
-    def new_instance(self: HeapCore, info: TypeInfo) -> int:
-        """Allocate an instance of a managed class (tracked at once, before ``__init__``).
+    def _general_new_instance(self: HeapCore, info: TypeInfo) -> int:
+        """Allocate an instance of a managed class (tracked at once, before ``__init__``):
+        ``new_instance``'s general path (heap/fastpath.py, which learns the class here).
 
         Inline profiles: the new instance takes one usable entry of its class's shared keys
         while more than one is left (``_PyObject_InitInlineValues``; 3.11-3.13 measured)."""
         if info.kind is not Kind.INSTANCE:
             raise TypeError(f"{info.name} is not a managed class")
-        return run_operation(self, self._new_instance, info)
+        oid = run_operation(self, self._new_instance, info)
+        if info not in self._instance_facts:
+            self._learn_instance(info)
+        return oid
+
+    new_instance = _general_new_instance
 
     def _new_instance(self: HeapCore, info: TypeInfo) -> int:
         """:meth:`new_instance` inside its operation."""
@@ -191,8 +203,9 @@ class ContainersMixin:
             return self.table.get(oid, index) if index < self.table.ref_len[oid] else NULL
         return NULL
 
-    def set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
-        """Store ``value`` in attribute ``name`` (see the module docstring for the layout)."""
+    def _general_set_attr(self: HeapCore, oid: int, name: str, value: int) -> None:
+        """Store ``value`` in attribute ``name`` (see the module docstring for the layout):
+        ``set_attr``'s general path (heap/fastpath.py)."""
         info = self.type_of(oid)
         if name in info.slot_names:
             self.store(oid, info.slot_names.index(name), value)

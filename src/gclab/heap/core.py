@@ -27,7 +27,6 @@ import numpy.typing as npt
 
 from .. import config
 from ..errors import (
-    ForeignObjectError,
     HeapFullError,
     InvalidObjectError,
     RefcountUnderflowError,
@@ -35,13 +34,16 @@ from ..errors import (
     UseAfterFreeError,
 )
 from ..profiles import Profile, get_profile
+from .allocation import AllocationMixin
 from .args import INT32_MAX, as_count, as_int, is_int
 from .atoms import AtomTable
 from .bulk import BulkMixin
 from .containers import ContainersMixin
 from .dealloc import DeallocMixin
 from .deferred import DeferredMixin
-from .flags import ALIVE, TRACKED, UNTRACK_MASK
+from .fastpath import FastPathMixin
+from .fastslots import FastSlotsMixin
+from .flags import ALIVE
 from .guard import NoUserCode, Operation, guard_methods, operation_done, quick_operation
 from .interrupts import INTERRUPTS
 from .interrupts import install as install_interrupts
@@ -49,7 +51,7 @@ from .layout import gc_referents, traverse_codes
 from .mutation import MutationMixin
 from .observer import AllocationObserver, NoCollector
 from .rules import LayoutMixin
-from .table import MAX_ID, MAX_SLOTS, N_HEADS, NULL, ObjectTable
+from .table import MAX_ID, N_HEADS, NULL, ObjectTable
 from .types import DICT, TUPLE, Kind, TypeInfo, TypeRegistry
 from .usercode import UserCalls, host_collector, watch_host_collector
 from .weakrefs import WeakrefMixin
@@ -57,8 +59,8 @@ from .weakrefs import WeakrefMixin
 C = TypeVar("C", bound=AllocationObserver)
 
 
-class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkMixin,
-               LayoutMixin, MutationMixin):
+class HeapCore(FastPathMixin, FastSlotsMixin, AllocationMixin, ContainersMixin, DeallocMixin,
+               DeferredMixin, WeakrefMixin, BulkMixin, LayoutMixin, MutationMixin):
     """Objects in flat arrays with CPython's reference-counting semantics."""
 
     def __init__(self, profile: str | Profile | None = None, *, capacity: int = 1024) -> None:
@@ -84,9 +86,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         install_interrupts()  # Ctrl-C waits for the end of an engine step
         self._lock = threading.RLock()  # taken by every entry point (heap/guard.py)
         self.shut_down = False  # set by Heap.shutdown(): every entry point refuses afterwards
-        self._op_depth = 0
+        self._op_depth: int = 0
         self._op_counted: list[bool] = []  # per open operation: counted by INTERRUPTS
-        self._interrupts_seen = INTERRUPTS.raised
+        self._interrupts_seen: int = INTERRUPTS.raised
         self._dealloc_depth = 0  # deallocation cascades running (HeapCore.release)
         self._defer_depth = 0
         self._deferred_releases: list[int] = []
@@ -95,6 +97,8 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         self._init_dealloc()
         self._init_weakrefs()
         self._init_containers()
+        # managed class -> (slot count, inline values?): classes new_instance makes flat
+        self._instance_facts: dict[TypeInfo, tuple[int, bool]] = {}
         # Invariant checks (gclab.heap.invariants): 1 after each collection, 2 after each op.
         self.debug_level = config.DEBUG_LEVEL
         # References the simulation itself holds and never drops (C statics): decref and
@@ -257,150 +261,18 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         an exception, the deferred releases are done in order."""
         return self._no_user_code
 
-    # -- allocation ------------------------------------------------------------------------------
-
-    def resolve_type(self, type_ref: str | int | TypeInfo) -> TypeInfo:
-        """A :class:`TypeInfo` from a name, a type id or an info (of this heap)."""
-        if isinstance(type_ref, TypeInfo):
-            if not (type_ref.type_id < len(self.types)
-                    and self.types[type_ref.type_id] is type_ref):
-                raise ForeignObjectError(f"type {type_ref.name!r} belongs to another heap")
-            return type_ref
-        if is_int(type_ref):
-            if 0 <= type_ref < len(self.types):
-                return self.types[int(type_ref)]
-            raise InvalidObjectError(f"no type with id {type_ref}")
-        if isinstance(type_ref, str):
-            try:
-                return self.types.by_name(type_ref)
-            except KeyError as exc:
-                raise InvalidObjectError(str(exc.args[0])) from None
-        raise TypeError(f"a type is a name, an id or a TypeInfo, not {type(type_ref).__name__}")
-
-    def alloc(self, type_ref: str | int | TypeInfo, size: int = 0) -> int:
-        """Allocate an object with ``size`` empty slots; the caller holds one reference.
-
-        GC-capable objects count toward ``count[0]`` and may trigger a collection (before the
-        new object exists, on profiles that collect synchronously). A tuple of size 0 is the
-        shared empty tuple, which is never tracked. ``size`` must suit the layout (even for a
-        dict, frame or module; an instance's class fixes it) and the heap's limits
-        (:class:`~gclab.errors.HeapFullError`); a failure, MemoryError included, changes
-        nothing.
-        """
-        info = self.resolve_type(type_ref)
-        if type(size) is not int or size < 0:
-            size = as_count(size, "size")
-        kind = info.kind
-        if kind is Kind.WEAKREF:
-            raise TypeError("weak references are made with new_weakref()")
-        if kind is Kind.TUPLE and size == 0:
-            self.incref(self.empty_tuple)
-            return self.empty_tuple
-        if size or kind is Kind.INSTANCE:
-            self._check_size(info, size)
-        if not quick_operation(self):
-            with self.operation():
-                oid = self._new_object(info, size, track=kind is not Kind.DICT)
-                self.take_external(oid)
-            return oid
-        self._op_depth += 1
-        try:
-            oid = self._new_object(info, size, track=kind is not Kind.DICT)
-            self.take_external(oid)
-        finally:
-            self._op_depth -= 1
-        if not self._op_depth:
-            operation_done(self)
-        return oid
-
-    # alloc without the guard's wrapper, for callers that hold the lock already
-    _alloc_locked = alloc
-
-    def _check_size(self, info: TypeInfo, size: int) -> None:
-        """A new ``info`` object may have ``size`` slots: the layout, then the limits."""
-        self._check_alloc_layout(info, size)
-        if size > MAX_SLOTS:
-            raise HeapFullError(f"an object holds at most {MAX_SLOTS} slots, not {size}")
-
-    def _new_object(self, info: TypeInfo, size: int, *, track: bool) -> int:
-        """Count (GC types), make the row, track if asked; refcount 0, no references.
-
-        Room for the row is made before anything is counted, so a HeapFullError or a
-        MemoryError changes nothing. (Only user code run by a collection this allocation
-        triggers could take that room again, and the row would then be made afterwards.)"""
-        t = self.table
-        if t.pool_top + size > len(t.pool) or (not t.free_ids and t.top >= len(t.type_id)):
-            t.check_room(1, size)
-            t.reserve_rows(1)
-            t.reserve_pool(size)
-        if info.gc_capable:
-            self.observer.before_gc_alloc(info, size)
-        oid = t.new_row(info.type_id, size)
-        if self._watched:
-            self._tell_alloc(oid, info.type_id, size)
-        if track and info.gc_capable:
-            self.track(oid)
-        return oid
-
-    # -- tracking --------------------------------------------------------------------------------
-
-    def track(self, oid: int) -> None:
-        """Start tracking a GC-capable object (CPython's _PyObject_GC_TRACK): the collector
-        places it in its list for new objects (CPython's: the tail of gen0).
-
-        An engine primitive, like :meth:`untrack`, :meth:`hold` and :meth:`store`: ``oid`` is
-        not checked (callers pass live ids of the right kind)."""
-        flags = self.table.mv_flags
-        if flags[oid] & TRACKED:
-            return
-        self.observer.place(oid)
-        flags[oid] |= TRACKED
-
-
-    def untrack(self, oid: int) -> None:
-        """Unlink from whatever list holds it; FINALIZED is kept, collection marks cleared."""
-        t = self.table
-        if not t.flags[oid] & TRACKED:
-            return
-        t.list_remove(oid)
-        t.flags[oid] &= UNTRACK_MASK
-
-    def is_tracked(self, oid: int) -> bool:
-        """True when the object is linked into a collector list."""
-        t = self.table
-        if type(oid) is not int or not N_HEADS <= oid < t.top or not t.mv_flags[oid] & ALIVE:
-            oid = self.check_id(oid)
-        return bool(t.mv_flags[oid] & TRACKED)
-
-    def may_be_tracked(self, code: int) -> bool:
-        """CPython's _PyObject_GC_MAY_BE_TRACKED: GC-capable, and a tuple only if tracked."""
-        if code < 0:
-            return False
-        info = self.type_of(code)
-        if not info.gc_capable:
-            return False
-        return info.kind is not Kind.TUPLE or self.is_tracked(code)
-
-    def maintain_tracking(self, oid: int, *codes: int) -> None:
-        """A dict starts tracking when it stores a key or value that may be tracked."""
-        if self.table.mv_flags[oid] & TRACKED:
-            return
-        for code in codes:
-            if code >= 0 and self.may_be_tracked(code):
-                self.track(oid)
-                return
-
     # -- reference counting ----------------------------------------------------------------------
 
-    def incref(self, oid: int) -> None:
-        """Take an external reference to ``oid``."""
+    def _general_incref(self, oid: int) -> None:
+        """Take an external reference to ``oid`` (the general path of ``incref``)."""
         oid = self.check_id(oid)
         if int(self.table.refcnt[oid]) >= INT32_MAX:
             raise HeapFullError(f"{self.describe(oid)} has {INT32_MAX} references (int32)")
         self.take_external(oid)
 
-    def decref(self, oid: int) -> None:
-        """Drop an external reference; at zero the object is deallocated at once.
+    def _general_decref(self, oid: int) -> None:
+        """Drop an external reference; at zero the object is deallocated at once (the general
+        path of ``decref``).
 
         RefcountUnderflowError if the caller holds none: the external references left are
         all kept (:meth:`_kept_refs`: the simulation's static reference, a live proxy's)."""
@@ -496,8 +368,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
             raise TypeError(f"{self.describe(oid)} has no reference slots")
         return info
 
-    def set_slot(self, oid: int, index: int, value: int) -> None:
-        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped.
+    def _general_set_slot(self, oid: int, index: int, value: int) -> None:
+        """Store ``value`` in slot ``index``: the new reference is taken, then the old dropped
+        (``set_slot``'s general path: heap/fastslots.py).
 
         The layout rules of :mod:`gclab.heap.rules` apply (a dict key slot takes a hashable
         key not already in the dict, a frame's name slot a str atom, ...)."""
@@ -522,9 +395,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         """Empty slot ``index`` (drop its reference)."""
         self.set_slot(oid, index, NULL)
 
-    def append_slot(self, oid: int, value: int) -> None:
+    def _general_append_slot(self, oid: int, value: int) -> None:
         """Add ``value`` as a new last slot (lists and sets: the other layouts fix their
-        slot count)."""
+        slot count): ``append_slot``'s general path (heap/fastslots.py)."""
         oid = self.check_id(oid)
         info = self._check_slotted(oid)
         self._check_resize(oid, info, "append_slot")
@@ -573,6 +446,9 @@ class HeapCore(ContainersMixin, DeallocMixin, DeferredMixin, WeakrefMixin, BulkM
         oid = self.check_id(oid)
         return gc_referents(self.table, self.type_of(oid), oid)
 
+    # alloc without the guard's wrapper, for callers that hold the lock already
+    _alloc_locked = AllocationMixin._general_alloc
+
     def wrap(self, oid: int) -> object:
         """A host-side handle for ``oid`` holding one reference, given to finalizers and
         weakref callbacks (the proxy layer gives a proxy)."""
@@ -595,12 +471,17 @@ class _PlainHandle:
 
 # The entry points that change the heap (or intern atoms) take its lock: validation and the
 # change happen under it, so another thread cannot free an object in between (heap/guard.py).
-# Engine primitives (hold, release, store, track, ...) and one-column reads stay unguarded.
+# Engine primitives (hold, release, store, track, ...) and one-column reads stay unguarded. The
+# flat twins of heap/fastpath.py and heap/fastslots.py (alloc, incref, decref, new_instance,
+# dict_get, dict_set, set_slot, append_slot) take the lock themselves and call these general
+# paths otherwise.
 LOCKED_API = (
-    "add_static_ref", "alloc", "incref", "decref", "set_slot", "clear_slot", "append_slot",
-    "insert_slot", "delete_slot", "atom", "sweep_atoms", "release_external", "slots",
-    "traverse", "referents", "dict_get", "dict_set", "dict_delete", "new_instance",
-    "new_frame", "frame_load", "frame_store", "frame_delete", "frame_locals", "frame_return",
+    "add_static_ref", "_general_alloc", "_general_incref", "_general_decref",
+    "_general_set_slot", "clear_slot", "_general_append_slot", "insert_slot", "delete_slot",
+    "atom", "sweep_atoms",
+    "release_external", "slots", "traverse", "referents", "_general_dict_get",
+    "_general_dict_set", "dict_delete", "_general_new_instance", "new_frame", "frame_load",
+    "frame_store", "frame_delete", "frame_locals", "frame_return",
     "new_weakref", "weakrefs_of", "alloc_many", "set_slots", "decref_many", "add_listener",
     "remove_listener", "free_unreachable",
 )

@@ -148,7 +148,11 @@ class Operation:
             heap.refuse_after_shutdown()
         if heap._interrupts_seen != INTERRUPTS.raised and not heap._op_depth:
             heap.recover_interrupted()
-        heap._op_counted.append(INTERRUPTS.enter())  # a SIGINT waits (heap/interrupts.py)
+        interrupts = INTERRUPTS  # Interrupts.enter, written out: a SIGINT waits
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
+        heap._op_counted.append(counted)
         if heap._deferred_releases and not heap._op_depth:
             heap.flush_releases()  # proxies the host's collector freed since the last one
         heap._op_depth += 1
@@ -161,8 +165,12 @@ class Operation:
             if exc_type is None and heap._op_depth == 0:
                 operation_done(heap)
         finally:
-            if heap._op_counted.pop():
-                INTERRUPTS.leave()
+            if heap._op_counted.pop():  # Interrupts.leave, written out for the usual case
+                interrupts = INTERRUPTS
+                if interrupts.busy == 1 and interrupts.pending:
+                    heap._lock.release()
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                interrupts.busy -= 1
             heap._lock.release()
 
 
@@ -227,7 +235,8 @@ def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) ->
 def operation_done(heap: HeapCore) -> None:
     """The end of a top-level operation that succeeded (its safe point): deferred releases
     given back, the collector's safepoint, an atom sweep when due (never from inside user
-    code: see AtomTable), the level-2 invariant check."""
+    code: see AtomTable), the level-2 invariant check. (The flat twins of heap/fastpath.py
+    write these steps out: a change here is a change there.)"""
     if heap._deferred_releases:
         heap.flush_releases()
     heap.observer.safepoint()

@@ -53,6 +53,8 @@ import itertools
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import InvariantViolation
 from .flags import ALIVE, TRACKED
 from .rules import NAMESPACES, PAIRED
@@ -94,6 +96,7 @@ def check_invariants(heap: HeapCore, *, strict: bool | None = None,
     if rest is None:
         rest = strict and at_rest(heap)
     _check_rows(heap)
+    _check_unused(heap)
     _check_lists(heap)
     counted = _check_slots(heap, strict)
     _check_refcounts(heap, counted, strict)
@@ -146,6 +149,24 @@ def _check_rows(heap: HeapCore) -> None:
         _fail("free_ids holds an id outside the used rows")
     if live != t.live:
         _fail(f"table.live is {t.live} but {live} rows are alive")
+
+
+def _check_unused(heap: HeapCore) -> None:
+    """Rows from ``top`` on hold each column's fill (NULL links, 0 elsewhere, a collector
+    column's own fill) and the pool from ``pool_top`` on is NULL: the bulk allocation writes
+    only the columns whose new value differs (heap/bulk.py, ``_fresh_rows``)."""
+    t = heap.table
+    for name in t.COLUMNS:
+        fill = NULL if name in ("gc_next", "gc_prev") else 0
+        rest = getattr(t, name)[t.top:]
+        if len(rest) and not (rest == fill).all():
+            _fail(f"column {name} holds a value other than {fill} past top ({t.top}), at "
+                  f"row {t.top + int(np.flatnonzero(rest != fill)[0])}")
+    for name, column in t._extra.items():
+        if not (column[t.top:] == t._fills[name]).all():
+            _fail(f"collector column {name!r} holds a value other than its fill past top")
+    if not (t.pool[t.pool_top:] == NULL).all():
+        _fail(f"the pool holds a value other than NULL past pool_top ({t.pool_top})")
 
 
 def _check_lists(heap: HeapCore) -> None:

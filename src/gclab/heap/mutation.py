@@ -42,7 +42,9 @@ The write barrier sees ``store`` as ``(oid, old, new)``, ``insert`` as ``(oid, N
 news)``; allocations, frees and external references are not barrier events.
 
 Costs and kernels. Without listeners and barrier every hot path pays one test of the bool
-``heap._watched``, and the compiled kernels run as before. With them, per path:
+``heap._watched``, and the compiled kernels run as before; the flat one-object twins of
+:mod:`gclab.heap.fastpath` (which write the columns directly) run only then. With them, per
+path:
 
 * the deallocation cascade keeps running compiled: it frees and writes no slot, and its frees
   reach the listeners through ``ObjectTable.free_listeners`` after each kernel call, before

@@ -20,10 +20,11 @@ import numpy.typing as npt
 from .. import _jit
 from ..errors import HeapError, HeapFullError
 from . import _jit_lists
-from .atoms import _grown
 from .columns import ColumnsMixin
 from .flags import ALIVE
 from .freeids import FreeIds
+from .pages import filled
+from .pages import grown as _grown  # the name tests/test_columns.py patches
 
 # compiled list walks once the process has switched to compiled helpers (gclab._jit.ACTIVE:
 # a large heap); numpy/Python before the switch, under GCLAB_JIT=0, or with _lists None
@@ -61,17 +62,18 @@ class ObjectTable(ColumnsMixin):
 
     def __init__(self, capacity: int = 1024, pool_capacity: int = 4096) -> None:
         n = max(capacity, N_HEADS + 1)
-        self.type_id = np.zeros(n, np.int32)
-        self.flags = np.zeros(n, np.uint8)
-        self.refcnt = np.zeros(n, np.int32)
-        self.extern = np.zeros(n, np.int32)  # references held from outside the heap
-        self.gc_next = np.full(n, NULL, np.int32)
-        self.gc_prev = np.full(n, NULL, np.int32)
-        self.gc_refs = np.zeros(n, np.int32)  # scratch, valid only during a collection
-        self.ref_start = np.zeros(n, np.uint32)  # pool index: up to 2**32 - 1 references
-        self.ref_len = np.zeros(n, np.int32)
-        self.ref_cap = np.zeros(n, np.int32)
-        self.pool = np.full(max(pool_capacity, 16), NULL, np.int32)
+        # ordinary pages (heap/pages.py); zero-filled columns are not written until used
+        self.type_id = filled(n, np.int32, 0)
+        self.flags = filled(n, np.uint8, 0)
+        self.refcnt = filled(n, np.int32, 0)
+        self.extern = filled(n, np.int32, 0)  # references held from outside the heap
+        self.gc_next = filled(n, np.int32, NULL)
+        self.gc_prev = filled(n, np.int32, NULL)
+        self.gc_refs = filled(n, np.int32, 0)  # scratch, valid only during a collection
+        self.ref_start = filled(n, np.uint32, 0)  # pool index: up to 2**32 - 1 references
+        self.ref_len = filled(n, np.int32, 0)
+        self.ref_cap = filled(n, np.int32, 0)
+        self.pool = filled(max(pool_capacity, 16), np.int32, NULL)
         self.pool_top = 0  # first never-used pool index
         self.pool_holes = 0  # pool entries owned by no live object
         self.top = N_HEADS  # first never-used id
@@ -121,12 +123,12 @@ class ObjectTable(ColumnsMixin):
 
     def _grow_rows(self, needed: int) -> None:
         size = min(max(needed, 2 * self.capacity), MAX_ID + 1)
-        grown = {name: _grown(getattr(self, name), size,
-                              NULL if name in ("gc_next", "gc_prev") else 0)
-                 for name in self.COLUMNS}
+        made = {name: _grown(getattr(self, name), size,
+                             NULL if name in ("gc_next", "gc_prev") else 0)
+                for name in self.COLUMNS}
         extra = {name: _grown(column, size, self._fills[name])
                  for name, column in self._extra.items()}
-        for name, column in grown.items():  # nothing can fail from here on
+        for name, column in made.items():  # nothing can fail from here on
             setattr(self, name, column)
         self._extra.update(extra)
         self.refresh_views()
@@ -151,25 +153,25 @@ class ObjectTable(ColumnsMixin):
         a HeapFullError or MemoryError leaves the table as it was. When the room is there
         already (the usual case) the row is written through the memoryviews."""
         start = self.pool_top
-        if start + nslots > len(self.pool) or (not self.free_ids
-                                               and self.top >= len(self.type_id)):
+        free = self.free_ids
+        reuse = bool(free)
+        if start + nslots > len(self.pool) or (not reuse and self.top >= len(self.type_id)):
             return self._new_row_growing(type_id, nslots)
-        oid = self.free_ids.pop() if self.free_ids else self._next_top()
-        self.init_rows(oid, type_id)
-        pool = self.mv_pool
-        for at in range(start, start + nslots):
-            pool[at] = NULL
+        if reuse:
+            oid = free.pop()
+        else:
+            oid = self.top
+            self.top = oid + 1
+        self.init_rows(oid, type_id)  # every path that makes a row calls it (testing/ledger.py)
+        if nslots:
+            pool = self.mv_pool
+            for at in range(start, start + nslots):
+                pool[at] = NULL
         self.mv_ref_start[oid] = start
         self.mv_ref_cap[oid] = nslots
         self.mv_ref_len[oid] = nslots
         self.pool_top = start + nslots
         self.live += 1
-        return oid
-
-    def _next_top(self) -> int:
-        """The first never-used id, taken (the caller made room for it)."""
-        oid = self.top
-        self.top = oid + 1
         return oid
 
     def _new_row_growing(self, type_id: int, nslots: int) -> int:
@@ -253,7 +255,7 @@ class ObjectTable(ColumnsMixin):
             self.compact_pool(min(max(len(self.pool), live + capacity), POOL_LIMIT))
         if self.pool_top + capacity > len(self.pool):
             size = min(max(2 * len(self.pool), self.pool_top + capacity), POOL_LIMIT)
-            self.pool = _grown(self.pool, size, NULL)  # type: ignore[assignment]
+            self.pool = _grown(self.pool, size, NULL)
             self.refresh_views()
 
     def compact_pool(self, size: int | None = None) -> None:
@@ -270,8 +272,8 @@ class ObjectTable(ColumnsMixin):
         # slot j of object k: from old_start[k] + j to new_starts[k] + j
         within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         old_starts = self.ref_start[alive].astype(np.int64)
-        new_pool = np.full(max(len(self.pool) if size is None else size, int(caps.sum())),
-                           NULL, np.int32)
+        new_pool = filled(max(len(self.pool) if size is None else size, int(caps.sum())),
+                          np.int32, NULL)
         new_pool[np.repeat(new_starts, lengths) + within] = (
             self.pool[np.repeat(old_starts, lengths) + within])
         starts32 = new_starts.astype(np.uint32)
@@ -289,37 +291,38 @@ class ObjectTable(ColumnsMixin):
         old_cap: int = self.mv_ref_cap[oid]
         if capacity <= old_cap:
             return
+        new_start = self.pool_top
+        doubled = 2 * old_cap if old_cap > 2 else 4
+        new_cap = capacity if capacity > doubled else doubled
+        if (new_cap <= SMALL_SLICE and new_start + new_cap <= len(self.pool)
+                and new_start - self.pool_holes + new_cap <= POOL_LIMIT):
+            # the usual case: a small slice moves value by value through the memoryviews
+            # (no numpy temporaries) to a new slice of new_cap at the pool top, the rest NULL
+            pool = self.mv_pool
+            start: int = self.mv_ref_start[oid]
+            length: int = self.mv_ref_len[oid]
+            for k in range(length):
+                pool[new_start + k] = pool[start + k]
+            for at in range(new_start + length, new_start + new_cap):
+                pool[at] = NULL
+            self.mv_ref_start[oid] = new_start
+            self.mv_ref_cap[oid] = new_cap
+            self.pool_top = new_start + new_cap
+            self.pool_holes += old_cap
+            return
         if capacity > MAX_SLOTS:
             raise HeapFullError(f"object {oid} would hold {capacity} slots; at most {MAX_SLOTS}")
         live = self.pool_top - self.pool_holes
         if live + capacity > POOL_LIMIT:
             self.check_room(0, capacity)  # raises
         new_cap = min(max(capacity, 2 * old_cap, 4), MAX_SLOTS, POOL_LIMIT - live)
-        length: int = self.mv_ref_len[oid]
-        if self.pool_top + new_cap <= len(self.pool) and new_cap <= SMALL_SLICE:
-            self._move_small(oid, length, new_cap)
-            self.pool_holes += old_cap
-            return
+        length = self.mv_ref_len[oid]
         old = self.slots(oid).copy()
         self.reserve_pool(new_cap)  # may compact (moves slices, keeps values)
         self._give_slice(oid, new_cap)
         self.pool_holes += old_cap
-        start = int(self.ref_start[oid])
-        self.pool[start : start + length] = old
-
-    def _move_small(self, oid: int, length: int, capacity: int) -> None:
-        """Move ``oid``'s ``length`` values to a new slice of ``capacity`` at the pool top
-        (room made), the rest NULL, through the memoryviews (no numpy temporaries)."""
-        pool = self.mv_pool
-        start: int = self.mv_ref_start[oid]
-        new_start = self.pool_top
-        for k in range(length):
-            pool[new_start + k] = pool[start + k]
-        for at in range(new_start + length, new_start + capacity):
-            pool[at] = NULL
-        self.mv_ref_start[oid] = new_start
-        self.mv_ref_cap[oid] = capacity
-        self.pool_top = new_start + capacity
+        begin = int(self.ref_start[oid])
+        self.pool[begin : begin + length] = old
 
     def slots(self, oid: int) -> I32:
         """A view of ``oid``'s slot values."""
