@@ -1,8 +1,9 @@
 """Differential tests: the proxy layer's fast paths leave the heap as the general ones do.
 
-Fast paths under test: ``heap.dict()`` and ``heap.list()`` adopting their new object (``ProxyHeap._adopt_new``), the
-per-type proxy class cache (``ProxyHeap._proxy_classes``), ``d[key] = value`` as one guarded
-operation (``DictProxy.__setitem__``), and the managed instances' ``__new__`` and
+Fast paths under test: ``heap.dict()`` and ``heap.list()`` adopting their new object
+(``ProxyHeap._adopt_new``), the per-type proxy class cache (``ProxyHeap._proxy_classes``),
+``d[key] = value`` as one guarded operation (``DictProxy.__setitem__``), and the managed
+instances' ``__new__`` and
 ``__setattr__`` twins (``heap/proxies/instances.py``). Random programs (new dicts and
 instances, item and attribute stores of atoms, proxies and objects of another kind, lookups,
 host references dropped, collections) run on twin heaps: one through the fast paths, one
