@@ -39,6 +39,7 @@ class _NoCache(dict):  # type: ignore[type-arg]
 def _general(heap: gclab.Heap) -> gclab.Heap:
     """``heap`` made to take the general paths of adoption."""
     heap._proxy_classes = _NoCache()
+    heap._fast_paths = False  # heap.dict() and heap.list() allocate through the general alloc
     heap._adopt_new = lambda oid, cls: heap._adopt(oid)  # type: ignore[method-assign]
     return heap
 

@@ -37,12 +37,12 @@ from .gcmodule import GcModule
 from .heap.atoms import AtomTable
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
-from .heap.guard import guard_methods
+from .heap.guard import guard_methods, run_operation
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.instances import install_fast_paths
 from .heap.proxies.mappings import mapping_pairs, pair_codes
-from .heap.types import DICT, LIST, MODULE, SET, TUPLE
+from .heap.types import DICT, LIST, MODULE, SET, TUPLE, TypeInfo
 from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
 
 
@@ -92,8 +92,7 @@ class Heap(ProxyHeap, HeapCore):
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
         if type(iterable) is builtins.tuple and not iterable:  # heap.list()
-            return self._adopt_new(  # type: ignore[return-value]
-                self._alloc_locked(self._list_info), ListProxy)  # guarded: the lock is held
+            return self._new_empty(self._list_info, ListProxy)  # type: ignore[return-value]
         values = builtins.list(iterable)
         codes = self.to_codes(values)
         return self._adopt_new(  # type: ignore[return-value]
@@ -110,11 +109,23 @@ class Heap(ProxyHeap, HeapCore):
         """A new dict (untracked until it stores something that may be tracked): from a
         mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
         if type(mapping) is builtins.tuple and not mapping and not kwargs:  # heap.dict()
-            return self._adopt_new(  # type: ignore[return-value]
-                self._alloc_locked(self._dict_info), DictProxy)  # guarded: the lock is held
+            return self._new_empty(self._dict_info, DictProxy)  # type: ignore[return-value]
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
         return self._adopt_new(new_dict(self, codes), DictProxy)  # type: ignore[return-value]
+
+    def _new_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
+        """A new empty dict or list (``info``) and its ``cls`` proxy, in one operation (the
+        guard's lock is held). With the heap's fast paths on, the row comes from
+        :meth:`~gclab.heap.fastpath.FastPathMixin._quick_row` (what ``alloc`` does flat)
+        inside :func:`run_operation`'s bracket, else from the general ``alloc``; either way
+        the collector counts it first, and the operation's safe point follows."""
+        if not self._fast_paths:
+            return self._adopt_new(self._alloc_locked(info), cls)
+        return run_operation(self, self._quick_empty, info, cls)
+
+    def _quick_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
+        return self._adopt_new(self._quick_row(info, 0, info.type_id != DICT), cls)
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
         """A new set (its elements in insertion order)."""
