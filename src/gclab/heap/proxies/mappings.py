@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..atoms import AtomTable
 from ..containers import ContainersMixin
+from ..fastslots import SMALL_DICT
 from ..guard import guarded_operation
 from .base import (
     MutableContainerProxy,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 _MISSING: Any = object()
 ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
 DICT_SET = ContainersMixin.dict_set  # the checked dict_set, without the guard's wrapper
+SMALL_SLOTS = 2 * SMALL_DICT  # a dict up to this many slots: FastSlotsMixin._quick_insert
 
 
 def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
@@ -68,13 +70,18 @@ def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
 
 def _store_item(heap: Heap, d: int, key: object, value: object) -> None:
     """``d[key] = value`` inside its operation: the codes (the key hashed and every check made
-    before an atom is interned), then insertdict."""
+    before an atom is interned), then insertdict (flat for a small dict, as ``dict_set``'s
+    fast path: :meth:`~gclab.heap.fastslots.FastSlotsMixin._quick_insert`; it declines,
+    changing nothing, when an old value would die)."""
     value_code = heap.quick_code(value)  # interns nothing
     if value_code is not None and type(key) in ATOM_TYPES:  # hashable: nothing can fail
         key_code = heap.atoms.code(key)
     else:
         ((key_code, value_code),) = pair_codes(heap, [(key, value)])
-    DICT_SET(heap, d, key_code, value_code)
+    # dict_set's flat body for a small dict (the codes are checked), else the general one
+    if (not heap._fast_paths or heap._watched or heap.table.mv_ref_len[d] > SMALL_SLOTS
+            or not heap._quick_insert(d, key_code, value_code)):
+        DICT_SET(heap, d, key_code, value_code)
 
 
 def pair_codes(heap: Heap, pairs: list[tuple[Any, Any]]) -> list[tuple[int, int]]:
