@@ -37,11 +37,12 @@ from .gcmodule import GcModule
 from .heap.atoms import AtomTable
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
-from .heap.guard import guard_methods
+from .heap.guard import guard_methods, run_operation
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
 from .heap.proxies.build import new_container, new_dict
+from .heap.proxies.instances import install_fast_paths
 from .heap.proxies.mappings import mapping_pairs, pair_codes
-from .heap.types import DICT, LIST, MODULE, SET, TUPLE
+from .heap.types import DICT, LIST, MODULE, SET, TUPLE, TypeInfo
 from .profiles import DEBUG_SAVEALL, DEBUG_UNCOLLECTABLE, Profile, get_profile
 
 
@@ -72,6 +73,8 @@ class Heap(ProxyHeap, HeapCore):
                                else collector)
         HeapCore.__init__(self, profile, capacity=capacity)
         self._init_proxies()
+        # the types of heap.dict() and heap.list(), looked up once
+        self._dict_info, self._list_info = self.types[DICT], self.types[LIST]
         self.collector: Collector = self.attach(lambda heap: make(heap, free_lists=free_lists))
         self.gc = GcModule(self, self.collector)
 
@@ -88,9 +91,12 @@ class Heap(ProxyHeap, HeapCore):
 
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
+        if type(iterable) is builtins.tuple and not iterable:  # heap.list()
+            return self._new_empty(self._list_info, ListProxy)  # type: ignore[return-value]
         values = builtins.list(iterable)
         codes = self.to_codes(values)
-        return self._adopt(new_container(self, LIST, codes))  # type: ignore[return-value]
+        return self._adopt_new(  # type: ignore[return-value]
+            new_container(self, LIST, codes), ListProxy)
 
     def tuple(self, iterable: Iterable[object] = ()) -> TupleProxy:
         """A new tuple (tracked at creation; the empty tuple is a shared singleton)."""
@@ -103,21 +109,35 @@ class Heap(ProxyHeap, HeapCore):
         """A new dict (untracked until it stores something that may be tracked): from a
         mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
         if type(mapping) is builtins.tuple and not mapping and not kwargs:  # heap.dict()
-            return self._adopt(  # type: ignore[return-value]
-                self._alloc_locked(self.types[DICT]))  # guarded: the lock is held
+            return self._new_empty(self._dict_info, DictProxy)  # type: ignore[return-value]
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
-        return self._adopt(new_dict(self, codes))  # type: ignore[return-value]
+        return self._adopt_new(new_dict(self, codes), DictProxy)  # type: ignore[return-value]
+
+    def _new_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
+        """A new empty dict or list (``info``) and its ``cls`` proxy, in one operation (the
+        guard's lock is held). With the heap's fast paths on, the row comes from
+        :meth:`~gclab.heap.fastpath.FastPathMixin._quick_row` (what ``alloc`` does flat)
+        inside :func:`run_operation`'s bracket, else from the general ``alloc``; either way
+        the collector counts it first, and the operation's safe point follows."""
+        if not self._fast_paths:
+            return self._adopt_new(self._alloc_locked(info), cls)
+        return run_operation(self, self._quick_empty, info, cls)
+
+    def _quick_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
+        return self._adopt_new(self._quick_row(info, 0, info.type_id != DICT), cls)
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
         """A new set (its elements in insertion order)."""
         values = builtins.list(iterable)
         codes = builtins.list(dict.fromkeys(self.hashable_codes(values)))
-        return self._adopt(new_container(self, SET, codes))  # type: ignore[return-value]
+        return self._adopt_new(new_container(self, SET, codes), SetProxy)  # type: ignore[return-value]
 
     def cls(self, user_class: type) -> type:
         """Class decorator: instances of the class live on this heap."""
-        return make_managed_class(self, user_class)
+        proxy_class = make_managed_class(self, user_class)
+        install_fast_paths(proxy_class)
+        return proxy_class
 
     def weakref(self, obj: object, callback: Callable[[Any], object] | None = None) -> Any:
         """``weakref.ref(obj, callback)`` on the simulated heap."""

@@ -45,6 +45,15 @@ if TYPE_CHECKING:  # the full heap (core + proxies), for type checking only
 RESERVED = frozenset({"_heap", "_id"})
 _ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
 _C = TypeVar("_C", bound=type)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def takes_lock(function: _F) -> _F:
+    """Mark a proxy method that takes the heap's lock itself (through
+    :func:`~gclab.heap.guard.guarded_operation`): :func:`guard_proxy_methods` leaves it
+    unwrapped, so the lock and the operation's bracket are entered once, not twice."""
+    function.__gclab_guarded__ = True  # type: ignore[attr-defined]
+    return function
 
 
 def simulates(name: str) -> Callable[[_C], _C]:
@@ -128,6 +137,14 @@ class Proxy:
 
 guard_proxy_methods(Proxy)
 
+# A proxy's link read and written through the slots' descriptors: no ``__getattribute__`` hook
+# of an instance proxy runs on reads, and writes bypass the ``__setattr__`` that refuses them
+_NEW_OBJECT = object.__new__
+_HEAP_OF = Proxy.__dict__["_heap"].__get__
+_ID_OF = Proxy.__dict__["_id"].__get__
+_SET_HEAP = Proxy.__dict__["_heap"].__set__
+_SET_ID = Proxy.__dict__["_id"].__set__
+
 
 def cannot_pickle(proxy: Proxy) -> str:
     """Why a proxy cannot be pickled (or copied, for frames and module namespaces)."""
@@ -162,6 +179,8 @@ class ProxyHeap:
 
     def _init_proxies(self: Any) -> None:
         self._proxies = {}
+        # type id -> its proxy class, filled on first use (:meth:`_proxy_class`)
+        self._proxy_classes: dict[int, type[Proxy]] = {}
         # What every ProxyRef knows its heap by: a weak reference, so that the cache's
         # references to the heap form no cycle (a dropped heap is freed at once)
         self._self_ref = weakref.ref(self)
@@ -173,14 +192,13 @@ class ProxyHeap:
     def _release_proxy(self: Any, ref: ProxyRef) -> None:
         """A proxy was freed by the host: drop its cache entry (unless a newer proxy of the
         object has replaced it) and the reference it held (deferred during collector phases)."""
-        if sys.is_finalizing() or self.shut_down:  # the host, or the simulation, has exited
-            return
-        if ref.done:
-            return
+        if ref.done or self.shut_down or sys.is_finalizing():  # given back already, or the
+            return  # simulation or the host has exited
         ref.done = True
-        if self._proxies.get(ref.oid) is ref:
-            del self._proxies[ref.oid]
-        self._release_external_locked(ref.oid)  # guarded: the lock is held
+        oid, proxies = ref.oid, self._proxies
+        if proxies.get(oid) is ref:
+            del proxies[oid]
+        self._release_external_locked(oid)  # guarded: the lock is held
 
     def recover_lost_releases(self: Any) -> None:
         """Give back the references of dead proxies whose callback never finished: a
@@ -210,17 +228,40 @@ class ProxyHeap:
         one is returned and the caller's reference dropped: one live proxy per object, each
         proxy's ``ProxyRef`` in the cache for as long as the proxy lives."""
         ref = self._proxies.get(oid)
-        found = ref() if ref is not None else None
-        if found is not None:
-            self.drop_external_kept(oid)  # the live proxy holds a reference: not the last one
-            return found
-        if ref is not None:  # a dead proxy whose callback has not run (or was interrupted)
-            self._release_proxy(ref)  # the caller's reference keeps the object alive
+        if ref is not None:
+            found = ref()
+            if found is not None:
+                self.drop_external_kept(oid)  # the live proxy holds a reference: not the last
+                return found
+            self._release_proxy(ref)  # a dead proxy whose callback has not run (or was
+            # interrupted): the caller's reference keeps the object alive
+        cls = self._proxy_classes.get(self.table.mv_type_id[oid])
+        return self._new_proxy(oid, self._proxy_class(oid) if cls is None else cls)
+
+    def _adopt_new(self: Any, oid: int, cls: type[Proxy]) -> Proxy:
+        """:meth:`_adopt` of an object the caller has just made (of a type whose proxy class
+        is ``cls``): no proxy of it can exist yet, unless its id was reused while a dead
+        proxy's release is still pending, which the general path handles."""
+        if oid in self._proxies:
+            return self._adopt(oid)
+        return self._new_proxy(oid, cls)
+
+    def _proxy_class(self: Any, oid: int) -> type[Proxy]:
+        """The proxy class of ``oid``'s type (a managed class's own, else its kind's),
+        remembered per type id once the type has it for good."""
         info = self.type_of(oid)
-        cls = info.proxy_class or _PROXY_CLASSES[info.kind]
-        proxy = object.__new__(cls)
-        object.__setattr__(proxy, "_heap", self)
-        object.__setattr__(proxy, "_id", oid)
+        cls: type[Proxy] = info.proxy_class or _PROXY_CLASSES[info.kind]
+        if info.proxy_class is not None or info.kind is not Kind.INSTANCE:
+            self._proxy_classes[info.type_id] = cls
+        return cls
+
+    def _new_proxy(self: Any, oid: int, cls: type[Proxy]) -> Proxy:
+        """A new ``cls`` proxy of ``oid`` owning the caller's external reference, entered in
+        the proxy cache (the slots are written through their descriptors: no ``__setattr__``
+        hook runs)."""
+        proxy = _NEW_OBJECT(cls)
+        _SET_HEAP(proxy, self)
+        _SET_ID(proxy, oid)
         ref = ProxyRef(proxy, _proxy_freed)
         ref.oid = oid
         ref.heap = self._self_ref
@@ -233,8 +274,8 @@ class ProxyHeap:
         interned, else None (then take the checked path, :meth:`to_code`). Nothing is
         interned and nothing raises."""
         if isinstance(value, Proxy):
-            if value._heap is self:
-                oid = value._id
+            if _HEAP_OF(value) is self:
+                oid: int = _ID_OF(value)
                 if self.table.mv_flags[oid] & ALIVE:
                     return oid
             return None
@@ -247,17 +288,17 @@ class ProxyHeap:
         (interned on first use)."""
         self.check_storable(value)
         if isinstance(value, Proxy):
-            return value._id
+            return _ID_OF(value)
         return int(self.atoms.code(value))
 
     def check_storable(self: Any, value: object) -> None:
         """Raise the error storing ``value`` would raise (nothing is interned)."""
         if isinstance(value, Proxy):
-            if value._heap is not self:
-                raise ForeignObjectError(
-                    f"{value._heap.describe(value._id)} belongs to another heap")
-            if not self.table.is_alive(value._id):
-                raise UseAfterFreeError(f"object {value._id} was deallocated")
+            heap, oid = _HEAP_OF(value), _ID_OF(value)
+            if heap is not self:
+                raise ForeignObjectError(f"{heap.describe(oid)} belongs to another heap")
+            if not self.table.is_alive(oid):
+                raise UseAfterFreeError(f"object {oid} was deallocated")
         elif not AtomTable.is_atom_value(value):
             raise TypeError(
                 f"a simulated heap stores atoms (int, float, str, bytes, bool, None) and heap "
@@ -270,7 +311,8 @@ class ProxyHeap:
         for value in values:
             self.check_storable(value)
         code = self.atoms.code
-        return [value._id if isinstance(value, Proxy) else int(code(value)) for value in values]
+        return [_ID_OF(value) if isinstance(value, Proxy) else int(code(value))
+                for value in values]
 
     def hashable_codes(self: Any, values: Sequence[object]) -> list[int]:
         """``hashable_code`` of each value, every one checked before any is interned."""
@@ -282,9 +324,10 @@ class ProxyHeap:
         """The slot code ``value`` has if some slot of this heap can hold it, else None: an
         atom never stored, a host object, a proxy of another heap. Nothing is interned."""
         if isinstance(value, Proxy):
-            if value._heap is not self or not self.table.is_alive(value._id):
+            oid: int = _ID_OF(value)
+            if _HEAP_OF(value) is not self or not self.table.is_alive(oid):
                 return None
-            return value._id
+            return oid
         found = self.atoms.find(value)
         return None if found is None else int(found)
 
@@ -349,7 +392,7 @@ class ProxyHeap:
 
 def heap_of(p: Proxy) -> Heap:
     """The heap of a proxy (read without the instance proxies' attribute hook)."""
-    return object.__getattribute__(p, "_heap")
+    return _HEAP_OF(p)
 
 
 def same_heap(p: Proxy, other: object) -> bool:

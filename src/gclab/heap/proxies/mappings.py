@@ -22,8 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..atoms import AtomTable
 from ..containers import ContainersMixin
-from ..guard import run_operation
-from .base import MutableContainerProxy, guarded_repr, heap_of, live_range, same_heap, simulates
+from ..fastslots import SMALL_DICT
+from ..guard import guarded_operation
+from .base import (
+    MutableContainerProxy,
+    guarded_repr,
+    heap_of,
+    live_range,
+    same_heap,
+    simulates,
+    takes_lock,
+)
 from .build import new_dict
 from .copying import deep_copy
 
@@ -34,6 +43,7 @@ if TYPE_CHECKING:
 _MISSING: Any = object()
 ATOM_TYPES = frozenset(AtomTable.ATOM_TYPES)
 DICT_SET = ContainersMixin.dict_set  # the checked dict_set, without the guard's wrapper
+SMALL_SLOTS = 2 * SMALL_DICT  # a dict up to this many slots: FastSlotsMixin._quick_insert
 
 
 def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
@@ -56,6 +66,22 @@ def mapping_pairs(other: Any) -> list[tuple[Any, Any]]:
                              f"{len(pair)}; 2 is required")
         pairs.append((pair[0], pair[1]))
     return pairs
+
+
+def _store_item(heap: Heap, d: int, key: object, value: object) -> None:
+    """``d[key] = value`` inside its operation: the codes (the key hashed and every check made
+    before an atom is interned), then insertdict (flat for a small dict, as ``dict_set``'s
+    fast path: :meth:`~gclab.heap.fastslots.FastSlotsMixin._quick_insert`; it declines,
+    changing nothing, when an old value would die)."""
+    value_code = heap.quick_code(value)  # interns nothing
+    if value_code is not None and type(key) in ATOM_TYPES:  # hashable: nothing can fail
+        key_code = heap.atoms.code(key)
+    else:
+        ((key_code, value_code),) = pair_codes(heap, [(key, value)])
+    # dict_set's flat body for a small dict (the codes are checked), else the general one
+    if (not heap._fast_paths or heap._watched or heap.table.mv_ref_len[d] > SMALL_SLOTS
+            or not heap._quick_insert(d, key_code, value_code)):
+        DICT_SET(heap, d, key_code, value_code)
 
 
 def pair_codes(heap: Heap, pairs: list[tuple[Any, Any]]) -> list[tuple[int, int]]:
@@ -81,7 +107,7 @@ class DictProxy(MutableContainerProxy):
 
     def _entry(self, key: object) -> int:
         """The entry index of ``key``, or -1 (hashed first, as CPython does)."""
-        heap = heap_of(self)
+        heap = self._heap
         code = heap.atoms.find(key) if type(key) in ATOM_TYPES else heap.lookup_code(key)
         return -1 if code is None else heap._find_entry(self._id, code)
 
@@ -89,8 +115,9 @@ class DictProxy(MutableContainerProxy):
         return self._value(2 * entry)
 
     def _item(self, entry: int) -> object:
-        heap = heap_of(self)
-        code = heap.table.get(self._id, 2 * entry + 1)
+        heap = self._heap
+        t = heap.table
+        code = t.mv_pool[t.mv_ref_start[self._id] + 2 * entry + 1]
         if code >= 0:  # the cached proxy, if it is alive (else a new one: from_code)
             ref = heap._proxies.get(code)
             found = ref() if ref is not None else None
@@ -116,14 +143,10 @@ class DictProxy(MutableContainerProxy):
             raise KeyError(key)
         return self._item(entry)
 
+    @takes_lock
     def __setitem__(self, key: object, value: object) -> None:
-        heap = heap_of(self)
-        value_code = heap.quick_code(value)  # interns nothing
-        if value_code is not None and type(key) in ATOM_TYPES:  # hashable: nothing can fail
-            key_code = heap.atoms.code(key)
-        else:
-            ((key_code, value_code),) = pair_codes(heap, [(key, value)])
-        run_operation(heap, DICT_SET, heap, self._id, key_code, value_code)
+        heap = self._heap
+        guarded_operation(heap, _store_item, heap, self._id, key, value)
 
     def __delitem__(self, key: object) -> None:
         entry = self._entry(key)

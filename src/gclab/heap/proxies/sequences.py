@@ -284,7 +284,8 @@ class ListProxy(MutableContainerProxy, SequenceProxy):
     def append(self, value: object) -> None:
         """Append ``value``."""
         heap = heap_of(self)
-        heap.append_slot(self._id, heap.to_code(value))
+        code = heap.quick_code(value)  # a live proxy or an interned atom: nothing to check
+        heap.append_slot(self._id, heap.to_code(value) if code is None else code)
 
     def extend(self, values: Iterable[object]) -> None:
         """Append every value of ``values`` (all checked before the first is appended)."""
