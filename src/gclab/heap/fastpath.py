@@ -20,21 +20,20 @@ its message, comes from the general path, and a failed call changes nothing). In
 two paths do the same steps in the same order: the lock, the SIGINT deferral on the main
 thread (heap/interrupts.py), the operation's depth, the collector's count and trigger
 (``observer.before_gc_alloc``), the row, the tracking, the external reference, then the safe
-point of :func:`~gclab.heap.guard.operation_done` (written out in each twin).
+point of :func:`~gclab.heap.guard.operation_done` (the bracket: ``guard.enter_quick`` and
+``guard.leave_quick``).
 ``heap._fast_paths = False`` sends every call down the general path (tests/test_fastpath.py
 runs random programs both ways and compares the heaps after every step).
 """
 
 from __future__ import annotations
 
-from threading import get_ident
 from typing import TYPE_CHECKING
 
 from .. import _jit
 from .args import INT32_MAX
 from .flags import ALIVE, HAS_WEAKREFS, TRACKED
-from .interrupts import INTERRUPTS
-from .invariants import debug_check
+from .guard import enter_quick, leave_quick, operation_done
 from .table import N_HEADS, NULL
 from .types import DICT, LIST, SET, TypeInfo
 
@@ -49,13 +48,10 @@ QUICK_TYPES = {"list": (LIST, True), "dict": (DICT, False), "set": (SET, True)}
 _LEAF_TYPES = frozenset({LIST, DICT, SET})  # what _free_leaf may free without the cascade
 
 
-# The bracket of a quick call, written out in each method as the guard's wrapper and
-# run_operation do it for the general path (heap/guard.py), two calls fewer per operation: the
-# lock (a nested call, the lock held already, takes the general path), the guard's checks (a
-# heap shut down, an interrupt to recover from, deferred releases, or a listener: the general
-# path), the SIGINT deferral's count on the main thread (heap/interrupts.py); then, under the
-# lock, the arguments are checked (anything unusual: the lock is let go and the general path
-# decides, raising its errors), the operation runs at depth 1, and its safe point follows.
+# The bracket of a quick call (heap/guard.py): enter_quick takes the lock, makes the guard's
+# checks and counts the SIGINT deferral (or answers -1: the general path); under the lock the
+# arguments are checked (anything unusual: the general path decides, raising its errors), the
+# operation runs at depth 1, operation_done is its safe point, and leave_quick ends it.
 
 
 class FastPathMixin:
@@ -71,41 +67,18 @@ class FastPathMixin:
         quick = QUICK_TYPES.get(type_ref) if type(type_ref) is str and size == 0 else None
         if quick is None:
             return self._general_alloc(type_ref, size)
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_alloc(type_ref, size)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_alloc(type_ref, size)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             self._op_depth = 1
             try:
                 oid = self._quick_row(self.types.types[quick[0]], 0, quick[1])
             finally:
                 self._op_depth = 0
-            # operation_done(self), written out: the safe point of a top-level operation
-            if self._deferred_releases:
-                self.flush_releases()
-            self.observer.safepoint()
-            atoms = self.atoms
-            if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                self.sweep_atoms()
-            if self.debug_level >= 2:
-                debug_check(self, 2)
+            operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         return oid
 
     def _quick_row(self: HeapCore, info: TypeInfo, size: int, track: bool) -> int:
@@ -138,18 +111,9 @@ class FastPathMixin:
         facts = self._instance_facts.get(info) if type(info) is TypeInfo else None
         if facts is None:
             return self._general_new_instance(info)
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_new_instance(info)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_new_instance(info)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             self._op_depth = 1
             try:
@@ -165,23 +129,9 @@ class FastPathMixin:
                         info.keys_usable = usable - 1
             finally:
                 self._op_depth = 0
-            # operation_done(self), written out: the safe point of a top-level operation
-            if self._deferred_releases:
-                self.flush_releases()
-            self.observer.safepoint()
-            atoms = self.atoms
-            if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                self.sweep_atoms()
-            if self.debug_level >= 2:
-                debug_check(self, 2)
+            operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         return oid
 
     def _learn_instance(self: HeapCore, info: TypeInfo) -> None:
@@ -239,18 +189,9 @@ class FastPathMixin:
     def incref(self: HeapCore, oid: int) -> None:
         """Take an external reference to ``oid`` (the specification: :meth:`_general_incref`;
         not an operation: no safe point)."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_incref(oid)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_incref(oid)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             quick = (type(oid) is int and N_HEADS <= oid < t.top
@@ -259,13 +200,7 @@ class FastPathMixin:
                 t.mv_refcnt[oid] += 1
                 t.mv_extern[oid] += 1
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         if not quick:
             self._general_incref(oid)  # raises
         return None
@@ -273,18 +208,9 @@ class FastPathMixin:
     def decref(self: HeapCore, oid: int) -> None:
         """Drop an external reference; at zero the object is deallocated at once (the
         specification: :meth:`_general_decref`)."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_decref(oid)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_decref(oid)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             quick = type(oid) is int and N_HEADS <= oid < t.top and t.mv_flags[oid] & ALIVE
@@ -304,23 +230,9 @@ class FastPathMixin:
                         self._drop_external(oid)
                 finally:
                     self._op_depth = 0
-                # operation_done(self), written out: the safe point of a top-level operation
-                if self._deferred_releases:
-                    self.flush_releases()
-                self.observer.safepoint()
-                atoms = self.atoms
-                if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                    self.sweep_atoms()
-                if self.debug_level >= 2:
-                    debug_check(self, 2)
+                operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         if not quick:
             self._general_decref(oid)  # raises
         return None

@@ -7,12 +7,10 @@
 
 from __future__ import annotations
 
-from threading import get_ident
 from typing import TYPE_CHECKING
 
 from .flags import ALIVE, TRACKED
-from .interrupts import INTERRUPTS
-from .invariants import debug_check
+from .guard import enter_quick, leave_quick, operation_done
 from .table import N_HEADS, NULL
 from .types import DICT, LIST, Kind
 
@@ -30,18 +28,9 @@ class FastSlotsMixin:
     def dict_get(self: HeapCore, d: int, key: int) -> int:
         """The value code stored under ``key`` in dict ``d`` (the specification:
         :meth:`_general_dict_get`; a read, not an operation)."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_dict_get(d, key)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_dict_get(d, key)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             quick = (type(d) is int and N_HEADS <= d < t.top and t.mv_flags[d] & ALIVE
@@ -54,13 +43,7 @@ class FastSlotsMixin:
                         found: int = pool[at + 1]
                         return found
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         if not quick:
             return self._general_dict_get(d, key)
         raise KeyError(key)
@@ -69,18 +52,9 @@ class FastSlotsMixin:
         """insertdict (the specification: :meth:`_general_dict_set`): flat when ``d`` is a
         small dict, ``key`` and ``value`` are live ids, atoms or NULL, and ``key`` is new or
         its old value stays alive."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_dict_set(d, key, value)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_dict_set(d, key, value)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             top = t.top
@@ -99,23 +73,9 @@ class FastSlotsMixin:
                 finally:
                     self._op_depth = 0
                 if quick:
-                    # operation_done(self), written out: the safe point of a top-level operation
-                    if self._deferred_releases:
-                        self.flush_releases()
-                    self.observer.safepoint()
-                    atoms = self.atoms
-                    if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                        self.sweep_atoms()
-                    if self.debug_level >= 2:
-                        debug_check(self, 2)
+                    operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         if not quick:
             self._general_dict_set(d, key, value)
         return None
@@ -175,18 +135,9 @@ class FastSlotsMixin:
     def set_slot(self: HeapCore, oid: int, index: int, value: int) -> None:
         """Store ``value`` in slot ``index`` (the specification: :meth:`_general_set_slot`):
         flat for a list, an int index in range and a live id, an atom or NULL."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_set_slot(oid, index, value)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_set_slot(oid, index, value)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             top = t.top
@@ -208,23 +159,9 @@ class FastSlotsMixin:
                     self.release(old)
                 finally:
                     self._op_depth = 0
-                # operation_done(self), written out: the safe point of a top-level operation
-                if self._deferred_releases:
-                    self.flush_releases()
-                self.observer.safepoint()
-                atoms = self.atoms
-                if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                    self.sweep_atoms()
-                if self.debug_level >= 2:
-                    debug_check(self, 2)
+                operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         if not quick:
             self._general_set_slot(oid, index, value)
         return None
@@ -232,18 +169,9 @@ class FastSlotsMixin:
     def append_slot(self: HeapCore, oid: int, value: int) -> None:
         """Add ``value`` as a new last slot (the specification: :meth:`_general_append_slot`):
         flat for a list and a live id, an atom or NULL."""
-        lock = self._lock
-        if lock._is_owned() or not self._fast_paths:  # type: ignore[attr-defined]
+        counted = enter_quick(self)
+        if counted < 0:
             return self._general_append_slot(oid, value)
-        lock.acquire()
-        interrupts = INTERRUPTS
-        if (self.shut_down or self._deferred_releases or self._watched
-                or self._interrupts_seen != interrupts.raised):
-            lock.release()
-            return self._general_append_slot(oid, value)
-        counted = interrupts.installed and get_ident() == interrupts.main
-        if counted:
-            interrupts.busy += 1
         try:
             t = self.table
             top = t.top
@@ -264,23 +192,9 @@ class FastSlotsMixin:
                     t.mv_ref_len[oid] = length + 1
                 finally:
                     self._op_depth = 0
-                # operation_done(self), written out: the safe point of a top-level operation
-                if self._deferred_releases:
-                    self.flush_releases()
-                self.observer.safepoint()
-                atoms = self.atoms
-                if atoms.new_since_sweep > atoms.sweep_at and not self.user_code.depth:
-                    self.sweep_atoms()
-                if self.debug_level >= 2:
-                    debug_check(self, 2)
+                operation_done(self)
         finally:
-            if counted:
-                busy = interrupts.busy
-                if busy == 1 and interrupts.pending:
-                    lock.release()
-                    interrupts.leave()  # raises the waiting KeyboardInterrupt
-                interrupts.busy = busy - 1
-            lock.release()
+            leave_quick(self, counted)
         return None if quick else self._general_append_slot(oid, value)
 
 

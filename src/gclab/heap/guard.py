@@ -232,11 +232,46 @@ def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) ->
                 interrupts.busy -= 1
 
 
+def enter_quick(heap: HeapCore) -> int:
+    """The start of a flat twin's bracket (heap/fastpath.py): -1 when the call must take the
+    general path (a nested call, fast paths off, or a heap that is shut down, has deferred
+    releases, a listener or an interrupt to recover from), the lock not held afterwards;
+    else the lock is held, and 1 when the SIGINT deferral counted the call (the main thread,
+    the handler installed), 0 when not. :func:`leave_quick` ends it."""
+    lock = heap._lock
+    if lock._is_owned() or not heap._fast_paths:  # type: ignore[attr-defined]
+        return -1
+    lock.acquire()
+    interrupts = INTERRUPTS
+    if (heap.shut_down or heap._deferred_releases or heap._watched
+            or heap._interrupts_seen != interrupts.raised):
+        lock.release()
+        return -1
+    if interrupts.installed and get_ident() == interrupts.main:
+        interrupts.busy += 1
+        return 1
+    return 0
+
+
+def leave_quick(heap: HeapCore, counted: int) -> None:
+    """The end of a bracket :func:`enter_quick` began (``counted`` what it returned): the
+    deferral's count given back, raising a KeyboardInterrupt that waited for the outermost
+    operation (the lock let go first), and the lock let go."""
+    lock = heap._lock
+    if counted:
+        interrupts = INTERRUPTS
+        busy = interrupts.busy
+        if busy == 1 and interrupts.pending:
+            lock.release()
+            interrupts.leave()  # raises the waiting KeyboardInterrupt
+        interrupts.busy = busy - 1
+    lock.release()
+
+
 def operation_done(heap: HeapCore) -> None:
     """The end of a top-level operation that succeeded (its safe point): deferred releases
     given back, the collector's safepoint, an atom sweep when due (never from inside user
-    code: see AtomTable), the level-2 invariant check. (The flat twins of heap/fastpath.py
-    write these steps out: a change here is a change there.)"""
+    code: see AtomTable), the level-2 invariant check."""
     if heap._deferred_releases:
         heap.flush_releases()
     heap.observer.safepoint()
