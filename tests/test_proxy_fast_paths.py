@@ -4,7 +4,9 @@ Fast paths under test: ``heap.dict()`` and ``heap.list()`` adopting their new ob
 (``ProxyHeap._adopt_new``), the per-type proxy class cache (``ProxyHeap._proxy_classes``),
 ``d[key] = value`` as one guarded operation (``DictProxy.__setitem__``), and the managed
 instances' ``__new__`` and
-``__setattr__`` twins (``heap/proxies/instances.py``). Random programs (new dicts and
+``__setattr__`` twins (``heap/proxies/instances.py``), and the flat bodies they reach inside
+their operation (``FastPathMixin._new_instance_nested``, ``_release_nested`` for a dying
+proxy). Random programs (new dicts and
 instances, item and attribute stores of atoms, proxies and objects of another kind, lookups,
 host references dropped, collections) run on twin heaps: one through the fast paths, one
 through the general ones (``_adopt`` with no cache, ``DictProxy.update``, classes made by
@@ -121,6 +123,8 @@ class Twin:
         out["proxies"] = sorted((oid, type(ref()).__qualname__)
                                 for oid, ref in heap._proxies.items() if ref() is not None)
         out["held"] = [(type(p).__qualname__, heap.id_of(p)) for p in self.held]
+        # what making an instance changes outside the table (inline values: dk_usable)
+        out["keys_usable"] = [(c._info.keys_usable, c._info.shared_keys) for c in self.classes]
         return out
 
 

@@ -202,7 +202,7 @@ class InstanceProxy(Proxy):
 
 def _new_proxy(heap: Any, info: TypeInfo) -> InstanceProxy:
     """A new instance of ``info`` and its proxy (inside an operation)."""
-    return heap._adopt(heap.new_instance(info))
+    return heap._adopt(heap._new_instance_nested(info))
 
 
 def _store_attr(heap: Any, oid: int, name: str, value: object) -> None:

@@ -36,6 +36,7 @@ from .flags import ALIVE, HAS_WEAKREFS, TRACKED
 from .guard import enter_quick, leave_quick, operation_done
 from .table import N_HEADS, NULL
 from .types import DICT, LIST, SET, TypeInfo
+from .usercode import host_collector
 
 if TYPE_CHECKING:
     from .core import HeapCore
@@ -117,21 +118,39 @@ class FastPathMixin:
         try:
             self._op_depth = 1
             try:
-                oid = self._quick_row(info, facts[0], True)
-                if self.attr_order:
-                    self.attr_order.pop(oid, None)
-                if facts[1]:  # inline values: the new instance takes one usable shared key
-                    usable = info.keys_usable
-                    if usable is None:
-                        usable = self.profile.shared_keys_max
-                        info.keys_usable = usable
-                    if usable > 1:
-                        info.keys_usable = usable - 1
+                oid = self._quick_instance(info, facts)
             finally:
                 self._op_depth = 0
             operation_done(self)
         finally:
             leave_quick(self, counted)
+        return oid
+
+    def _new_instance_nested(self: HeapCore, info: TypeInfo) -> int:
+        """:meth:`new_instance` from inside a running operation (the lock held, depth at
+        least 1, as in a proxy's ``Class()``): the flat body where the twin would take it
+        (fast paths on, nothing watching, a class made once already), else the general path.
+        Either way the new instance is made and nothing else changes (no safe point: the
+        enclosing operation has its own)."""
+        facts = self._instance_facts.get(info) if type(info) is TypeInfo else None
+        if facts is None or not self._fast_paths or self._watched or not self._op_depth:
+            return self._general_new_instance(info)
+        return self._quick_instance(info, facts)
+
+    def _quick_instance(self: HeapCore, info: TypeInfo, facts: tuple[int, bool]) -> int:
+        """new_instance's body inside its operation, for a class whose ``facts``
+        (:meth:`_learn_instance`) are known: the tracked row with one external reference,
+        its attribute order forgotten, one usable shared key taken for inline values."""
+        oid = self._quick_row(info, facts[0], True)
+        if self.attr_order:
+            self.attr_order.pop(oid, None)
+        if facts[1]:  # inline values: the new instance takes one usable shared key
+            usable = info.keys_usable
+            if usable is None:
+                usable = self.profile.shared_keys_max
+                info.keys_usable = usable
+            if usable > 1:
+                info.keys_usable = usable - 1
         return oid
 
     def _learn_instance(self: HeapCore, info: TypeInfo) -> None:
@@ -235,6 +254,23 @@ class FastPathMixin:
             leave_quick(self, counted)
         if not quick:
             self._general_decref(oid)  # raises
+        return None
+
+    def _release_nested(self: HeapCore, oid: int) -> None:
+        """:meth:`release_external` for a caller that holds the lock (a dying proxy's
+        release): deferred or given back as it does, with the decref twin's flat steps when
+        fast paths are on and nothing watches: a count above one just goes down, a plain
+        leaf (:meth:`_free_leaf`) is freed flat, anything else runs :meth:`_drop_external`."""
+        if (self._defer_depth or host_collector.running or not self._fast_paths
+                or self._watched):
+            return self._release_external_locked(oid)
+        t = self.table
+        count: int = t.mv_refcnt[oid]
+        if count > 1:  # others keep it alive: nothing is freed
+            t.mv_extern[oid] -= 1
+            t.mv_refcnt[oid] = count - 1
+        elif not self._free_leaf(oid):
+            self._drop_external(oid)
         return None
 
     def _free_leaf(self: HeapCore, oid: int) -> bool:

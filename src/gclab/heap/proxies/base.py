@@ -198,7 +198,7 @@ class ProxyHeap:
         oid, proxies = ref.oid, self._proxies
         if proxies.get(oid) is ref:
             del proxies[oid]
-        self._release_external_locked(oid)  # guarded: the lock is held
+        self._release_nested(oid)  # guarded: the lock is held (release_external, flat)
 
     def recover_lost_releases(self: Any) -> None:
         """Give back the references of dead proxies whose callback never finished: a

@@ -47,7 +47,7 @@ def new_instance_proxy(cls: type[InstanceProxy], *args: object,
 
 def _new_proxy(heap: Any, info: TypeInfo) -> Proxy:
     """A new instance of ``info`` and its proxy (inside an operation)."""
-    oid = heap.new_instance(info)
+    oid = heap._new_instance_nested(info)
     return heap._adopt_new(oid, info.proxy_class)
 
 
