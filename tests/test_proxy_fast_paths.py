@@ -2,17 +2,17 @@
 
 Fast paths under test: ``heap.dict()`` and ``heap.list()`` adopting their new object
 (``ProxyHeap._adopt_new``), the per-type proxy class cache (``ProxyHeap._proxy_classes``),
-``d[key] = value`` as one guarded operation (``DictProxy.__setitem__``), and the managed
-instances' ``__new__`` and
-``__setattr__`` twins (``heap/proxies/instances.py``), and the flat bodies they reach inside
-their operation (``FastPathMixin._new_instance_nested``, ``_release_nested`` for a dying
-proxy). Random programs (new dicts and
-instances, item and attribute stores of atoms, proxies and objects of another kind, lookups,
-host references dropped, collections) run on twin heaps: one through the fast paths, one
-through the general ones (``_adopt`` with no cache, ``DictProxy.update``, classes made by
-``make_managed_class`` alone, whose methods are InstanceProxy's). After every step every
-column, the pool, the free ids, the lists, the counts and the proxy cache must be equal, and
-every result the same.
+``d[key] = value`` as one guarded operation (``DictProxy.__setitem__``), the managed
+instances' ``__new__``, ``__setattr__`` and ``__getattribute__`` twins
+(``heap/proxies/instances.py``), and the flat bodies they reach inside their operation
+(``FastPathMixin._new_instance_nested``, ``_release_nested`` for a dying proxy). Random
+programs (new dicts and instances, item and attribute stores of atoms, proxies and objects
+of another kind, lookups and attribute reads, host references dropped, collections) run on
+twin heaps: one through the fast paths, one through the general ones (``_adopt`` with no
+cache, ``DictProxy.update``, classes made by ``make_managed_class`` alone, whose methods are
+InstanceProxy's). After every step every column, the pool, the free ids, the lists, the
+counts, the proxy cache and the classes' shared keys must be equal, and every result the
+same.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ import gclab
 from gclab.heap.classes import InstanceProxy, make_managed_class
 from gclab.heap.invariants import check_invariants
 from gclab.heap.proxies import DictProxy
-from gclab.heap.proxies.instances import new_instance_proxy, set_instance_attr
+from gclab.heap.proxies.instances import (
+    get_instance_attr,
+    new_instance_proxy,
+    set_instance_attr,
+)
 from heapstate import snapshot
 
 
@@ -56,7 +60,7 @@ class Twin:
 
         @gclab_cls
         class Node:
-            pass
+            label = "class attribute"  # read when the instance has no "label" of its own
 
         @gclab_cls
         class Slotted:
@@ -104,6 +108,12 @@ class Twin:
         elif name == "setattr" and self.held:
             target, attr, value = self.held[op[1] % len(self.held)], op[2], self.value(op[3])
             setattr(target, attr, value)
+        elif name == "getattr" and self.held:  # the hook's twin, flat for inline values
+            found = getattr(self.held[op[1] % len(self.held)], op[2])
+            if isinstance(found, type):  # __class__: each twin has its own classes
+                return "class", found.__qualname__
+            return type(found).__name__, heap.id_of(found) if isinstance(
+                found, gclab.heap.proxies.Proxy) else found
         elif name == "getitem" and self.held:
             target = self.held[op[1] % len(self.held)]
             if isinstance(target, DictProxy):
@@ -129,7 +139,7 @@ class Twin:
 
 
 KEYS = st.sampled_from(["a", "b", 1, 2.5, None, ("t", 1), ["unhashable"]])
-ATTRS = st.sampled_from(["next", "other", "_id", "__class__"])
+ATTRS = st.sampled_from(["next", "other", "label", "_id", "__class__"])
 VALUES = st.one_of(
     st.tuples(st.just("atom"), st.sampled_from([None, 0, "x", b"y", 1.5, object()])),
     st.tuples(st.just("held"), st.integers(0, 50)),
@@ -143,6 +153,8 @@ OPS = st.one_of(
     st.tuples(st.just("setitem"), st.integers(0, 50), KEYS, VALUES),
     st.tuples(st.just("setattr"), st.integers(0, 50), ATTRS, VALUES),
     st.tuples(st.just("getitem"), st.integers(0, 50), KEYS),
+    st.tuples(st.just("getattr"), st.integers(0, 50), st.sampled_from(
+        ["next", "other", "missing", "_id", "__class__", "__dict__", "label"])),
     st.tuples(st.just("collect")),
 )
 
@@ -176,6 +188,7 @@ def test_the_twins_are_installed_where_the_class_uses_instance_proxys_own() -> N
         pass
 
     assert Plain.__setattr__ is set_instance_attr and Plain.__new__ is new_instance_proxy
+    assert Plain.__getattribute__ is get_instance_attr
     assert Own.__setattr__ is not set_instance_attr and Child.__setattr__ is Own.__setattr__
     assert make_managed_class(gclab.Heap(), type("Bare", (), {})).__setattr__ is (
         InstanceProxy.__setattr__)
@@ -195,3 +208,20 @@ def test_a_link_store_is_refused_as_by_instance_proxy(name: str) -> None:
             setattr(obj, name, 1)
         errors.append((info.type, str(info.value).replace("Bare", "Node")))
     assert errors[0] == errors[1]
+
+
+def test_attribute_reads_through_the_twin_match_the_hook() -> None:
+    """Set, unset, class-level, slot and link reads give the same results and leave the same
+    heap through ``get_instance_attr`` as through InstanceProxy's own hook."""
+    program: list[tuple[Any, ...]] = [("new", 0), ("new", 0), ("new", 1), ("list",)]
+    for attr in ("next", "other", "label"):
+        program += [("getattr", 0, attr), ("setattr", 0, attr, ("held", 1)),
+                    ("getattr", 0, attr), ("setattr", 1, attr, ("atom", "x")),
+                    ("getattr", 1, attr), ("setattr", 0, attr, ("atom", None)),
+                    ("getattr", 0, attr), ("setattr", 2, attr, ("held", 3))]
+    program += [("getattr", 2, "next"), ("getattr", 0, "_id"), ("getattr", 1, "__class__"),
+                ("drop", 1), ("collect",), ("getattr", 0, "other"), ("getattr", 0, "next")]
+    fast, general = Twin(fast=True), Twin(fast=False)
+    for op in program:
+        assert fast.step(op) == general.step(op), op
+        assert fast.state() == general.state(), op
