@@ -225,3 +225,18 @@ def test_attribute_reads_through_the_twin_match_the_hook() -> None:
     for op in program:
         assert fast.step(op) == general.step(op), op
         assert fast.state() == general.state(), op
+
+
+def test_a_proxy_valued_read_after_shutdown_is_refused_as_by_the_hook() -> None:
+    """The twin's proxy-cache shortcut does not bypass the guard: after shutdown a read of an
+    attribute holding an object raises what InstanceProxy's hook raises."""
+    errors = []
+    for fast in (True, False):
+        twin = Twin(fast=fast)
+        node, other = twin.classes[0](), twin.classes[0]()
+        node.next = other
+        twin.heap.shutdown()
+        with pytest.raises(Exception) as info:
+            node.next  # noqa: B018
+        errors.append((info.type, str(info.value)))
+    assert errors[0] == errors[1]

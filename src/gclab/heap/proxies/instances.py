@@ -32,6 +32,7 @@ from typing import Any
 
 from ..classes import InstanceProxy, _is_data_descriptor, _store_attr, class_heap
 from ..guard import guarded_operation
+from ..interrupts import INTERRUPTS
 from ..table import NULL
 from ..types import TypeInfo
 from .base import _HEAP_OF, _ID_OF, Proxy, check_settable
@@ -73,7 +74,8 @@ def get_instance_attr(self: InstanceProxy, name: str) -> Any:
     """``self.name``: InstanceProxy's ``__getattribute__`` with its common case flat: an
     inline attribute (a name of the class's shared keys, no ``__slots__`` entry, no
     materialised ``__dict__``, no data descriptor on the class) that is set is read straight
-    from the pool (an atom's value, or the object's proxy through the guarded ``proxy``);
+    from the pool (an atom's value, or the object's live proxy from the cache, else through
+    the guarded ``proxy``);
     everything else, an unset attribute included, takes InstanceProxy's own hook."""
     cls = type(self)
     info = cls._info
@@ -95,7 +97,14 @@ def get_instance_attr(self: InstanceProxy, name: str) -> Any:
     code: int = t.mv_pool[start + index]
     if code == NULL:  # unset: the class attribute, or the AttributeError, as the hook gives
         return InstanceProxy.__getattribute__(self, name)
-    return heap.proxy(code) if code >= 0 else heap.atoms.value(code)
+    if code < 0:
+        return heap.atoms.value(code)
+    ref = heap._proxies.get(code)  # proxy()'s cache hit, where its guard would change nothing
+    if ref is not None and not heap.shut_down and heap._interrupts_seen == INTERRUPTS.raised:
+        found = ref()
+        if found is not None:
+            return found
+    return heap.proxy(code)
 
 
 def install_fast_paths(proxy_class: type[InstanceProxy]) -> None:
