@@ -24,9 +24,9 @@ run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the 
 ('next',)`` since inline attributes are not slots the bulk API can store to, and it has no
 lookup). Every number is the median of ``--repeat`` runs after one warm-up run, with the
 range; when the measured heaps are large enough to switch gclab to compiled helpers, the switch
-is made before the warm-up (its cost is start-up, measured by bench/startup.py); the machine may be shared and noisy, so read the ranges (``--cpu`` times the process's
-CPU seconds instead of wall-clock ones, which a loaded machine disturbs less). Nothing here
-asserts.
+is made before the warm-up (its cost is start-up, measured by bench/startup.py); the machine
+may be shared and noisy, so read the ranges (``--cpu`` times the process's CPU seconds instead
+of wall-clock ones, which a loaded machine disturbs less). Nothing here asserts.
 """
 
 from __future__ import annotations
