@@ -241,12 +241,7 @@ class FastPathMixin:
             if quick:
                 self._op_depth = 1
                 try:
-                    count: int = t.mv_refcnt[oid]
-                    if count > 1:  # others keep it alive: nothing is freed
-                        t.mv_extern[oid] = extern - 1
-                        t.mv_refcnt[oid] = count - 1
-                    elif not self._free_leaf(oid):
-                        self._drop_external(oid)
+                    self._drop_flat(oid)
                 finally:
                     self._op_depth = 0
                 operation_done(self)
@@ -264,6 +259,13 @@ class FastPathMixin:
         if (self._defer_depth or host_collector.running or not self._fast_paths
                 or self._watched):
             return self._release_external_locked(oid)
+        self._drop_flat(oid)
+        return None
+
+    def _drop_flat(self: HeapCore, oid: int) -> None:
+        """:meth:`_drop_external` of the live ``oid`` (an external reference it may drop),
+        flat where it can be: a count above one just goes down, a plain leaf is freed by
+        :meth:`_free_leaf`, anything else runs :meth:`_drop_external`."""
         t = self.table
         count: int = t.mv_refcnt[oid]
         if count > 1:  # others keep it alive: nothing is freed
@@ -271,7 +273,6 @@ class FastPathMixin:
             t.mv_refcnt[oid] = count - 1
         elif not self._free_leaf(oid):
             self._drop_external(oid)
-        return None
 
     def _free_leaf(self: HeapCore, oid: int) -> bool:
         """The last reference to ``oid`` goes and it is a *plain leaf*: a list, dict or set
