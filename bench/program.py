@@ -19,14 +19,17 @@ at a time, so each kind is timed on its own:
 
 Variants: ``cpython`` (real objects, in a child interpreter, ``sys.executable``, in the same
 run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the id API:
-``alloc``, ``dict_set``, ``new_instance``, ``set_attr``, ``dict_get``, ``decref``) and
-``bulk`` (``alloc_many``, ``set_slots``, ``decref_many``; its class has ``__slots__ =
-('next',)`` since inline attributes are not slots the bulk API can store to, and it has no
-lookup). Every number is the median of ``--repeat`` runs after one warm-up run, with the
+``alloc``, ``dict_set``, ``new_instance``, ``set_attr``, ``dict_get``, ``decref``) and ``bulk``
+(``alloc_many``, ``set_slots``, ``decref_many``; its class has ``__slots__ = ('next',)`` since
+inline attributes are not slots the bulk API can store to, and it has no lookup). ``floor`` and
+``floor-lists`` run the whole program (collection left out) against the least a Python-level
+flat table must do for it (bench/floor.py: no checks beyond liveness, no lock, no collection;
+memoryview or list columns): the floor under the proxy and low-level variants, whatever their
+implementation. Every number is the median of ``--repeat`` runs after one warm-up run, with the
 range; when the measured heaps are large enough to switch gclab to compiled helpers, the switch
-is made before the warm-up (its cost is start-up, measured by bench/startup.py); the machine
-may be shared and noisy, so read the ranges (``--cpu`` times the process's CPU seconds instead
-of wall-clock ones, which a loaded machine disturbs less). Nothing here asserts.
+is made before the warm-up (its cost is start-up, measured by bench/startup.py); the machine may
+be shared and noisy, so read the ranges (``--cpu`` times the process's CPU seconds instead of
+wall-clock ones, which a loaded machine disturbs less). Nothing here asserts.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import floor  # bench/floor.py (a script's own folder is on sys.path)
 import numpy as np
 
 CLOCK = [time.perf_counter]  # --cpu: time.process_time (this process's CPU time)
 KINDS = ("alloc", "dict_store", "attr_store", "dict_lookup", "del", "collect")
-VARIANTS = ("cpython", "proxies", "lowlevel", "bulk")
+VARIANTS = ("cpython", "proxies", "lowlevel", "bulk", "floor", "floor-lists")
 Timings = dict[str, float]
 
 
@@ -310,11 +314,28 @@ def bulk_whole(n: int) -> float:
     return CLOCK[0]() - t
 
 
+# -- the floor: the program's bare heap writes in plain Python (bench/floor.py) ------------------
+
+
+def floor_whole(n: int) -> float:
+    return floor.whole(n, "memoryview", CLOCK[0])
+
+
+def floor_lists_whole(n: int) -> float:
+    return floor.whole(n, "list", CLOCK[0])
+
+
+def _whole_only(n: int) -> Timings:
+    return {}
+
+
 PROGRAMS: dict[str, tuple[Callable[[int], Timings], Callable[[int], float]]] = {
     "cpython": (cpython_staged, cpython_whole),
     "proxies": (proxies_staged, proxies_whole),
     "lowlevel": (lowlevel_staged, lowlevel_whole),
     "bulk": (bulk_staged, bulk_whole),
+    "floor": (_whole_only, floor_whole),
+    "floor-lists": (_whole_only, floor_lists_whole),
 }
 
 
@@ -325,7 +346,7 @@ def measure(variant: str, n: int, repeat: int) -> dict[str, list[float]]:
     """Seconds per kind and for the whole program, one entry per run (after a warm-up run)."""
     staged, whole = PROGRAMS[variant]
     runs: dict[str, list[float]] = {kind: [] for kind in (*KINDS, "whole")}
-    if variant != "cpython":
+    if variant in ("proxies", "lowlevel", "bulk"):
         _switch_if_measured_heaps_will(n)
     staged(min(n, 1000))
     whole(min(n, 1000))

@@ -1,0 +1,182 @@
+"""The floor under any Python-level heap API: the tutorial program's bare heap writes.
+
+``bench/program.py`` runs the tutorial program (``n`` two-dict cycles, ``n`` linked
+instances) through gclab's one-object API. This module runs the same program against the
+least a Python-level implementation of a flat object table must do for it, and nothing more:
+a row per object (type, flags, refcount, external count), a doubly linked generation list for
+tracked objects, a reference pool with one slice per object, a free-id stack, the allocation
+count. It checks only that the two objects of a dict store are alive; it takes no lock, keeps
+no statistics, tells no observer, never collects (the count is kept, the collection that
+would run at the threshold is not), frees a dead chain with an explicit stack and reads no
+user class. It is a yardstick, not a heap: wrong ids corrupt it.
+
+Two column representations: ``memoryview`` (memoryviews of numpy arrays, the form gclab's
+table keeps for compiled kernels) and ``list`` (Python lists, the fastest item access plain
+Python has). Whatever a real API adds (argument checks, errors that leave the heap unchanged,
+the lock, signal safety, observers, collections) comes on top of these times.
+
+    .venv/bin/python bench/program.py --variants cpython,floor,floor-lists
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+ALIVE, TRACKED = 1, 2
+NULL = -1
+THRESHOLD = 700
+DICT, INSTANCE, ATOM = 1, 2, 3
+HEAD = 0  # row 0: the generation list's head
+
+
+class FloorHeap:
+    """The bare table (module docstring) for up to ``rows`` objects and ``slots`` slots."""
+
+    def __init__(self, rows: int, slots: int, columns: str = "memoryview") -> None:
+        def column(dtype: Any, fill: int, size: int = rows) -> Any:
+            if columns == "list":
+                return [fill] * size
+            return memoryview(np.full(size, fill, dtype))
+
+        self.type_id, self.flags = column(np.int32, 0), column(np.uint8, 0)
+        self.refcnt, self.extern = column(np.int32, 0), column(np.int32, 0)
+        self.gc_next, self.gc_prev = column(np.int32, HEAD), column(np.int32, HEAD)
+        self.ref_start, self.ref_len = column(np.int32, 0), column(np.int32, 0)
+        self.ref_cap = column(np.int32, 0)
+        self.pool = column(np.int32, NULL, slots)
+        self.free: list[int] = []
+        self.top, self.pool_top, self.count0 = 1, 0, 0
+
+    def alloc(self, tid: int) -> int:
+        """A new row, refcount 1 (the caller's), counted; the collection is left out."""
+        oid = self.free.pop() if self.free else self.top
+        if oid == self.top:
+            self.top = oid + 1
+        self.type_id[oid], self.flags[oid] = tid, ALIVE
+        self.refcnt[oid] = self.extern[oid] = 1
+        self.count0 += 1
+        if self.count0 > THRESHOLD:
+            self.count0 = 0  # a young collection would run here
+        return oid
+
+    def track(self, oid: int) -> None:
+        """``oid`` to the tail of the generation list."""
+        last = self.gc_prev[HEAD]
+        self.gc_next[last], self.gc_prev[oid] = oid, last
+        self.gc_next[oid], self.gc_prev[HEAD] = HEAD, oid
+        self.flags[oid] |= TRACKED
+
+    def new_instance(self, tid: int, size: int) -> int:
+        """An object with ``size`` empty slots, tracked."""
+        oid = self.alloc(tid)
+        start = self.pool_top
+        self.pool_top = start + size
+        self.ref_start[oid], self.ref_len[oid], self.ref_cap[oid] = start, size, size
+        self.track(oid)
+        return oid
+
+    def dict_set(self, d: int, key: int, value: int) -> None:
+        """``d[key] = value``: a linear probe of d's entries, growth by a new slice of 4."""
+        flags, pool = self.flags, self.pool
+        if not flags[d] & ALIVE or not flags[value] & ALIVE:
+            raise ValueError("dead object")
+        n, start = self.ref_len[d], self.ref_start[d]
+        for i in range(start, start + n, 2):
+            if pool[i] == key:
+                old, pool[i + 1] = pool[i + 1], value
+                self.refcnt[value] += 1
+                self.release(old)
+                return
+        if n + 2 > self.ref_cap[d]:
+            start, self.pool_top = self.pool_top, self.pool_top + max(4, 2 * n)
+            for i in range(n):
+                pool[start + i] = pool[self.ref_start[d] + i]
+            self.ref_start[d], self.ref_cap[d] = start, max(4, 2 * n)
+        pool[start + n], pool[start + n + 1] = key, value
+        self.ref_len[d] = n + 2
+        self.refcnt[key] += 1
+        self.refcnt[value] += 1
+        if not flags[d] & TRACKED:
+            self.track(d)
+
+    def set_slot(self, oid: int, index: int, value: int) -> None:
+        """Slot ``index`` of ``oid`` = ``value``; the old value released."""
+        at = self.ref_start[oid] + index
+        old, self.pool[at] = self.pool[at], value
+        self.refcnt[value] += 1
+        if old != NULL:
+            self.release(old)
+
+    def decref(self, oid: int) -> None:
+        """The caller drops its reference."""
+        self.extern[oid] -= 1
+        self.release(oid)
+
+    def release(self, oid: int) -> None:
+        """refcount - 1; at zero, the object and everything only it kept are freed."""
+        count = self.refcnt[oid] - 1
+        self.refcnt[oid] = count
+        if count == 0:
+            self._free(oid)
+
+    def _free(self, oid: int) -> None:
+        """Free ``oid`` and, with an explicit stack, what its references kept alive."""
+        refcnt, flags, pool, stack = self.refcnt, self.flags, self.pool, [oid]
+        while stack:
+            oid = stack.pop()
+            if flags[oid] & TRACKED:
+                before, after = self.gc_prev[oid], self.gc_next[oid]
+                self.gc_next[before], self.gc_prev[after] = after, before
+            start = self.ref_start[oid]
+            for i in range(start, start + self.ref_len[oid]):
+                target = pool[i]
+                if target != NULL:
+                    pool[i] = NULL
+                    count = refcnt[target] - 1
+                    refcnt[target] = count
+                    if count == 0:
+                        stack.append(target)
+            flags[oid] = 0
+            self.free.append(oid)
+            self.count0 = max(0, self.count0 - 1)
+
+
+def program(heap: FloorHeap, n: int) -> None:
+    """The tutorial program of bench/program.py's ``lowlevel_whole``, collection left out."""
+    key_a, key_b, none = heap.alloc(ATOM), heap.alloc(ATOM), heap.alloc(ATOM)
+    alloc, dict_set, decref = heap.alloc, heap.dict_set, heap.decref
+    new_instance, set_slot = heap.new_instance, heap.set_slot
+    for _ in range(n):
+        a = alloc(DICT)
+        b = alloc(DICT)
+        dict_set(a, key_b, b)
+        dict_set(b, key_a, a)
+        decref(a)
+        decref(b)
+    prev = none
+    for _ in range(n):
+        node = new_instance(INSTANCE, 1)
+        set_slot(node, 0, prev)
+        if prev != none:
+            decref(prev)
+        prev = node
+    decref(prev)
+
+
+def check(heap: FloorHeap, n: int) -> None:
+    """What the program must leave: the n cycles alive (2n dicts), the chain freed."""
+    alive = sum(1 for oid in range(1, heap.top) if heap.flags[oid] & ALIVE)
+    if alive != 2 * n + 3:
+        raise AssertionError(f"floor heap: {alive} objects alive, expected {2 * n + 3}")
+
+
+def whole(n: int, columns: str, clock: Any) -> float:
+    """Seconds for :func:`program` on a fresh :class:`FloorHeap` (made outside the clock)."""
+    heap = FloorHeap(3 * n + 8, 10 * n + 8, columns)
+    started = clock()
+    program(heap, n)
+    seconds = float(clock() - started)
+    check(heap, n)
+    return seconds
