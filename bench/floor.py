@@ -165,18 +165,71 @@ def program(heap: FloorHeap, n: int) -> None:
     decref(prev)
 
 
-def check(heap: FloorHeap, n: int) -> None:
-    """What the program must leave: the n cycles alive (2n dicts), the chain freed."""
+class FloorProxy:
+    """The least a proxy is: a Python object that holds one reference to its row and drops it
+    when it dies (no identity cache, no lock, no checks)."""
+
+    __slots__ = ("heap", "oid")
+
+    def __init__(self, heap: FloorHeap, oid: int) -> None:
+        object.__setattr__(self, "heap", heap)
+        object.__setattr__(self, "oid", oid)
+
+    def __del__(self) -> None:
+        self.heap.decref(self.oid)
+
+
+class FloorDict(FloorProxy):
+    """A dict proxy: ``d[key] = value`` for an atom key and a proxied value."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: int, value: FloorProxy) -> None:
+        self.heap.dict_set(self.oid, key, value.oid)
+
+
+class FloorNode(FloorProxy):
+    """An instance proxy with one attribute, ``next``, kept in slot 0."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: FloorProxy) -> None:
+        self.heap.set_slot(self.oid, 0, value.oid)
+
+
+def program_proxies(heap: FloorHeap, n: int) -> None:
+    """:func:`program` written with :class:`FloorProxy` objects, as bench/program.py's
+    ``proxies_whole`` is (the atom keys stand for the string keys)."""
+    key_a, key_b = heap.alloc(ATOM), heap.alloc(ATOM)
+    none = FloorProxy(heap, heap.alloc(ATOM))
+    for _ in range(n):
+        a = FloorDict(heap, heap.alloc(DICT))
+        b = FloorDict(heap, heap.alloc(DICT))
+        a[key_b] = b
+        b[key_a] = a
+        del a, b
+    prev = none
+    for _ in range(n):
+        node = FloorNode(heap, heap.new_instance(INSTANCE, 1))
+        node.next = prev
+        prev = node
+    del node, prev, none
+
+
+def check(heap: FloorHeap, n: int, atoms: int) -> None:
+    """What the program must leave: the n cycles alive (2n dicts) and ``atoms`` atoms, the
+    chain freed."""
     alive = sum(1 for oid in range(1, heap.top) if heap.flags[oid] & ALIVE)
-    if alive != 2 * n + 3:
-        raise AssertionError(f"floor heap: {alive} objects alive, expected {2 * n + 3}")
+    if alive != 2 * n + atoms:
+        raise AssertionError(f"floor heap: {alive} objects alive, expected {2 * n + atoms}")
 
 
-def whole(n: int, columns: str, clock: Any) -> float:
-    """Seconds for :func:`program` on a fresh :class:`FloorHeap` (made outside the clock)."""
+def whole(n: int, columns: str, clock: Any, proxies: bool = False) -> float:
+    """Seconds for :func:`program` (or :func:`program_proxies`) on a fresh
+    :class:`FloorHeap` (made outside the clock)."""
     heap = FloorHeap(3 * n + 8, 10 * n + 8, columns)
     started = clock()
-    program(heap, n)
+    (program_proxies if proxies else program)(heap, n)
     seconds = float(clock() - started)
-    check(heap, n)
+    check(heap, n, 2 if proxies else 3)  # the proxied None atom dies with its proxy
     return seconds

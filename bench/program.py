@@ -24,12 +24,14 @@ run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the 
 inline attributes are not slots the bulk API can store to, and it has no lookup). ``floor`` and
 ``floor-lists`` run the whole program (collection left out) against the least a Python-level
 flat table must do for it (bench/floor.py: no checks beyond liveness, no lock, no collection;
-memoryview or list columns): the floor under the proxy and low-level variants, whatever their
-implementation. Every number is the median of ``--repeat`` runs after one warm-up run, with the
-range; when the measured heaps are large enough to switch gclab to compiled helpers, the switch
-is made before the warm-up (its cost is start-up, measured by bench/startup.py); the machine may
-be shared and noisy, so read the ranges (``--cpu`` times the process's CPU seconds instead of
-wall-clock ones, which a loaded machine disturbs less). Nothing here asserts.
+memoryview or list columns): the floor under the low-level variant, whatever its implementation;
+``floor-proxies`` runs it through the least a proxy is (an object that drops its reference when
+it dies), the floor under the proxy variant. Every number is the median of ``--repeat`` runs
+after one warm-up run, with the range; when the measured heaps are large enough to switch gclab
+to compiled helpers, the switch is made before the warm-up (its cost is start-up, measured by
+bench/startup.py); the machine may be shared and noisy, so read the ranges (``--cpu`` times the
+process's CPU seconds instead of wall-clock ones, which a loaded machine disturbs less). Nothing
+here asserts.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import numpy as np
 
 CLOCK = [time.perf_counter]  # --cpu: time.process_time (this process's CPU time)
 KINDS = ("alloc", "dict_store", "attr_store", "dict_lookup", "del", "collect")
-VARIANTS = ("cpython", "proxies", "lowlevel", "bulk", "floor", "floor-lists")
+VARIANTS = ("cpython", "proxies", "lowlevel", "bulk", "floor", "floor-lists", "floor-proxies")
 Timings = dict[str, float]
 
 
@@ -325,6 +327,10 @@ def floor_lists_whole(n: int) -> float:
     return floor.whole(n, "list", CLOCK[0])
 
 
+def floor_proxies_whole(n: int) -> float:
+    return floor.whole(n, "memoryview", CLOCK[0], proxies=True)
+
+
 def _whole_only(n: int) -> Timings:
     return {}
 
@@ -336,6 +342,7 @@ PROGRAMS: dict[str, tuple[Callable[[int], Timings], Callable[[int], float]]] = {
     "bulk": (bulk_staged, bulk_whole),
     "floor": (_whole_only, floor_whole),
     "floor-lists": (_whole_only, floor_lists_whole),
+    "floor-proxies": (_whole_only, floor_proxies_whole),
 }
 
 
