@@ -15,11 +15,15 @@ table keeps for compiled kernels) and ``list`` (Python lists, the fastest item a
 Python has). Whatever a real API adds (argument checks, errors that leave the heap unchanged,
 the lock, signal safety, observers, collections) comes on top of these times.
 
-    .venv/bin/python bench/program.py --variants cpython,floor,floor-lists
+    .venv/bin/python bench/program.py --variants cpython,floor,floor-lists,floor-proxies
+    .venv/bin/python bench/floor.py     # one allocation's writes: Python or a numba call
 """
 
 from __future__ import annotations
 
+import argparse
+import statistics
+import time
 from typing import Any
 
 import numpy as np
@@ -233,3 +237,54 @@ def whole(n: int, columns: str, clock: Any, proxies: bool = False) -> float:
     seconds = float(clock() - started)
     check(heap, n, 2 if proxies else 3)  # the proxied None atom dies with its proxy
     return seconds
+
+
+# -- one allocation's writes three ways (python bench/floor.py) -----------------------------------
+
+
+def _alloc_writes(type_id: Any, flags: Any, refcnt: Any, extern: Any, gc_next: Any,
+                  gc_prev: Any, oid: int, tid: int) -> int:
+    """The writes of one tracked allocation: the row, then the link at the list's tail."""
+    type_id[oid], flags[oid], refcnt[oid], extern[oid] = tid, ALIVE | TRACKED, 1, 1
+    last = gc_prev[HEAD]
+    gc_next[last], gc_prev[oid], gc_next[oid], gc_prev[HEAD] = oid, last, HEAD, oid
+    return oid
+
+
+def call_costs(calls: int, repeat: int) -> dict[str, list[float]]:
+    """Nanoseconds per call of :func:`_alloc_writes` as Python on memoryviews, as Python on
+    lists and as a numba-compiled function called from Python with the six arrays (what a
+    compiled one-object operation would cost before it does anything)."""
+    import numba  # only here: the program variants do not need it
+
+    compiled = numba.njit(_alloc_writes)
+    arrays = [np.zeros(calls + 1, np.int32) for _ in range(6)]
+    forms: dict[str, tuple[Any, list[Any]]] = {
+        "python, memoryviews": (_alloc_writes, [memoryview(a) for a in arrays]),
+        "python, lists": (_alloc_writes, [[0] * (calls + 1) for _ in range(6)]),
+        "numba call": (compiled, arrays),
+    }
+    compiled(*arrays, 1, DICT)  # compile outside the clock
+    costs: dict[str, list[float]] = {name: [] for name in forms}
+    for _ in range(repeat):
+        for name, (function, cols) in forms.items():
+            t_id, fl, rc, ex, nx, pv = cols
+            started = time.perf_counter()
+            for oid in range(1, calls + 1):
+                function(t_id, fl, rc, ex, nx, pv, oid, DICT)
+            costs[name].append(1e9 * (time.perf_counter() - started) / calls)
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="one allocation's writes three ways")
+    parser.add_argument("--calls", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    for name, values in call_costs(args.calls, args.repeat).items():
+        print(f"{name:<20} {statistics.median(values):6.0f} ns/call "
+              f"[{min(values):.0f}-{max(values):.0f}]")
+
+
+if __name__ == "__main__":
+    main()
