@@ -37,8 +37,9 @@ from .gcmodule import GcModule
 from .heap.atoms import AtomTable
 from .heap.classes import FrameProxy, NamespaceProxy, make_managed_class
 from .heap.core import HeapCore
-from .heap.guard import guard_methods, run_operation
+from .heap.guard import guard_methods, guarded_operation
 from .heap.proxies import DictProxy, ListProxy, Proxy, ProxyHeap, SetProxy, TupleProxy
+from .heap.proxies.base import takes_lock
 from .heap.proxies.build import new_container, new_dict
 from .heap.proxies.instances import install_fast_paths
 from .heap.proxies.mappings import mapping_pairs, pair_codes
@@ -89,10 +90,15 @@ class Heap(ProxyHeap, HeapCore):
     # keeps the host values alive until the new object holds them: they may be proxies made
     # on the fly (``heap.list(heap.list() for _ in range(3))``).
 
+    @takes_lock
     def list(self, iterable: Iterable[object] = ()) -> ListProxy:
         """A new list holding the items of ``iterable``."""
         if type(iterable) is builtins.tuple and not iterable:  # heap.list()
-            return self._new_empty(self._list_info, ListProxy)  # type: ignore[return-value]
+            return guarded_operation(  # type: ignore[return-value]
+                self, self._new_empty, self._list_info, ListProxy)
+        return self._list_of(iterable)
+
+    def _list_of(self, iterable: Iterable[object]) -> ListProxy:
         values = builtins.list(iterable)
         codes = self.to_codes(values)
         return self._adopt_new(  # type: ignore[return-value]
@@ -104,27 +110,30 @@ class Heap(ProxyHeap, HeapCore):
         codes = self.to_codes(values)
         return self._adopt(new_container(self, TUPLE, codes))  # type: ignore[return-value]
 
+    @takes_lock
     def dict(self, mapping: Mapping[object, object] | Iterable[Any] = (),
              **kwargs: object) -> DictProxy:
         """A new dict (untracked until it stores something that may be tracked): from a
         mapping (anything with ``keys()``) or an iterable of pairs, then ``kwargs``."""
         if type(mapping) is builtins.tuple and not mapping and not kwargs:  # heap.dict()
-            return self._new_empty(self._dict_info, DictProxy)  # type: ignore[return-value]
+            return guarded_operation(  # type: ignore[return-value]
+                self, self._new_empty, self._dict_info, DictProxy)
+        return self._dict_of(mapping, kwargs)
+
+    def _dict_of(self, mapping: Mapping[object, object] | Iterable[Any],
+                 kwargs: builtins.dict[str, object]) -> DictProxy:
         pairs = mapping_pairs(mapping) + builtins.list(kwargs.items())
         codes = pair_codes(self, pairs)
         return self._adopt_new(new_dict(self, codes), DictProxy)  # type: ignore[return-value]
 
     def _new_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
-        """A new empty dict or list (``info``) and its ``cls`` proxy, in one operation (the
-        guard's lock is held). With the heap's fast paths on, the row comes from
-        :meth:`~gclab.heap.fastpath.FastPathMixin._quick_row` (what ``alloc`` does flat)
-        inside :func:`run_operation`'s bracket, else from the general ``alloc``; either way
-        the collector counts it first, and the operation's safe point follows."""
+        """A new empty dict or list (``info``) and its ``cls`` proxy, inside the operation
+        :func:`guarded_operation` brackets. With the heap's fast paths on, the row comes from
+        :meth:`~gclab.heap.fastpath.FastPathMixin._quick_row` (what ``alloc`` does flat), else
+        from the general ``alloc``; either way the collector counts it first, and the
+        operation's safe point follows."""
         if not self._fast_paths:
             return self._adopt_new(self._alloc_locked(info), cls)
-        return run_operation(self, self._quick_empty, info, cls)
-
-    def _quick_empty(self, info: TypeInfo, cls: type[Proxy]) -> Proxy:
         return self._adopt_new(self._quick_row(info, 0, info.type_id != DICT), cls)
 
     def set(self, iterable: Iterable[object] = ()) -> SetProxy:
@@ -244,5 +253,6 @@ class Heap(ProxyHeap, HeapCore):
 # Builders and the proxy conversions take the heap's lock (heap/guard.py).
 # (to_code and from_code are not: interning has its own lock, and from_code makes a proxy
 # through the guarded proxy().)
-guard_methods(Heap, ("list", "tuple", "dict", "set", "cls", "weakref", "frame", "getrefcount",
-                     "shutdown", "proxy", "_release_proxy"), None)
+# (heap.list() and heap.dict() take it themselves, through guarded_operation, when empty.)
+guard_methods(Heap, ("_list_of", "tuple", "_dict_of", "set", "cls", "weakref", "frame",
+                     "getrefcount", "shutdown", "proxy", "_release_proxy"), None)

@@ -211,7 +211,8 @@ def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) ->
     """``function(*args)`` as one top-level operation from code that may not hold the lock
     yet (a proxy's attribute hooks): the same steps as ``with heap.operation():`` (the lock,
     the shutdown and interrupt checks, the SIGINT deferral, the deferred releases, the safe
-    point), taking the quick path of :func:`run_operation` when nothing is pending."""
+    point). When nothing is pending, the bracket is the depth alone, written out here: this
+    is every proxy store's and every ``Class()``'s entry, so each call it saves shows."""
     lock = heap._lock
     if lock._is_owned():  # type: ignore[attr-defined]
         return run_operation(heap, function, *args)
@@ -220,16 +221,25 @@ def guarded_operation(heap: HeapCore, function: Callable[..., R], *args: Any) ->
         if heap.shut_down or heap._interrupts_seen != interrupts.raised or heap._deferred_releases:
             with heap.operation():
                 return function(*args)
-        if not interrupts.installed or get_ident() != interrupts.main:
-            return run_operation(heap, function, *args)
-        interrupts.busy += 1
+        # run_operation's quick bracket (quick_operation holds: the lock is ours, nothing is
+        # pending, the depth is 0 since no operation runs outside the lock)
+        counted = interrupts.installed and get_ident() == interrupts.main
+        if counted:
+            interrupts.busy += 1
         try:
-            return run_operation(heap, function, *args)
+            heap._op_depth = 1
+            try:
+                result = function(*args)
+            finally:
+                heap._op_depth = 0
+            operation_done(heap)
+            return result
         finally:
-            if interrupts.busy == 1 and interrupts.pending:
-                interrupts.leave()  # raises the waiting KeyboardInterrupt
-            else:
-                interrupts.busy -= 1
+            if counted:
+                if interrupts.busy == 1 and interrupts.pending:
+                    interrupts.leave()  # raises the waiting KeyboardInterrupt
+                else:
+                    interrupts.busy -= 1
 
 
 def enter_quick(heap: HeapCore) -> int:
