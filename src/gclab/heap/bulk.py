@@ -211,6 +211,9 @@ class BulkMixin:
                 t.check_room(left, left * size)
                 t.reserve_rows(left)
                 t.reserve_pool(left * size)
+            done = self.observer.bulk_alloc_compiled(info, size, out, done)
+            if done == count:
+                break
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
                 self._rows_many(info, size, out[done : done + quiet])
@@ -220,6 +223,19 @@ class BulkMixin:
                 done += 1
         debug_check(self, 2)
         return out
+
+    def _row_after_count(self: HeapCore, info: TypeInfo, size: int) -> int:
+        """The rest of an ``alloc`` of a GC-capable ``info`` whose count and collection are
+        done (``_new_object`` after ``before_gc_alloc``, then the external reference): a new
+        row with ``size`` NULL slots, tracked unless a dict, held once. Returns its id."""
+        t = self.table
+        oid = t.new_row(info.type_id, size)  # grows if user code took the room
+        if self._watched:
+            self._tell_alloc(oid, info.type_id, size)
+        if info.kind is not Kind.DICT:
+            self.track(oid)
+        self.take_external(oid)
+        return oid
 
     def _empty_tuples(self: HeapCore, count: int) -> IDs:
         """``count`` references to the shared empty tuple."""
