@@ -9,7 +9,9 @@ entry, plus a note naming its position; the heap is unchanged):
     tracking (placed by the collector in order, dicts untracked), same accounting and the same
     automatic collections at the same moments. Runs of allocations that cannot trigger anything
     are done in bulk; the allocation that may trigger a collection goes through ``alloc``
-    itself.
+    itself, unless the collector can make the rows and run the collections they trigger in
+    one compiled call (``observer.bulk_alloc_compiled``: CPython's collector when no user code
+    can run, :mod:`gclab.collectors.cpython.bulk_alloc`).
 
 ``set_slots(ids, indices, values)``
     Stores ``values[k]`` in slot ``indices[k]`` of ``ids[k]`` for every ``k`` in order (each new
@@ -211,9 +213,11 @@ class BulkMixin:
                 t.check_room(left, left * size)
                 t.reserve_rows(left)
                 t.reserve_pool(left * size)
-            done = self.observer.bulk_alloc_compiled(info, size, out, done)
-            if done == count:
-                break
+            compiled = getattr(self.observer, "bulk_alloc_compiled", None)  # optional
+            if compiled is not None:
+                done = compiled(info, size, out, done)
+                if done == count:
+                    break
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
                 self._rows_many(info, size, out[done : done + quiet])

@@ -81,7 +81,8 @@ class AllocationObserver(Protocol):
         """Make the rows ``out[done:]`` of an ``alloc_many`` (room made) and run the
         collections they trigger, in compiled code, if the collector can do it exactly as the
         heap's loop would (``alloc`` for each row that triggers); returns how many of ``out``
-        are made afterwards (``done``: nothing was done, the heap's loop goes on)."""
+        are made afterwards (``done``: nothing was done, the heap's loop goes on). Optional:
+        the heap calls it only when the collector has it."""
 
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """The memory of a GC-capable object was released (PyObject_GC_Del)."""
