@@ -13,8 +13,8 @@ afterwards. :func:`applies` says when (all of it, else the heap keeps its own lo
   no DEBUG flag, no free-list model, no free listener, no mutation listener, phases as built),
   and the collector is not told otherwise (``collector.compiled_bulk = False``, what the
   differential test ``tests/test_bulk_collect.py`` does on one twin);
-- the type is GC-capable (else nothing is counted or collected: the heap's loop is bulk
-  already);
+- the type is GC-capable and the batch would trigger a collection (else nothing is collected:
+  the heap's loop makes the rows as one quiet run);
 - no ``gc.callbacks`` (user code around each collection), no collection running or scheduled;
 - ``alloc`` would take its quick bracket at the top level (:func:`quick_operation` and depth
   0: its end is the safe point that runs a scheduled collection, nothing is deferred) and that
@@ -93,13 +93,18 @@ if TYPE_CHECKING:
 MAX_RECORDS = 4096
 
 
-def applies(collector: GenerationalCollector, info: TypeInfo) -> bool:
-    """True when ``alloc_many`` of ``info`` may run here (the conditions above)."""
+def applies(collector: GenerationalCollector, info: TypeInfo, left: int) -> bool:
+    """True when ``alloc_many``'s next ``left`` rows of ``info`` may run here (the conditions
+    above) and would trigger a collection (else the heap's loop makes them as one quiet run,
+    writing the fresh range as numpy slices: ~10 % faster than the compiled loop for millions
+    of rows)."""
     heap = collector._heap()
     if heap is None or not (collector.compiled_bulk and info.gc_capable):
         return False
     state, atoms = collector.state, heap.atoms
-    return (not state.callbacks and not state.collecting and not state.scheduled
+    threshold = state.thresholds[0]
+    return (state.enabled and threshold > 0 and state.count[0] + left > threshold
+            and not state.callbacks and not state.collecting and not state.scheduled
             and not heap._op_depth and not heap.debug_level and not heap.table._extra
             and atoms.new_since_sweep <= atoms.sweep_at and quick_operation(heap)
             and twin.applies(collector))

@@ -100,7 +100,7 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
                             done: int) -> int:
         """``alloc_many``'s rows ``out[done:]`` and the collections they trigger in one compiled
         call when :func:`bulk_alloc.applies` (else ``done``: the heap's loop makes them)."""
-        if not bulk_alloc.applies(self, info):
+        if not bulk_alloc.applies(self, info, len(out) - done):
             return done
         return bulk_alloc.alloc_many(self, info, size, out, done)
 
