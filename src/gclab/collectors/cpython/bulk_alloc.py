@@ -133,9 +133,8 @@ def alloc_many(collector: GenerationalCollector, info: TypeInfo, size: int, out:
                     np.int64)
     assert len(regs) == N_REGS
     thresholds = np.array(state.thresholds, np.int64)
-    left = len(out) - done
-    expected = left // thresholds[0] + 2 if state.enabled and thresholds[0] else 1
-    records = np.zeros((min(int(expected), MAX_RECORDS), N_FIELDS), np.int64)
+    expected = (len(out) - done) // state.thresholds[0] + 2  # a collection per threshold
+    records = np.zeros((min(expected, MAX_RECORDS), N_FIELDS), np.int64)
     sync = collector.profile.trigger == "sync"
     arguments = (
         t.type_id, t.flags, t.refcnt, t.extern, t.gc_next, t.gc_prev, t.gc_refs, t.ref_start,
