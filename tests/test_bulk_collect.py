@@ -286,3 +286,59 @@ def test_conditions_choose_the_heaps_loop(statuses: Counter[int]) -> None:
     collector.compiled_bulk = True  # type: ignore[attr-defined]
     heap.alloc_many("list", 3000)
     assert statuses[FINISHED] == 1
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_benchmark_program_agrees(profile: str, statuses: Counter[int]) -> None:
+    """``bench/program.py``'s bulk program (two-dict cycles, linked instances of a managed
+    class, everything dropped, a full collection), smaller, with a managed class that has a
+    ``__del__`` among the dicts' values: the twin heaps agree at each stage."""
+    twins = [Twin(profile, fast) for fast in (True, False)]
+    stages: list[list[dict[str, Any]]] = [[], []]
+    for twin, seen in zip(twins, stages, strict=True):
+        heap = twin.heap
+        del heap.wrap  # the __del__ of a managed class receives its proxy
+
+        @heap.cls
+        class Node:
+            __slots__ = ("next",)
+
+        log = twin.log
+
+        @heap.cls
+        class Fin:
+            __slots__ = ("next",)
+
+            def __del__(self, log: list[tuple[str, int]] = log) -> None:
+                log.append(("del", 0))
+
+        n = 3000
+        key_a, key_b = heap.atom("a"), heap.atom("b")
+        dicts = heap.alloc_many("dict", 2 * n, 2)
+        seen.append(snapshot(twin))
+        nodes = heap.alloc_many(Node._info, n, 1)  # type: ignore[attr-defined]
+        fins = heap.alloc_many(Fin._info, 10, 1)  # type: ignore[attr-defined]
+        seen.append(snapshot(twin))
+        values = np.empty(4 * n, np.int32)
+        values[0::4], values[1::4], values[2::4], values[3::4] = (
+            key_b, dicts[1::2], key_a, dicts[0::2])
+        values[1:40:4] = fins  # ten a-dicts hold a Fin instead of their b-dict (below)
+        heap.set_slots(np.repeat(dicts, 2), np.tile(np.array([0, 1], np.int32), 2 * n),
+                       values)
+        heap.set_slots(fins, np.zeros(10, np.int32), dicts[1:20:2])  # a -> Fin -> b -> a
+        heap.set_slots(nodes[1:], np.zeros(n - 1, np.int32), nodes[:-1])
+        heap.decref_many(fins)
+        heap.decref_many(dicts)
+        heap.decref_many(nodes)
+        twin.alloc("list", 5000, 1)  # collections in the call find the garbage
+        seen.append(snapshot(twin))
+        heap.gc.collect()
+        seen.append(snapshot(twin))
+    for index, (got, want) in enumerate(zip(*stages, strict=True)):
+        for key in want:
+            assert got[key] == want[key], f"{key} differs at stage {index}"
+    assert statuses[FINISHED] >= 2 and statuses[BAIL] >= 1
+    if profile == "2.7":  # legacy finalizers: the cycles are uncollectable, in gc.garbage
+        assert not twins[0].log and len(twins[0].heap.gc.garbage) >= 10
+    else:
+        assert twins[0].log == [("del", 0)] * 10
