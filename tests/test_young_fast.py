@@ -63,6 +63,9 @@ def new_heap(profile: str, fast: bool, **kwargs: Any) -> gclab.Heap:
     if heap.dealloc_kernel is None:  # GCLAB_JIT=0: the cascade's plain Python, forced on
         heap.dealloc_kernel = DeallocKernel()
     heap.collector.compiled = fast  # type: ignore[attr-defined]
+    # each collection through collect() or its twin, counted by ``statuses``: alloc_many's own
+    # compiled call (which runs the twin's kernel inside) is tests/test_bulk_collect.py's
+    heap.collector.compiled_bulk = False  # type: ignore[attr-defined]
     return heap
 
 

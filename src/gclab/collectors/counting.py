@@ -130,6 +130,12 @@ class CountingCollector:
         state.count[0] += quiet
         return quiet
 
+    def bulk_alloc_compiled(self, info: TypeInfo, size: int, out: npt.NDArray[np.int32],
+                            done: int) -> int:
+        """Nothing done here (``done``): the heap's own loop makes the rows (a subclass may
+        make them in compiled code, :mod:`gclab.collectors.cpython.bulk_alloc`)."""
+        return done
+
     def close_record(self, generation: int, collected: int, record: CollectionRecord) -> None:
         """The end of every collection: ``generation``'s stats count it, ``record`` gets the
         heap's size and the counts afterwards and joins ``history``."""

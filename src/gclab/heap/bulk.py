@@ -9,7 +9,9 @@ entry, plus a note naming its position; the heap is unchanged):
     tracking (placed by the collector in order, dicts untracked), same accounting and the same
     automatic collections at the same moments. Runs of allocations that cannot trigger anything
     are done in bulk; the allocation that may trigger a collection goes through ``alloc``
-    itself.
+    itself, unless the collector can make the rows and run the collections they trigger in
+    one compiled call (``observer.bulk_alloc_compiled``: CPython's collector when no user code
+    can run, :mod:`gclab.collectors.cpython.bulk_alloc`).
 
 ``set_slots(ids, indices, values)``
     Stores ``values[k]`` in slot ``indices[k]`` of ``ids[k]`` for every ``k`` in order (each new
@@ -211,6 +213,11 @@ class BulkMixin:
                 t.check_room(left, left * size)
                 t.reserve_rows(left)
                 t.reserve_pool(left * size)
+            compiled = getattr(self.observer, "bulk_alloc_compiled", None)  # optional
+            if compiled is not None:
+                done = compiled(info, size, out, done)
+                if done == count:
+                    break
             quiet = self._quiet_allocations(info, size, count - done)
             if quiet:
                 self._rows_many(info, size, out[done : done + quiet])
@@ -220,6 +227,19 @@ class BulkMixin:
                 done += 1
         debug_check(self, 2)
         return out
+
+    def _row_after_count(self: HeapCore, info: TypeInfo, size: int) -> int:
+        """The rest of an ``alloc`` of a GC-capable ``info`` whose count and collection are
+        done (``_new_object`` after ``before_gc_alloc``, then the external reference): a new
+        row with ``size`` NULL slots, tracked unless a dict, held once. Returns its id."""
+        t = self.table
+        oid = t.new_row(info.type_id, size)  # grows if user code took the room
+        if self._watched:
+            self._tell_alloc(oid, info.type_id, size)
+        if info.kind is not Kind.DICT:
+            self.track(oid)
+        self.take_external(oid)
+        return oid
 
     def _empty_tuples(self: HeapCore, count: int) -> IDs:
         """``count`` references to the shared empty tuple."""

@@ -134,6 +134,31 @@ class FreeIds:
         self._nbits -= taken
         return int(taken)
 
+    # -- compiled code that takes and frees ids itself ----------------------------------------
+
+    def export_bitmap(self, rows: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64],
+                                                int, int]:
+        """Afterwards every free id is in the bitmap (the log and the front are empty) and the
+        bitmap covers every id below ``rows``; returns ``(bits, words, bmin, nbits)`` for
+        compiled code that takes ids (``_jit_ids.take_lowest``), sets freed ones
+        (``_jit_ids.set_bits``) and pushes to the log ``items``; it hands the three counts
+        back through :meth:`import_bitmap` before anything else uses this set."""
+        if self.size:
+            self._sort_in_log()
+        if self._low:
+            self._spill()
+        needed = ((rows + 63) >> 6) * 8
+        if len(self._bits) < needed:
+            bits = np.zeros(needed, np.uint8)
+            bits[: len(self._bits)] = self._bits
+            self._bits, self._words = bits, bits.view(np.uint64)
+        return self._bits, self._words, int(self._bmin), self._nbits
+
+    def import_bitmap(self, bmin: int, nbits: int, logged: int) -> None:
+        """The counts compiled code left after :meth:`export_bitmap`: the bitmap's lowest set
+        bit and number of set bits, and the length of the log it pushed to."""
+        self._bmin, self._nbits, self.size = int(bmin), int(nbits), int(logged)
+
     # -- moving ids between the log, the front and the bitmap -------------------------------
 
     def _sort_in_log(self) -> None:

@@ -76,6 +76,14 @@ class AllocationObserver(Protocol):
         do more than count (trigger a collection, take a free list's shell); returns how many
         were accounted for (the bulk API sends the next one through before_gc_alloc)."""
 
+    def bulk_alloc_compiled(self, info: TypeInfo, size: int, out: npt.NDArray[np.int32],
+                            done: int) -> int:
+        """Make the rows ``out[done:]`` of an ``alloc_many`` (room made) and run the
+        collections they trigger, in compiled code, if the collector can do it exactly as the
+        heap's loop would (``alloc`` for each row that triggers); returns how many of ``out``
+        are made afterwards (``done``: nothing was done, the heap's loop goes on). Optional:
+        the heap calls it only when the collector has it."""
+
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         """The memory of a GC-capable object was released (PyObject_GC_Del)."""
 
@@ -117,6 +125,10 @@ class NoCollector:
 
     def bulk_gc_alloc(self, info: TypeInfo, size: int, count: int) -> int:
         return count
+
+    def bulk_alloc_compiled(self, info: TypeInfo, size: int, out: npt.NDArray[np.int32],
+                            done: int) -> int:
+        return done
 
     def after_gc_free(self, info: TypeInfo, size: int) -> None:
         pass

@@ -33,8 +33,8 @@ from ...profiles import DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNC
 from ..base import Capabilities, register
 from ..counting import CountingCollector
 from ..record import CollectionRecord
+from . import bulk_alloc, phases  # phases: compiled unless GCLAB_JIT=0
 from . import compiled as twin
-from . import phases  # compiled unless GCLAB_JIT=0
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -62,6 +62,9 @@ class GenerationalCollector(CountingCollector):
     permanent: int
     #: False: every collection takes the ordinary path (:meth:`run_collection`).
     compiled: bool = True
+    #: False: ``alloc_many`` never makes its rows and collections in one compiled call
+    #: (:mod:`gclab.collectors.cpython.bulk_alloc`).
+    compiled_bulk: bool = True
     #: The compiled twin's arguments that change only when a type is added.
     compiled_fixed: tuple[int, U8, U8, U8, int, bool, bool] | None = None
 
@@ -92,6 +95,14 @@ self, heap: HeapCore, *, free_lists: bool = False) -> None:
             else:
                 state.scheduled = True
 
+
+    def bulk_alloc_compiled(self, info: TypeInfo, size: int, out: npt.NDArray[np.int32],
+                            done: int) -> int:
+        """``alloc_many``'s rows ``out[done:]`` and the collections they trigger in one compiled
+        call when :func:`bulk_alloc.applies` (else ``done``: the heap's loop makes them)."""
+        if not bulk_alloc.applies(self, info, len(out) - done):
+            return done
+        return bulk_alloc.alloc_many(self, info, size, out, done)
 
     def safepoint(self) -> None:
         """Run a scheduled collection (3.12+ eval-breaker point)."""
