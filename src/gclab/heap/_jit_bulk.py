@@ -175,7 +175,9 @@ def check_keys(pool, ref_start, ref_len, type_id, kinds, name_ok, ids, indices, 
     entries of the batch stored, NULL removing a key).
 
     Each key store is written to the pool as it is checked and every such write is undone
-    before returning, so the pool is as it was. Returns ``(status, k, slot)``: status
+    before returning, so the pool is as it was (when the key stores go to strictly ascending
+    objects, the usual shape of a build, none is written: each object's other slots are then
+    what its scan must see). Returns ``(status, k, slot)``: status
     ``KEYS_DONE`` with ``k`` the first entry breaking a key rule (``end`` if none) and
     ``slot`` the slot already holding its key when it is a duplicate (else -1);
     ``KEYS_VECTORISED`` when an object stored into has more than ``scan_limit`` key slots (a
@@ -183,12 +185,20 @@ def check_keys(pool, ref_start, ref_len, type_id, kinds, name_ok, ids, indices, 
     a name is to be checked and ``name_ok`` is empty (the caller makes it and calls again)."""
     status, stop, slot = KEYS_DONE, end, -1
     n_writes = 0
+    single = True  # the key stores go to strictly ascending objects: one at most per object
+    previous = np.int64(-1)
     for k in range(end):  # how many key stores: the undo log's length
-        kind = kinds[type_id[ids[k]]]
+        oid = ids[k]
+        kind = kinds[type_id[oid]]
         if kind == K_SET or ((kind == K_DICT or kind == K_FRAME or kind == K_MODULE)
                              and indices[k] % 2 == 0):
             n_writes += 1
-    undo = np.empty(n_writes, np.int32)
+            if oid <= previous:
+                single = False
+            previous = oid
+    # With one key store at most per object, the other slots hold at its turn what they hold
+    # now (value stores change no key): the scan needs no write, and nothing is to be undone.
+    undo = np.empty(0 if single else n_writes, np.int32)
     n_writes = 0
     upto = 0  # entries 0 .. upto-1 are written (those that store a key)
     for k in range(end):
@@ -230,6 +240,8 @@ def check_keys(pool, ref_start, ref_len, type_id, kinds, name_ok, ids, indices, 
             if slot >= 0:
                 stop = k
                 break
+        if single:
+            continue
         undo[n_writes] = pool[base + index]
         n_writes += 1
         pool[base + index] = value
