@@ -20,18 +20,19 @@ at a time, so each kind is timed on its own:
 Variants: ``cpython`` (real objects, in a child interpreter, ``sys.executable``, in the same
 run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the id API:
 ``alloc``, ``dict_set``, ``new_instance``, ``set_attr``, ``dict_get``, ``decref``) and ``bulk``
-(``alloc_many``, ``set_slots``, ``decref_many``; its class has ``__slots__ = ('next',)`` since
-inline attributes are not slots the bulk API can store to, and it has no lookup). ``floor`` and
-``floor-lists`` run the whole program (collection left out) against the least a Python-level
-flat table must do for it (bench/floor.py: no checks beyond liveness, no lock, no collection;
-memoryview or list columns): the floor under the low-level variant, whatever its implementation;
-``floor-proxies`` runs it through the least a proxy is (an object that drops its reference when
-it dies), the floor under the proxy variant. Every number is the median of ``--repeat`` runs
-after one warm-up run, with the range; when the measured heaps are large enough to switch gclab
-to compiled helpers, the switch is made before the warm-up (its cost is start-up, measured by
-bench/startup.py); the machine may be shared and noisy, so read the ranges (``--cpu`` times the
-process's CPU seconds instead of wall-clock ones, which a loaded machine disturbs less). Nothing
-here asserts.
+(``alloc_many``, ``set_slots``, ``decref_many``; its heap is made with room for the 3n objects,
+inside the clock, as a bulk user who knows the counts makes it; its class has ``__slots__ =
+('next',)`` since inline attributes are not slots the bulk API can store to, and it has no
+lookup). ``floor`` and ``floor-lists`` run the whole program (collection left out) against the
+least a Python-level flat table must do for it (bench/floor.py: no checks beyond liveness, no
+lock, no collection; memoryview or list columns): the floor under the low-level variant,
+whatever its implementation; ``floor-proxies`` runs it through the least a proxy is (an object
+that drops its reference when it dies), the floor under the proxy variant. Every number is the
+median of ``--repeat`` runs after one warm-up run, with the range; when the measured heaps are
+large enough to switch gclab to compiled helpers, the switch is made before the warm-up (its
+cost is start-up, measured by bench/startup.py); the machine may be shared and noisy, so read
+the ranges (``--cpu`` times the process's CPU seconds instead of wall-clock ones, which a loaded
+machine disturbs less). Nothing here asserts.
 """
 
 from __future__ import annotations
@@ -265,8 +266,11 @@ def lowlevel_whole(n: int) -> float:
 # -- gclab through the bulk API -------------------------------------------------------------------
 
 
-def _bulk_setup() -> tuple[Any, Any, int, int, int]:
-    heap = _heap()
+def _bulk_setup(n: int) -> tuple[Any, Any, int, int, int]:
+    """A heap with room for the program's 3n objects (a bulk user knows the counts: the
+    engine cases of bench/run.py size their heaps too) and the class; timed as ``alloc``."""
+    import gclab
+    heap = gclab.Heap(capacity=3 * n + 64)
 
     @heap.cls
     class Node:
@@ -300,18 +304,18 @@ def _bulk_program(heap: Any, info: Any, keys: tuple[int, int, int], n: int,
 
 
 def bulk_staged(n: int) -> Timings:
-    heap, info, key_a, key_b, none = _bulk_setup()
     clock = _Clock()
     clock.start()
+    heap, info, key_a, key_b, none = _bulk_setup(n)
     _bulk_program(heap, info, (key_a, key_b, none), n, clock)
     return clock.times
 
 
 def bulk_whole(n: int) -> float:
-    heap, info, key_a, key_b, none = _bulk_setup()
     clock = _Clock()
     t = CLOCK[0]()
     clock.start()
+    heap, info, key_a, key_b, none = _bulk_setup(n)
     _bulk_program(heap, info, (key_a, key_b, none), n, clock)
     return CLOCK[0]() - t
 
