@@ -17,22 +17,23 @@ at a time, so each kind is timed on its own:
 * ``del``: the host lists dropped (the chain is freed, the cycles stay);
 * ``collect``: one ``gc.collect()`` (2n dicts freed).
 
-Variants: ``cpython`` (real objects, in a child interpreter, ``sys.executable``, in the same
-run), ``proxies`` (``gclab.Heap`` proxies and ``@heap.cls``), ``lowlevel`` (the id API:
-``alloc``, ``dict_set``, ``new_instance``, ``set_attr``, ``dict_get``, ``decref``) and ``bulk``
-(``alloc_many``, ``set_slots``, ``decref_many``; its heap is made with room for the 3n objects,
-inside the clock, as a bulk user who knows the counts makes it; its class has ``__slots__ =
-('next',)`` since inline attributes are not slots the bulk API can store to, and it has no
-lookup). ``floor`` and ``floor-lists`` run the whole program (collection left out) against the
-least a Python-level flat table must do for it (bench/floor.py: no checks beyond liveness, no
-lock, no collection; memoryview or list columns): the floor under the low-level variant,
-whatever its implementation; ``floor-proxies`` runs it through the least a proxy is (an object
-that drops its reference when it dies), the floor under the proxy variant. Every number is the
-median of ``--repeat`` runs after one warm-up run, with the range; when the measured heaps are
-large enough to switch gclab to compiled helpers, the switch is made before the warm-up (its
-cost is start-up, measured by bench/startup.py); the machine may be shared and noisy, so read
-the ranges (``--cpu`` times the process's CPU seconds instead of wall-clock ones, which a loaded
-machine disturbs less). Nothing here asserts.
+Each variant runs in its own child interpreter (``sys.executable``), one after the other in the
+same run. Variants: ``cpython`` (real objects), ``proxies`` (``gclab.Heap`` proxies and
+``@heap.cls``), ``lowlevel`` (the id API: ``alloc``, ``dict_set``, ``new_instance``,
+``set_attr``, ``dict_get``, ``decref``) and ``bulk`` (``alloc_many``, ``set_slots``,
+``decref_many``; its heap is made with room for the 3n objects, inside the clock, as a bulk user
+who knows the counts makes it; its class has ``__slots__ = ('next',)`` since inline attributes
+are not slots the bulk API can store to, and it has no lookup). ``floor`` and ``floor-lists``
+run the whole program (collection left out) against the least a Python-level flat table must do
+for it (bench/floor.py: no checks beyond liveness, no lock, no collection; memoryview or list
+columns): the floor under the low-level variant, whatever its implementation; ``floor-proxies``
+runs it through the least a proxy is (an object that drops its reference when it dies), the
+floor under the proxy variant. Every number is the median of ``--repeat`` runs after one warm-up
+run, with the range; when the measured heaps are large enough to switch gclab to compiled
+helpers, the switch is made before the warm-up (its cost is start-up, measured by
+bench/startup.py); the machine may be shared and noisy, so read the ranges (``--cpu`` times the
+process's CPU seconds instead of wall-clock ones, which a loaded machine disturbs less). Nothing
+here asserts.
 """
 
 from __future__ import annotations
@@ -380,11 +381,14 @@ def _switch_if_measured_heaps_will(n: int) -> None:
         _jit.activate()
 
 
-def cpython(n: int, repeat: int, timeout: float) -> dict[str, list[float]]:
-    """:func:`measure` of the real-object program in a fresh interpreter."""
+def in_child(variant: str, n: int, repeat: int, timeout: float) -> dict[str, list[float]]:
+    """:func:`measure` of ``variant`` in a fresh interpreter (``sys.executable``): each variant
+    starts from the same process state, whatever ran before it (a variant measured after the
+    proxy one in the same process ran up to 1.5x slower: the host's memory and collector
+    state it left behind)."""
     cpu = ["--cpu"] if CLOCK[0] is time.process_time else []
-    done = subprocess.run([sys.executable, __file__, "--cpython-child", str(n), str(repeat), *cpu],
-                          capture_output=True, text=True, check=True, timeout=timeout)
+    done = subprocess.run([sys.executable, __file__, "--child", variant, str(n), str(repeat),
+                           *cpu], capture_output=True, text=True, check=True, timeout=timeout)
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -419,18 +423,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma-separated, from " + ", ".join(VARIANTS))
     parser.add_argument("--timeout", type=float, default=900.0,
-                        help="seconds the CPython child may take (900)")
+                        help="seconds each variant's child process may take (900)")
     parser.add_argument("--json", action="store_true", help="print the raw runs as JSON")
     parser.add_argument("--cpu", action="store_true",
                         help="time CPU seconds of the process (time.process_time) instead of "
                              "wall-clock seconds: steadier on a shared, loaded machine")
-    parser.add_argument("--cpython-child", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # variant, n, repeat
     args = parser.parse_args(argv)
     if args.cpu:
         CLOCK[0] = time.process_time
-    if args.cpython_child:
-        n, repeat = args.cpython_child
-        print(json.dumps(measure("cpython", n, repeat)))
+    if args.child:
+        variant, n, repeat = args.child
+        print(json.dumps(measure(variant, int(n), int(repeat))))
         return
     variants = [v for v in args.variants.split(",") if v]
     unknown = set(variants) - set(VARIANTS)
@@ -439,8 +443,7 @@ def main(argv: list[str] | None = None) -> None:
                      else "--n must be at least 2 and --repeat at least 1")
     results: dict[str, dict[str, list[float]]] = {}
     for variant in variants:
-        results[variant] = (cpython(args.n, args.repeat, args.timeout) if variant == "cpython"
-                            else measure(variant, args.n, args.repeat))
+        results[variant] = in_child(variant, args.n, args.repeat, args.timeout)
     if args.json:
         print(json.dumps({"n": args.n, "repeat": args.repeat, "cpu": args.cpu,
                           "runs": results}))
