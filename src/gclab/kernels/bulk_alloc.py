@@ -34,6 +34,7 @@ filled, and the driver finishes it as the compiled twin does. The registers (``R
 
 from __future__ import annotations
 
+from ..heap._jit_bulk import init_rows_at
 from ..heap._jit_dealloc import DONE
 from ..heap._jit_ids import EMPTY, set_bits, take_lowest
 from ..heap._jit_lists import _list_append, _list_extend
@@ -71,18 +72,8 @@ def _rows(out, lo, hi, type_id, flags, refcnt, extern, gc_next, gc_prev, gc_refs
     regs[R_BMIN] = bmin
     regs[R_NBITS] -= reused
     start = regs[R_POOL_TOP]
-    for k in range(reused):
-        oid = ids[k]
-        type_id[oid] = tid
-        flags[oid] = flag
-        refcnt[oid] = 1
-        extern[oid] = 1
-        gc_next[oid] = NULL
-        gc_prev[oid] = NULL
-        gc_refs[oid] = 0
-        ref_start[oid] = start + k * size
-        ref_len[oid] = size
-        ref_cap[oid] = size
+    init_rows_at(ids[:reused], type_id, flags, refcnt, extern, gc_next, gc_prev, gc_refs,
+                 ref_start, ref_len, ref_cap, tid, flag, size, start)
     top = regs[R_TOP]
     for k in range(reused, count):
         oid = top + k - reused
