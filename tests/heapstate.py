@@ -8,6 +8,7 @@ advance is not state: ids, rows and counts are).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,28 @@ def snapshot(heap: HeapCore) -> dict[str, Any]:
         out["gc"] = (list(state.count), list(state.thresholds), state.enabled, state.debug,
                      state.scheduled, [p._id for p in state.garbage], len(collector.history),
                      None if free is None else free.tolist())
+    return out
+
+
+def collection_state(heap: Any) -> dict[str, Any]:
+    """What a collection path leaves, for twin heaps that must agree (tests/test_young_fast.py,
+    tests/test_bulk_collect.py): every column, the pool, the table's counters, the free ids,
+    the collector's counts, long-lived counts and stats, ``gc.garbage``, the trashcan, the
+    weakref tables and the history (every field but ``wall_time``)."""
+    t, state = heap.table, heap.collector.state
+    out: dict[str, Any] = {name: getattr(t, name)[: t.top].tolist() for name in t.COLUMNS}
+    out["pool"] = t.pool[: t.pool_top].tolist()
+    out["scalars"] = (t.top, t.live, t.pool_top, t.pool_holes)
+    out["free_ids"] = list(t.free_ids)
+    out["count"] = list(state.count)
+    out["long_lived"] = (state.long_lived_pending, state.long_lived_total)
+    out["stats"] = [dict(gen) for gen in state.stats]  # what gc.get_stats() shows (3.4+)
+    out["garbage"] = [getattr(p, "id", None) or heap.id_of(p) for p in state.garbage]
+    out["trash"] = (heap.trash_nesting, heap.trash_delete_later.tolist())
+    out["weak"] = (heap.weaklists, heap.wr_referent,
+                   {wr: cb is None for wr, cb in heap.wr_callback.items()})
+    out["history"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "wall_time"}
+                      for r in heap.history]
     return out
 
 

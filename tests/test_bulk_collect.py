@@ -21,7 +21,6 @@ twin runs there too.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import types
 from collections import Counter
@@ -40,6 +39,7 @@ from gclab.heap.core import HeapCore
 from gclab.kernels.bulk_alloc import FINISHED, FULL
 from gclab.kernels.young import BAIL
 from gclab.profiles import DEBUG_STATS
+from heapstate import collection_state
 
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 
@@ -136,23 +136,10 @@ class Twin:
 
 
 def snapshot(twin: Twin) -> dict[str, Any]:
-    """Everything the two paths must agree on."""
-    heap = twin.heap
-    t, collector = heap.table, heap.collector
-    state = collector.state  # type: ignore[attr-defined]
-    out: dict[str, Any] = {name: getattr(t, name)[: t.top].tolist() for name in t.COLUMNS}
-    out["pool"] = t.pool[: t.pool_top].tolist()
-    out["scalars"] = (t.top, t.live, t.pool_top, t.pool_holes)
-    out["free_ids"] = list(t.free_ids)
-    out["count"] = list(state.count)
-    out["long_lived"] = (state.long_lived_pending, state.long_lived_total)
-    out["stats"] = [dict(gen) for gen in state.stats]
-    out["garbage"] = [getattr(p, "id", None) or heap.id_of(p) for p in state.garbage]
-    out["trash"] = (heap.trash_nesting, heap.trash_delete_later.tolist())
-    out["weak"] = (heap.weaklists, heap.wr_referent,
-                   {wr: cb is None for wr, cb in heap.wr_callback.items()})
-    out["history"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "wall_time"}
-                      for r in heap.history]
+    """Everything the two paths must agree on: the collection state, the finalizer log, the
+    ids each ``alloc_many`` returned and the collector's switches."""
+    state = twin.heap.collector.state  # type: ignore[attr-defined]
+    out = collection_state(twin.heap)
     out["log"] = list(twin.log)
     out["made"] = list(twin.made)
     out["state"] = (state.enabled, state.collecting, state.scheduled, list(state.thresholds))

@@ -17,7 +17,6 @@ heaps get the compiled cascade's plain Python, so the twin runs there too.
 
 from __future__ import annotations
 
-import dataclasses
 import types
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from gclab.profiles import DEBUG_SAVEALL
 from gclab.testing.builders import HeapRecipe, instance_types, new_object, put
 from gclab.testing.builders import build as build_heap
 from gclab.testing.strategies import heap_recipes
+from heapstate import collection_state
 
 PROFILES = ("2.7", "3.10", "3.11", "3.12", "3.13")
 
@@ -71,22 +71,7 @@ def new_heap(profile: str, fast: bool, **kwargs: Any) -> gclab.Heap:
 
 def snapshot(heap: gclab.Heap) -> dict[str, Any]:
     """Everything the two paths must agree on."""
-    t, collector = heap.table, heap.collector
-    state = collector.state
-    out: dict[str, Any] = {name: getattr(t, name)[: t.top].tolist() for name in t.COLUMNS}
-    out["pool"] = t.pool[: t.pool_top].tolist()
-    out["scalars"] = (t.top, t.live, t.pool_top, t.pool_holes)
-    out["free_ids"] = list(t.free_ids)
-    out["count"] = list(state.count)
-    out["long_lived"] = (state.long_lived_pending, state.long_lived_total)
-    out["stats"] = [dict(gen) for gen in state.stats]  # what gc.get_stats() shows (3.4+)
-    out["garbage"] = [getattr(p, "id", None) or heap.id_of(p) for p in state.garbage]
-    out["trash"] = (heap.trash_nesting, heap.trash_delete_later.tolist())
-    out["weak"] = (heap.weaklists, heap.wr_referent,
-                   {wr: cb is None for wr, cb in heap.wr_callback.items()})
-    out["history"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "wall_time"}
-                      for r in heap.history]
-    return out
+    return collection_state(heap)
 
 
 def assert_same(fast: gclab.Heap, slow: gclab.Heap, when: str) -> None:
