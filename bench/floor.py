@@ -22,6 +22,7 @@ the lock, signal safety, observers, collections) comes on top of these times.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from typing import Any
@@ -277,11 +278,19 @@ def call_costs(calls: int, repeat: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="one allocation's writes three ways")
-    parser.add_argument("--calls", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = argparse.ArgumentParser(description="one allocation's writes three ways: Python "
+                                     "on memoryviews, Python on lists, a numba call")
+    parser.add_argument("--calls", type=int, default=200_000, help="calls per run (200,000)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per form (5)")
+    parser.add_argument("--json", action="store_true", help="print the raw runs as JSON")
     args = parser.parse_args()
-    for name, values in call_costs(args.calls, args.repeat).items():
+    if args.calls < 1 or args.repeat < 1:
+        parser.error("--calls and --repeat must be at least 1")
+    costs = call_costs(args.calls, args.repeat)
+    if args.json:
+        print(json.dumps({"calls": args.calls, "ns_per_call": costs}))
+        return
+    for name, values in costs.items():
         print(f"{name:<20} {statistics.median(values):6.0f} ns/call "
               f"[{min(values):.0f}-{max(values):.0f}]")
 
